@@ -1,0 +1,1 @@
+"""Organisatrice: compose, send and archive work-order emails for field-service companies."""

@@ -1,0 +1,100 @@
+"""The `organisatrice` command: Litestar's CLI under our name, plus our own commands."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import sys
+
+import click
+
+os.environ.setdefault("LITESTAR_APP", "organisatrice.app:create_app")
+os.environ.setdefault("PICCOLO_CONF", "organisatrice.piccolo_conf")
+
+from litestar.cli.main import litestar_group
+
+from organisatrice.settings import get_settings
+
+
+@litestar_group.command("migrate")
+def migrate_command() -> None:
+    """Apply every pending database migration."""
+    from organisatrice.core.db import migrate
+
+    asyncio.run(migrate())
+
+
+@litestar_group.command("serve")
+@click.option("--workers", default=1, show_default=True, help="Number of app processes.")
+def serve_command(workers: int) -> None:
+    """Serve the app on HOST:PORT (default 127.0.0.1:8000) with uvicorn, uvloop and httptools."""
+    import uvicorn
+
+    settings = get_settings()
+    click.echo(
+        f"Organisatrice on http://{settings.host}:{settings.port} ({settings.database_kind})"
+    )
+    uvicorn.run(
+        "organisatrice.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        proxy_headers=False,
+        log_level="info",
+    )
+
+
+@litestar_group.command("demo-data")
+@click.option("--if-empty", is_flag=True, help="Load only when the database has no company yet.")
+@click.option("--orders", default=200, show_default=True, help="Orders per company.")
+def demo_data_command(if_empty: bool, orders: int) -> None:
+    """Load two demo companies with employees, clients, orders and photos."""
+    from organisatrice.demo import load_demo_data
+
+    loaded = asyncio.run(load_demo_data(if_empty=if_empty, orders_per_company=orders))
+    click.echo(loaded)
+
+
+@litestar_group.command("create-employee")
+@click.option("--company", "company_name", required=True, help="Company name (created if new).")
+@click.option("--email", required=True)
+@click.option("--first-name", required=True)
+@click.option("--last-name", required=True)
+@click.option("--role", "roles", multiple=True, required=True, help="dispatcher, coordinator, ...")
+def create_employee_command(
+    company_name: str, email: str, first_name: str, last_name: str, roles: tuple[str, ...]
+) -> None:
+    """Create an employee (asks for the password)."""
+    from organisatrice.roles.accounts import create_employee_with_company
+
+    password = os.environ.get("ORGANISATRICE_PASSWORD") or getpass.getpass("Password: ")
+    try:
+        employee_id = asyncio.run(
+            create_employee_with_company(
+                company_name=company_name,
+                email=email,
+                first_name=first_name,
+                last_name=last_name,
+                roles=roles,
+                password=password,
+            )
+        )
+    except Exception as exc:
+        detail = getattr(exc, "detail", None)
+        if detail is None:
+            raise
+        click.echo(f"Error: {detail}", err=True)
+        sys.exit(2)
+    click.echo(f"Employee {employee_id} created.")
+
+
+def main() -> None:
+    litestar_group(prog_name="organisatrice")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""create_app(): the one composition root: routes, guard, sessions, CSRF, errors, lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Request, Response
+from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.types import ControllerRouterHandler
+
+from organisatrice.core.db import prepare_engine, release_engine
+from organisatrice.core.errors import DomainError, TooManyRequests
+from organisatrice.core.health import health
+from organisatrice.orders.controllers import CONTROLLERS as ORDER_CONTROLLERS
+from organisatrice.roles.auth import SessionMiddleware
+from organisatrice.roles.controllers import CONTROLLERS as ROLE_CONTROLLERS
+from organisatrice.roles.guards import current_actor, guard
+from organisatrice.settings import get_settings
+
+log = logging.getLogger("organisatrice")
+
+STATIC_DIR = Path(__file__).parent / "static"
+PROBLEM_JSON = "application/problem+json"
+
+
+def _problem(status: int, title: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    headers = {}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    extra: dict[str, Any] = {"field": exc.field}
+    if isinstance(exc, TooManyRequests):
+        extra["retry_after"] = exc.retry_after
+    return _problem(exc.status_code, exc.title, exc.detail, **extra)
+
+
+_HTTP_DETAILS = {
+    401: "Please sign in.",
+    403: "You are not allowed to do this.",
+    404: "There is nothing at this address.",
+    405: "This address does not accept this method.",
+    413: "The request is too large.",
+}
+
+
+def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    detail = exc.detail or _HTTP_DETAILS.get(exc.status_code, "The request was not accepted.")
+    if "CSRF" in detail:
+        detail = "The form has expired or was sent from elsewhere (CSRF check). Reload the page."
+    errors = exc.extra if isinstance(exc.extra, list) and exc.extra else None
+    return _problem(exc.status_code, exc.__class__.__name__, detail, errors=errors)
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _problem(
+        500,
+        "Internal error",
+        "Something went wrong on our side and was logged. Try again; if it persists, tell "
+        "your administrator the time it happened.",
+    )
+
+
+@asynccontextmanager
+async def _database(_: Litestar) -> AsyncIterator[None]:
+    await prepare_engine()
+    try:
+        yield
+    finally:
+        await release_engine()
+
+
+def route_handlers() -> Sequence[ControllerRouterHandler]:
+    handlers: list[ControllerRouterHandler] = [health, *ROLE_CONTROLLERS, *ORDER_CONTROLLERS]
+    if (STATIC_DIR / "index.html").exists():
+        handlers.append(
+            create_static_files_router(
+                path="/",
+                directories=[STATIC_DIR],
+                html_mode=True,
+                opt={"needs": "public"},
+                include_in_schema=False,
+            )
+        )
+    return handlers
+
+
+def create_app() -> Litestar:
+    settings = get_settings()
+    return Litestar(
+        route_handlers=route_handlers(),
+        guards=[guard],
+        middleware=[SessionMiddleware()],
+        dependencies={"actor": Provide(current_actor, sync_to_thread=False)},
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_secure=settings.cookie_secure,
+            cookie_samesite="strict",
+        ),
+        exception_handlers={
+            DomainError: _domain_error,
+            HTTPException: _http_error,
+            Exception: _unexpected,
+        },
+        lifespan=[_database],
+        openapi_config=OpenAPIConfig(
+            title="Organisatrice",
+            version="0.1.0",
+            description="Compose, send and archive work-order emails.",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        # Uploads are checked against their own limits; this only stops absurd bodies early.
+        request_max_body_size=max(settings.max_photo_bytes, settings.max_document_bytes)
+        + 1024 * 1024,
+        debug=False,
+    )

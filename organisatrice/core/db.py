@@ -1,0 +1,81 @@
+"""Transactions and database facts that differ between SQLite and PostgreSQL.
+
+SQLite allows one writer: write transactions begin IMMEDIATE so that two writers queue on the
+lock (the engine waits up to its timeout) instead of failing half-way with "database is locked".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from piccolo.apps.migrations.commands.base import BaseMigrationManager
+from piccolo.apps.migrations.commands.forwards import run_forwards
+from piccolo.apps.migrations.tables import Migration
+from piccolo.engine.base import Engine
+from piccolo.engine.finder import engine_finder
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+
+def engine() -> Engine[Any]:
+    found = engine_finder()
+    if found is None:
+        raise RuntimeError("no Piccolo engine configured (PICCOLO_CONF)")
+    return found
+
+
+def is_sqlite() -> bool:
+    return isinstance(engine(), SQLiteEngine)
+
+
+def transaction() -> Any:
+    """A write transaction: `async with transaction(): ...` commits or rolls back as one."""
+    db = engine()
+    if isinstance(db, SQLiteEngine):
+        return db.transaction(transaction_type=TransactionType.immediate)
+    return db.transaction()
+
+
+async def prepare_engine() -> None:
+    """At start-up: WAL mode on SQLite (readers never block the writer), the pool on PostgreSQL."""
+    db = engine()
+    if isinstance(db, SQLiteEngine):
+        await db.run_ddl("PRAGMA journal_mode=WAL")
+    elif isinstance(db, PostgresEngine):
+        await db.start_connection_pool(min_size=1, max_size=10)
+
+
+async def release_engine() -> None:
+    db = engine()
+    if isinstance(db, PostgresEngine):
+        await db.close_connection_pool()
+
+
+class MigrationState(msgspec.Struct, frozen=True):
+    applied: int
+    pending: list[str]
+
+
+async def migration_state() -> MigrationState:
+    """Which migrations of our apps ran, and which wait (compared with the files on disk)."""
+    manager = BaseMigrationManager()
+    await manager.create_migration_table()
+    ran = set(await Migration.get_migrations_which_ran())
+    pending: list[str] = []
+    applied = 0
+    for app_name in manager.get_sorted_app_names():
+        folder = str(manager.get_app_config(app_name).migrations_folder_path)
+        for migration_id in manager.get_migration_ids(manager.get_migration_modules(folder)):
+            if migration_id in ran:
+                applied += 1
+            else:
+                pending.append(f"{app_name}:{migration_id}")
+    return MigrationState(applied=applied, pending=pending)
+
+
+async def migrate() -> None:
+    """Run every pending migration of every room, in dependency order."""
+    result = await run_forwards("all")
+    if not result.success:
+        raise RuntimeError(f"migration failed: {result.message}")

@@ -1,0 +1,26 @@
+"""Base Structs: what crosses a boundary. Input forbids unknown fields; output is plain."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+import msgspec
+
+T = TypeVar("T")
+
+
+class In(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A request body: unknown fields are refused, so a typo never passes silently."""
+
+
+class Out(msgspec.Struct, kw_only=True):
+    """A response body or a service result."""
+
+
+class Page(Out, Generic[T]):
+    """One page of a listing, with the total so the UI can show "41–60 of 212"."""
+
+    items: list[T]
+    total: int
+    page: int
+    per_page: int

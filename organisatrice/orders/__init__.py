@@ -1,0 +1,1 @@
+"""Clients, buildings, contacts, work orders, work items, materials, photos and documents."""

@@ -1,0 +1,205 @@
+"""HTTP for the orders room: thin handlers that name their guard and call one service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import quote
+
+from litestar import Controller, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, MultipartBody, QueryParameter
+
+from organisatrice.core.structs import Page
+from organisatrice.orders import files, services
+from organisatrice.orders.schemas import (
+    ClientDetail,
+    ClientOut,
+    ContactOut,
+    DocumentOut,
+    OrderDetail,
+    OrderStatus,
+    OrderSummary,
+    PhotoOut,
+    RecipientOut,
+)
+from organisatrice.roles.policy import Actor, Permission
+
+_VIEW = {"needs": Permission.VIEW_ORDERS}
+_ADD_FILES = {"needs": Permission.ADD_ORDER_FILES}
+_CLIENTS = {"needs": Permission.VIEW_CLIENTS}
+
+
+@dataclass
+class PhotoUpload:
+    file: UploadFile
+    caption: str = ""
+
+
+@dataclass
+class DocumentUpload:
+    file: UploadFile
+    kind: str = "other"
+
+
+def _file_response(stored: files.StoredFile, *, inline: bool) -> Response[bytes]:
+    disposition = "inline" if inline else "attachment"
+    return Response(
+        stored.data,
+        media_type=stored.content_type,
+        headers={
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{_quote(stored.filename)}",
+            "Cache-Control": "private, max-age=3600",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def _quote(name: str) -> str:
+    return quote(name, safe="")
+
+
+class OrderController(Controller):
+    path = "/api/orders"
+    tags = ["Orders"]
+
+    @get("/", opt=_VIEW, operation_id="ListOrders")
+    async def list_orders(
+        self,
+        actor: NamedDependency[Actor],
+        q: Annotated[str, QueryParameter(max_length=200, description="Words to search")] = "",
+        status: FromQuery[OrderStatus | None] = None,
+        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
+        per_page: Annotated[int, QueryParameter(ge=1, le=100)] = 25,
+    ) -> Page[OrderSummary]:
+        """Orders visible to the signed-in employee, newest first, searchable and filterable."""
+        return await services.list_orders(
+            actor, search=q, status=status, page=page, per_page=per_page
+        )
+
+    @get("/{order_id:int}", opt=_VIEW, operation_id="GetOrder")
+    async def get_order(
+        self, order_id: FromPath[int], actor: NamedDependency[Actor]
+    ) -> OrderDetail:
+        """An order with its work, materials, photos, documents and possible recipients."""
+        return await services.order_detail(actor, order_id)
+
+    @get("/{order_id:int}/recipients", opt=_VIEW, operation_id="ListOrderRecipients")
+    async def recipients(
+        self, order_id: FromPath[int], actor: NamedDependency[Actor]
+    ) -> list[RecipientOut]:
+        """Contacts of the order's client and buildings who have an email address."""
+        return await services.order_recipients(actor, order_id)
+
+
+class PhotoController(Controller):
+    path = "/api/orders/{order_id:int}/photos"
+    tags = ["Orders"]
+
+    @post("/", opt=_ADD_FILES, operation_id="UploadPhoto")
+    async def upload(
+        self,
+        order_id: FromPath[int],
+        actor: NamedDependency[Actor],
+        data: MultipartBody[PhotoUpload],
+    ) -> PhotoOut:
+        """Add a photo (JPEG, PNG, WebP, HEIC); it is stored upright, with a thumbnail."""
+        content = await data.file.read()
+        return await files.add_photo(
+            actor, order_id, data=content, filename=data.file.filename, caption=data.caption
+        )
+
+    @get("/{photo_id:int}/image", opt=_VIEW, operation_id="GetPhotoImage", media_type="image/*")
+    async def image(
+        self, order_id: FromPath[int], photo_id: FromPath[int], actor: NamedDependency[Actor]
+    ) -> Response[bytes]:
+        """The photo itself."""
+        stored = await files.photo_file(actor, order_id, photo_id, thumbnail=False)
+        return _file_response(stored, inline=True)
+
+    @get(
+        "/{photo_id:int}/thumbnail",
+        opt=_VIEW,
+        operation_id="GetPhotoThumbnail",
+        media_type="image/jpeg",
+    )
+    async def thumbnail(
+        self, order_id: FromPath[int], photo_id: FromPath[int], actor: NamedDependency[Actor]
+    ) -> Response[bytes]:
+        """A small JPEG of the photo for grids."""
+        stored = await files.photo_file(actor, order_id, photo_id, thumbnail=True)
+        return _file_response(stored, inline=True)
+
+
+class DocumentController(Controller):
+    path = "/api/orders/{order_id:int}/documents"
+    tags = ["Orders"]
+
+    @post("/", opt=_ADD_FILES, operation_id="UploadDocument")
+    async def upload(
+        self,
+        order_id: FromPath[int],
+        actor: NamedDependency[Actor],
+        data: MultipartBody[DocumentUpload],
+    ) -> DocumentOut:
+        """Add a document (PDF, image, office file) to the order."""
+        content = await data.file.read()
+        return await files.add_document(
+            actor, order_id, data=content, filename=data.file.filename, kind=data.kind
+        )
+
+    @get(
+        "/{document_id:int}/file",
+        opt=_VIEW,
+        operation_id="DownloadDocument",
+        media_type="application/octet-stream",
+    )
+    async def download(
+        self, order_id: FromPath[int], document_id: FromPath[int], actor: NamedDependency[Actor]
+    ) -> Response[bytes]:
+        """The document, under its name."""
+        stored = await files.document_file(actor, order_id, document_id)
+        return _file_response(stored, inline=False)
+
+
+class ClientController(Controller):
+    path = "/api/clients"
+    tags = ["Clients"]
+
+    @get("/", opt=_CLIENTS, operation_id="ListClients")
+    async def list_clients(
+        self,
+        actor: NamedDependency[Actor],
+        q: Annotated[str, QueryParameter(max_length=200)] = "",
+    ) -> list[ClientOut]:
+        """The company's clients, by name."""
+        return await services.list_clients(actor, search=q)
+
+    @get("/{client_id:int}", opt=_CLIENTS, operation_id="GetClient")
+    async def get_client(
+        self, client_id: FromPath[int], actor: NamedDependency[Actor]
+    ) -> ClientDetail:
+        """A client with its buildings and contacts."""
+        return await services.client_detail(actor, client_id)
+
+
+class ContactController(Controller):
+    path = "/api/contacts"
+    tags = ["Clients"]
+
+    @get("/{contact_id:int}", opt=_CLIENTS, operation_id="GetContact")
+    async def get_contact(
+        self, contact_id: FromPath[int], actor: NamedDependency[Actor]
+    ) -> ContactOut:
+        """One contact person."""
+        return await services.contact_detail(actor, contact_id)
+
+
+CONTROLLERS = [
+    OrderController,
+    PhotoController,
+    DocumentController,
+    ClientController,
+    ContactController,
+]

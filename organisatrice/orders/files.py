@@ -1,0 +1,148 @@
+"""Photos and documents of an order: checked, written to the blob store, then recorded.
+
+The blobs are written (durably) before the row commits; if the row cannot be written, the blobs
+this upload created are removed again, so a failed upload leaves neither row nor file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import anyio.to_thread
+import msgspec
+
+from organisatrice.core.blobs import blob_store
+from organisatrice.core.db import transaction
+from organisatrice.core.errors import Invalid, NotFound
+from organisatrice.orders.documents import check_document
+from organisatrice.orders.photos import ingest_photo
+from organisatrice.orders.schemas import DocumentOut, PhotoOut
+from organisatrice.orders.services import order_documents, order_photos, visible_order
+from organisatrice.orders.tables import Document, Photo
+from organisatrice.roles.policy import Actor
+from organisatrice.settings import get_settings
+
+MAX_CAPTION = 500
+DOCUMENT_KINDS = ("offer", "plan", "report", "other")
+
+
+class StoredFile(msgspec.Struct, frozen=True):
+    data: bytes
+    content_type: str
+    filename: str
+
+
+async def _store_then_record(
+    blobs: list[bytes], record: Callable[[list[str]], Awaitable[int]]
+) -> int:
+    store = blob_store()
+    created: list[str] = []
+    shas: list[str] = []
+    try:
+        for data in blobs:
+            ref, is_new = await store.put(data)
+            shas.append(ref.sha256)
+            if is_new:
+                created.append(ref.sha256)
+        async with transaction():
+            return await record(shas)
+    except BaseException:
+        for sha in created:
+            await store.discard(sha)
+        raise
+
+
+async def add_photo(
+    actor: Actor, order_id: int, *, data: bytes, filename: str, caption: str
+) -> PhotoOut:
+    await visible_order(actor, order_id)
+    if len(caption) > MAX_CAPTION:
+        raise Invalid(f"The caption is longer than {MAX_CAPTION} characters.", field="caption")
+    settings = get_settings()
+    photo = await anyio.to_thread.run_sync(
+        lambda: ingest_photo(
+            data,
+            max_bytes=settings.max_photo_bytes,
+            max_pixels=settings.max_photo_pixels,
+            time_zone=actor.time_zone,
+        )
+    )
+
+    async def record(shas: list[str]) -> int:
+        row = Photo(
+            company=actor.company_id,
+            order=order_id,
+            image_sha256=shas[0],
+            thumbnail_sha256=shas[1],
+            content_type=photo.content_type,
+            width=photo.width,
+            height=photo.height,
+            size=len(photo.image),
+            caption=caption.strip(),
+            original_filename=filename[:255],
+            taken_at=photo.taken_at,
+            taken_by=actor.employee_id,
+        )
+        await row.save()
+        return int(row.id)
+
+    photo_id = await _store_then_record([photo.image, photo.thumbnail], record)
+    return next(p for p in await order_photos(order_id) if p.id == photo_id)
+
+
+async def add_document(
+    actor: Actor, order_id: int, *, data: bytes, filename: str, kind: str
+) -> DocumentOut:
+    await visible_order(actor, order_id)
+    if kind not in DOCUMENT_KINDS:
+        raise Invalid(
+            f"Unknown document kind {kind!r}; choose one of {', '.join(DOCUMENT_KINDS)}.",
+            field="kind",
+        )
+    checked = check_document(data, filename, max_bytes=get_settings().max_document_bytes)
+
+    async def record(shas: list[str]) -> int:
+        row = Document(
+            company=actor.company_id,
+            order=order_id,
+            blob_sha256=shas[0],
+            filename=checked.filename,
+            content_type=checked.content_type,
+            size=len(data),
+            kind=kind,
+            uploaded_by=actor.employee_id,
+        )
+        await row.save()
+        return int(row.id)
+
+    document_id = await _store_then_record([data], record)
+    return next(d for d in await order_documents(order_id) if d.id == document_id)
+
+
+async def photo_file(actor: Actor, order_id: int, photo_id: int, *, thumbnail: bool) -> StoredFile:
+    await visible_order(actor, order_id)
+    row = await Photo.select().where((Photo.id == photo_id) & (Photo.order == order_id)).first()
+    if row is None:
+        raise NotFound(f"Photo {photo_id} does not exist in this order.")
+    sha = row["thumbnail_sha256"] if thumbnail else row["image_sha256"]
+    return StoredFile(
+        data=await blob_store().read(sha),
+        content_type="image/jpeg" if thumbnail else row["content_type"],
+        filename=row["original_filename"] or f"photo-{photo_id}",
+    )
+
+
+async def document_file(actor: Actor, order_id: int, document_id: int) -> StoredFile:
+    await visible_order(actor, order_id)
+    row = (
+        await Document.select()
+        .where((Document.id == document_id) & (Document.order == order_id))
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"Document {document_id} does not exist in this order.")
+    return StoredFile(
+        data=await blob_store().read(row["blob_sha256"]),
+        content_type=row["content_type"],
+        filename=row["filename"],
+    )

@@ -1,0 +1,419 @@
+"""The orders room's services: what an employee may see of orders, clients and contacts.
+
+Every query is scoped to the actor's company; technicians see only their own orders. Anything
+outside that scope answers NotFound, so ids of other companies reveal nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from organisatrice.core.errors import NotFound
+from organisatrice.core.structs import Page
+from organisatrice.orders.schemas import (
+    BuildingOut,
+    ClientDetail,
+    ClientOut,
+    ClientRef,
+    ContactOut,
+    DocumentOut,
+    EmployeeRef,
+    MaterialOut,
+    OrderDetail,
+    OrderStatus,
+    OrderSummary,
+    PhotoOut,
+    RecipientOut,
+    Salutation,
+    WorkItemOut,
+)
+from organisatrice.orders.tables import (
+    Building,
+    Client,
+    Contact,
+    Document,
+    Material,
+    Order,
+    OrderBuilding,
+    OrderResponsible,
+    Photo,
+    WorkItem,
+)
+from organisatrice.roles.policy import Actor, sees_all_orders
+
+MAX_SEARCH_WORDS = 6
+
+
+def _visible_orders(actor: Actor) -> Any:
+    """The where-clause of the orders `actor` may see."""
+    clause = Order.company == actor.company_id
+    if sees_all_orders(actor):
+        return clause
+    mine = OrderResponsible.select(OrderResponsible.order).where(
+        OrderResponsible.employee == actor.employee_id
+    )
+    worked_on = WorkItem.select(WorkItem.order).where(WorkItem.technician == actor.employee_id)
+    return clause & (Order.id.is_in(mine) | Order.id.is_in(worked_on))
+
+
+def _like(word: str) -> str:
+    # `%` would match anything; a literal search for it is never useful here.
+    return f"%{word.replace('%', '')}%"
+
+
+def _matches_word(actor: Actor, word: str) -> Any:
+    like = _like(word)
+    company = actor.company_id
+    contact_named = (Contact.company == company) & (
+        Contact.first_name.ilike(like) | Contact.last_name.ilike(like)
+    )
+    building_matches = (OrderBuilding.company == company) & (
+        OrderBuilding.building.street.ilike(like)
+        | OrderBuilding.building.city.ilike(like)
+        | OrderBuilding.building.postal_code.ilike(like)
+        | OrderBuilding.building.name.ilike(like)
+        | OrderBuilding.building.is_in(
+            Contact.select(Contact.building).where(contact_named & Contact.building.is_not_null())
+        )
+    )
+    return (
+        Order.number.ilike(like)
+        | Order.title.ilike(like)
+        | Order.client.name.ilike(like)
+        | Order.client.is_in(
+            Contact.select(Contact.client).where(contact_named & Contact.client.is_not_null())
+        )
+        | Order.id.is_in(OrderBuilding.select(OrderBuilding.order).where(building_matches))
+    )
+
+
+def _address(street: str, postal_code: str, city: str) -> str:
+    return ", ".join(p for p in (street, f"{postal_code} {city}".strip()) if p)
+
+
+def _employee_name(row: dict[str, Any], prefix: str) -> EmployeeRef | None:
+    if row.get(f"{prefix}.id") is None:
+        return None
+    return EmployeeRef(
+        id=row[f"{prefix}.id"],
+        name=f"{row[f'{prefix}.first_name']} {row[f'{prefix}.last_name']}",
+    )
+
+
+async def list_orders(
+    actor: Actor,
+    *,
+    search: str = "",
+    status: OrderStatus | None = None,
+    page: int = 1,
+    per_page: int = 25,
+) -> Page[OrderSummary]:
+    """Orders the actor may see, newest first, filtered by words (each must match the number,
+    title, client, a building's address or a contact's name) and by status."""
+    where = _visible_orders(actor)
+    for word in search.split()[:MAX_SEARCH_WORDS]:
+        where = where & _matches_word(actor, word)
+    if status is not None:
+        where = where & (Order.status == status.value)
+    total = await Order.count().where(where)
+    rows = (
+        await Order.select(
+            Order.id,
+            Order.number,
+            Order.title,
+            Order.status,
+            Order.start_date,
+            Order.end_date,
+            Order.client.id,
+            Order.client.name,
+        )
+        .where(where)
+        .order_by(Order.created_at, Order.id, ascending=False)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    addresses = await _first_addresses([r["id"] for r in rows])
+    items = [
+        OrderSummary(
+            id=r["id"],
+            number=r["number"],
+            title=r["title"],
+            status=OrderStatus(r["status"]),
+            client=ClientRef(id=r["client.id"], name=r["client.name"]),
+            address=addresses.get(r["id"], ""),
+            start_date=r["start_date"],
+            end_date=r["end_date"],
+        )
+        for r in rows
+    ]
+    return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+async def _first_addresses(order_ids: list[int]) -> dict[int, str]:
+    if not order_ids:
+        return {}
+    rows = (
+        await OrderBuilding.select(
+            OrderBuilding.order,
+            OrderBuilding.building.street,
+            OrderBuilding.building.postal_code,
+            OrderBuilding.building.city,
+        )
+        .where(OrderBuilding.order.is_in(order_ids))
+        .order_by(OrderBuilding.id)
+    )
+    found: dict[int, str] = {}
+    for r in rows:
+        found.setdefault(
+            r["order"],
+            _address(r["building.street"], r["building.postal_code"], r["building.city"]),
+        )
+    return found
+
+
+async def visible_order(actor: Actor, order_id: int) -> dict[str, Any]:
+    """The order's own row if the actor may see it; NotFound otherwise (other companies too)."""
+    row = await Order.select().where(_visible_orders(actor) & (Order.id == order_id)).first()
+    if row is None:
+        raise NotFound(f"Order {order_id} does not exist or is not visible to you.")
+    return dict(row)
+
+
+def _building(row: dict[str, Any], prefix: str = "") -> BuildingOut:
+    def get(name: str) -> Any:
+        return row[f"{prefix}{name}"]
+
+    return BuildingOut(
+        id=get("id"),
+        client_id=get("client"),
+        name=get("name"),
+        street=get("street"),
+        postal_code=get("postal_code"),
+        city=get("city"),
+        address=_address(get("street"), get("postal_code"), get("city")),
+    )
+
+
+def _contact_name(row: dict[str, Any]) -> str:
+    return f"{row['first_name']} {row['last_name']}".strip()
+
+
+async def order_detail(actor: Actor, order_id: int) -> OrderDetail:
+    order = await visible_order(actor, order_id)
+    client = await Client.select().where(Client.id == order["client"]).first()
+    assert client is not None  # a foreign key with ON DELETE RESTRICT
+    buildings = [
+        _building(r, "building.")
+        for r in await OrderBuilding.select(*OrderBuilding.building.all_columns())
+        .where(OrderBuilding.order == order_id)
+        .order_by(OrderBuilding.id)
+    ]
+    responsible = [
+        EmployeeRef(
+            id=r["employee.id"], name=f"{r['employee.first_name']} {r['employee.last_name']}"
+        )
+        for r in await OrderResponsible.select(
+            OrderResponsible.employee.id,
+            OrderResponsible.employee.first_name,
+            OrderResponsible.employee.last_name,
+        )
+        .where(OrderResponsible.order == order_id)
+        .order_by(OrderResponsible.id)
+    ]
+    work_items = [
+        WorkItemOut(
+            id=r["id"],
+            date=r["date"],
+            technician=EmployeeRef(
+                id=r["technician.id"],
+                name=f"{r['technician.first_name']} {r['technician.last_name']}",
+            ),
+            hours=r["hours"],
+            description=r["description"],
+        )
+        for r in await WorkItem.select(
+            WorkItem.id,
+            WorkItem.date,
+            WorkItem.hours,
+            WorkItem.description,
+            WorkItem.technician.id,
+            WorkItem.technician.first_name,
+            WorkItem.technician.last_name,
+        )
+        .where(WorkItem.order == order_id)
+        .order_by(WorkItem.date)
+        .order_by(WorkItem.id)
+    ]
+    materials = msgspec.convert(
+        await Material.select(Material.id, Material.article, Material.quantity, Material.unit)
+        .where(Material.order == order_id)
+        .order_by(Material.id),
+        list[MaterialOut],
+    )
+    return OrderDetail(
+        id=order["id"],
+        number=order["number"],
+        title=order["title"],
+        description=order["description"],
+        status=OrderStatus(order["status"]),
+        remarks=order["remarks"],
+        start_date=order["start_date"],
+        end_date=order["end_date"],
+        client=msgspec.convert(client, ClientOut),
+        buildings=buildings,
+        responsible=responsible,
+        work_items=work_items,
+        total_hours=round(sum(w.hours for w in work_items), 2),
+        materials=materials,
+        photos=await order_photos(order_id),
+        documents=await order_documents(order_id),
+        recipients=await _recipients(order["client"], [b.id for b in buildings]),
+    )
+
+
+async def order_photos(order_id: int) -> list[PhotoOut]:
+    rows = (
+        await Photo.select(
+            *Photo.all_columns(exclude=[Photo.taken_by]),
+            Photo.taken_by.id,
+            Photo.taken_by.first_name,
+            Photo.taken_by.last_name,
+        )
+        .where(Photo.order == order_id)
+        .order_by(Photo.id)
+    )
+    base = f"/api/orders/{order_id}/photos"
+    return [
+        PhotoOut(
+            id=r["id"],
+            caption=r["caption"],
+            content_type=r["content_type"],
+            width=r["width"],
+            height=r["height"],
+            size=r["size"],
+            original_filename=r["original_filename"],
+            taken_at=r["taken_at"],
+            taken_by=_employee_name(r, "taken_by"),
+            uploaded_at=r["uploaded_at"],
+            image_url=f"{base}/{r['id']}/image",
+            thumbnail_url=f"{base}/{r['id']}/thumbnail",
+        )
+        for r in rows
+    ]
+
+
+async def order_documents(order_id: int) -> list[DocumentOut]:
+    rows = (
+        await Document.select(
+            *Document.all_columns(exclude=[Document.uploaded_by]),
+            Document.uploaded_by.id,
+            Document.uploaded_by.first_name,
+            Document.uploaded_by.last_name,
+        )
+        .where(Document.order == order_id)
+        .order_by(Document.id)
+    )
+    return [
+        DocumentOut(
+            id=r["id"],
+            filename=r["filename"],
+            content_type=r["content_type"],
+            size=r["size"],
+            kind=r["kind"],
+            uploaded_by=_employee_name(r, "uploaded_by"),
+            uploaded_at=r["uploaded_at"],
+            download_url=f"/api/orders/{order_id}/documents/{r['id']}/file",
+        )
+        for r in rows
+    ]
+
+
+async def _recipients(client_id: int, building_ids: list[int]) -> list[RecipientOut]:
+    """Contacts of the client and of the order's buildings that have an email address."""
+    of_buildings = Contact.building.is_in(building_ids) if building_ids else None
+    where: Any = Contact.client == client_id
+    if of_buildings is not None:
+        where = where | of_buildings
+    rows = await Contact.select().where(where & (Contact.email != "")).order_by(Contact.id)
+    return [
+        RecipientOut(
+            contact_id=r["id"],
+            name=_contact_name(r),
+            email=r["email"],
+            function=r["function"],
+            language=r["language"],
+            source="client" if r["client"] is not None else "building",
+            building_id=r["building"],
+        )
+        for r in rows
+    ]
+
+
+async def order_recipients(actor: Actor, order_id: int) -> list[RecipientOut]:
+    order = await visible_order(actor, order_id)
+    building_ids = [
+        r["building"]
+        for r in await OrderBuilding.select(OrderBuilding.building).where(
+            OrderBuilding.order == order_id
+        )
+    ]
+    return await _recipients(order["client"], building_ids)
+
+
+async def list_clients(actor: Actor, *, search: str = "") -> list[ClientOut]:
+    where: Any = Client.company == actor.company_id
+    for word in search.split()[:MAX_SEARCH_WORDS]:
+        where = where & (Client.name.ilike(_like(word)) | Client.city.ilike(_like(word)))
+    rows = await Client.select().where(where).order_by(Client.name)
+    return msgspec.convert(rows, list[ClientOut])
+
+
+async def client_detail(actor: Actor, client_id: int) -> ClientDetail:
+    client = (
+        await Client.select()
+        .where((Client.company == actor.company_id) & (Client.id == client_id))
+        .first()
+    )
+    if client is None:
+        raise NotFound(f"Client {client_id} does not exist.")
+    buildings = [
+        _building(r)
+        for r in await Building.select().where(Building.client == client_id).order_by(Building.id)
+    ]
+    contact_where: Any = Contact.client == client_id
+    if buildings:
+        contact_where = contact_where | Contact.building.is_in([b.id for b in buildings])
+    contacts = await Contact.select().where(contact_where).order_by(Contact.id)
+    return ClientDetail(
+        **msgspec.structs.asdict(msgspec.convert(client, ClientOut)),
+        buildings=buildings,
+        contacts=[_contact_out(c) for c in contacts],
+    )
+
+
+def _contact_out(row: dict[str, Any]) -> ContactOut:
+    return ContactOut(
+        id=row["id"],
+        client_id=row["client"],
+        building_id=row["building"],
+        salutation=Salutation(row["salutation"]),
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        function=row["function"],
+        email=row["email"],
+        phone=row["phone"],
+        language=row["language"],
+    )
+
+
+async def contact_detail(actor: Actor, contact_id: int) -> ContactOut:
+    row = (
+        await Contact.select()
+        .where((Contact.company == actor.company_id) & (Contact.id == contact_id))
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"Contact {contact_id} does not exist.")
+    return _contact_out(row)

@@ -1,0 +1,26 @@
+"""Piccolo's configuration: the engine from settings, and the registry of our rooms' apps."""
+
+from __future__ import annotations
+
+from piccolo.conf.apps import AppRegistry
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
+
+from organisatrice.settings import get_settings
+
+_settings = get_settings()
+
+DB: PostgresEngine | SQLiteEngine
+if _settings.database_kind == "postgresql":
+    DB = PostgresEngine(config={"dsn": _settings.database_url})
+else:
+    _settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    # A writer waits up to 30 s for the lock instead of failing at once.
+    DB = SQLiteEngine(path=str(_settings.sqlite_path), timeout=30)
+
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "organisatrice.roles.piccolo_app",
+        "organisatrice.orders.piccolo_app",
+    ]
+)

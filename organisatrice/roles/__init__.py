@@ -1,0 +1,1 @@
+"""Companies, employees and their roles; sign-in; the permission rule book and the guard."""

@@ -1,0 +1,100 @@
+"""Creating companies and employees, with the checks a person can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from email_validator import EmailNotValidError, validate_email
+
+from organisatrice.core.db import transaction
+from organisatrice.core.errors import Conflict, Invalid
+from organisatrice.roles.auth import normalise_email
+from organisatrice.roles.passwords import MIN_LENGTH, hash_password
+from organisatrice.roles.policy import Role
+from organisatrice.roles.tables import Company, Employee
+
+
+def parse_roles(names: Iterable[str]) -> frozenset[Role]:
+    roles: set[Role] = set()
+    for name in names:
+        try:
+            roles.add(Role(name.strip().lower()))
+        except ValueError:
+            known = ", ".join(r.value for r in Role)
+            raise Invalid(f"Unknown role {name!r}; known roles: {known}.", field="roles") from None
+    return frozenset(roles)
+
+
+def checked_email(email: str) -> str:
+    try:
+        # No DNS look-up: a mail server may be unreachable from here, the address still valid.
+        return normalise_email(validate_email(email, check_deliverability=False).normalized)
+    except EmailNotValidError as exc:
+        raise Invalid(f"{email!r} is not a valid email address: {exc}", field="email") from None
+
+
+async def create_employee(
+    *,
+    company_id: int,
+    first_name: str,
+    last_name: str,
+    email: str,
+    roles: frozenset[Role],
+    password: str = "",
+    password_hash: str | None = None,
+    phone: str = "",
+    locale: str = "de",
+    may_email: bool = True,
+) -> int:
+    """Insert an employee. `password_hash` lets bulk loaders reuse one hash."""
+    email = checked_email(email)
+    if password_hash is None:
+        if len(password) < MIN_LENGTH:
+            raise Invalid(
+                f"The password must have at least {MIN_LENGTH} characters.", field="password"
+            )
+        password_hash = hash_password(password)
+    if await Employee.exists().where(Employee.email == email):
+        raise Conflict(f"An employee with the address {email} exists already.", field="email")
+    employee = Employee(
+        company=company_id,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        email=email,
+        phone=phone,
+        locale=locale,
+        password_hash=password_hash,
+        roles=sorted(r.value for r in roles),
+        may_email=may_email,
+    )
+    await employee.save()
+    return int(employee.id)
+
+
+async def create_employee_with_company(
+    *,
+    company_name: str,
+    email: str,
+    first_name: str,
+    last_name: str,
+    roles: Iterable[str],
+    password: str,
+) -> int:
+    """For the CLI: create the company when it does not exist yet, then the employee."""
+    parsed = parse_roles(roles)
+    async with transaction():
+        company = await Company.select(Company.id).where(Company.name == company_name).first()
+        if company is None:
+            new = Company(name=company_name)
+            await new.save()
+            company_id = int(new.id)
+        else:
+            company_id = company["id"]
+        return await create_employee(
+            company_id=company_id,
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            roles=parsed,
+            password=password,
+        )

@@ -1,0 +1,152 @@
+"""Sign-in and server-side sessions.
+
+The cookie carries a random token; the database keeps only its SHA-256, so a leaked database
+does not hand out sessions. Failed sign-ins are counted per address in the database, so the
+throttle holds across app processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from organisatrice.core.db import transaction
+from organisatrice.core.errors import TooManyRequests, Unauthorized
+from organisatrice.roles.passwords import verify_password
+from organisatrice.roles.policy import Actor, Role
+from organisatrice.roles.tables import Employee, SignInFailure, SignInSession
+from organisatrice.settings import get_settings
+
+SESSION_COOKIE = "organisatrice_session"
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+_ACTOR_COLUMNS = (
+    Employee.id,
+    Employee.company.id,
+    Employee.company.name,
+    Employee.company.email_enabled,
+    Employee.first_name,
+    Employee.last_name,
+    Employee.email,
+    Employee.locale,
+    Employee.time_zone,
+    Employee.roles,
+    Employee.may_email,
+)
+
+
+def _actor(row: dict[str, Any]) -> Actor:
+    return Actor(
+        employee_id=row["id"],
+        company_id=row["company.id"],
+        company_name=row["company.name"],
+        company_email_enabled=row["company.email_enabled"],
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        email=row["email"],
+        locale=row["locale"],
+        time_zone=row["time_zone"],
+        roles=frozenset(Role(r) for r in row["roles"] if r in Role.__members__.values()),
+        may_email=row["may_email"],
+    )
+
+
+async def actor_of_employee(employee_id: int) -> Actor | None:
+    row = (
+        await Employee.select(*_ACTOR_COLUMNS)
+        .where((Employee.id == employee_id) & (Employee.active == True))  # noqa: E712
+        .first()
+    )
+    return _actor(row) if row else None
+
+
+async def _throttle(email: str) -> None:
+    settings = get_settings()
+    since = _now() - timedelta(seconds=settings.sign_in_window_seconds)
+    recent = (
+        await SignInFailure.select(SignInFailure.at)
+        .where((SignInFailure.email == email) & (SignInFailure.at > since))
+        .order_by(SignInFailure.at)
+    )
+    if len(recent) >= settings.sign_in_attempts:
+        oldest: datetime = recent[-settings.sign_in_attempts]["at"]
+        wait = int((oldest - since).total_seconds()) + 1
+        raise TooManyRequests(
+            f"Too many failed sign-ins for this address. Try again in {wait // 60 + 1} minutes "
+            "or ask back-office to reset your password.",
+            retry_after=wait,
+        )
+
+
+async def sign_in(email: str, password: str) -> tuple[str, Actor]:
+    """Check the credentials; answer a new session token and the signed-in employee."""
+    email = normalise_email(email)
+    await _throttle(email)
+    row = (
+        await Employee.select(Employee.id, Employee.password_hash)
+        .where((Employee.email == email) & (Employee.active == True))  # noqa: E712
+        .first()
+    )
+    if not verify_password(row["password_hash"] if row else None, password) or row is None:
+        await SignInFailure.insert(SignInFailure(email=email, at=_now()))
+        raise Unauthorized("Wrong email address or password.")
+    actor = await actor_of_employee(row["id"])
+    if actor is None:
+        raise Unauthorized("Wrong email address or password.")
+    token = secrets.token_urlsafe(32)
+    async with transaction():
+        await SignInFailure.delete().where(SignInFailure.email == email)
+        await SignInSession.delete().where(SignInSession.expires_at < _now())
+        await SignInSession.insert(
+            SignInSession(
+                token_hash=_token_hash(token),
+                employee=actor.employee_id,
+                expires_at=_now() + timedelta(hours=get_settings().session_hours),
+            )
+        )
+    return token, actor
+
+
+async def sign_out(token: str) -> None:
+    await SignInSession.delete().where(SignInSession.token_hash == _token_hash(token))
+
+
+async def actor_for_token(token: str) -> Actor | None:
+    row = (
+        await SignInSession.select(SignInSession.employee.id)
+        .where(
+            (SignInSession.token_hash == _token_hash(token)) & (SignInSession.expires_at > _now())
+        )
+        .first()
+    )
+    return await actor_of_employee(row["employee.id"]) if row else None
+
+
+class SessionMiddleware(ASGIMiddleware):
+    """Puts the signed-in employee (or None) into the connection's `user` for every request."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        # Only the API needs to know who asks; static files and the schema do not.
+        token = None
+        if scope["path"].startswith("/api/"):
+            token = ASGIConnection[Any, Any, Any, Any](scope).cookies.get(SESSION_COOKIE)
+        scope["user"] = await actor_for_token(token) if token else None
+        await next_app(scope, receive, send)

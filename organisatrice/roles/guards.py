@@ -1,0 +1,42 @@
+"""The one guard: every route names what it needs in `opt["needs"]`; the rule book decides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from organisatrice.core.errors import Forbidden, Unauthorized
+from organisatrice.roles.policy import Actor, Permission, decide
+
+
+def needs_of(handler: BaseRouteHandler) -> Permission | None:
+    try:
+        return Permission(str(handler.opt.get("needs")))
+    except ValueError:
+        return None
+
+
+def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    needs = needs_of(handler)
+    if needs is None:
+        # Fail closed: a route that forgot to name its guard is refused, never open.
+        raise Forbidden("This endpoint declares no permission and is therefore closed.")
+    if needs is Permission.PUBLIC:
+        return
+    actor = connection.scope.get("user")
+    if not isinstance(actor, Actor):
+        raise Unauthorized("Please sign in.")
+    decision = decide(actor, needs)
+    if not decision.allowed:
+        raise Forbidden(decision.reason)
+
+
+def current_actor(request: Request[Any, Any, Any]) -> Actor:
+    """The dependency `actor`: the signed-in employee (the guard already made sure)."""
+    actor = request.scope.get("user")
+    if not isinstance(actor, Actor):
+        raise Unauthorized("Please sign in.")
+    return actor

@@ -1,0 +1,68 @@
+"""Tables of the roles room: the company (tenant), its employees, sign-in sessions."""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    Array,
+    Boolean,
+    ForeignKey,
+    OnDelete,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class Company(Table):
+    id = Serial(primary_key=True)
+    name = Varchar(length=200)
+    street = Varchar(length=200, default="")
+    postal_code = Varchar(length=20, default="")
+    city = Varchar(length=100, default="")
+    country = Varchar(length=2, default="CH")
+    phone = Varchar(length=50, default="")
+    email = Varchar(length=254, default="")
+    website = Varchar(length=200, default="")
+    logo_sha256 = Varchar(length=64, null=True, default=None)
+    brand_colour = Varchar(length=7, default="#1d4ed8")
+    email_enabled = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Employee(Table):
+    id = Serial(primary_key=True)
+    company = ForeignKey(references=Company, on_delete=OnDelete.cascade, index=True)
+    first_name = Varchar(length=100)
+    last_name = Varchar(length=100)
+    # Sign-in is by email alone, so an address names one employee across all companies.
+    email = Varchar(length=254, unique=True)
+    phone = Varchar(length=50, default="")
+    locale = Varchar(length=5, default="de")
+    time_zone = Varchar(length=64, default="Europe/Zurich")
+    password_hash = Varchar(length=200)
+    active = Boolean(default=True)
+    roles = Array(base_column=Varchar(length=20), default=list)
+    may_email = Boolean(default=True)
+    signature = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class SignInSession(Table):
+    """A server-side session: the cookie holds a random token, the table only its hash."""
+
+    id = Serial(primary_key=True)
+    token_hash = Varchar(length=64, unique=True, index=True)
+    employee = ForeignKey(references=Employee, on_delete=OnDelete.cascade, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz(index=True)
+
+
+class SignInFailure(Table):
+    """Failed sign-ins, counted per address to throttle password guessing across processes."""
+
+    id = Serial(primary_key=True)
+    email = Varchar(length=254, index=True)
+    at = Timestamptz(default=TimestamptzNow(), index=True)

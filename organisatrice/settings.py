@@ -1,0 +1,89 @@
+"""Settings: one msgspec Struct read from the environment once, with safe defaults."""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+from pathlib import Path
+
+import msgspec
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str
+    host: str
+    port: int
+    data_dir: Path
+    blob_root: Path
+    secret_key: str
+    cookie_secure: bool
+    max_photo_bytes: int
+    max_document_bytes: int
+    max_photo_pixels: int
+    sign_in_attempts: int
+    sign_in_window_seconds: int
+    session_hours: int
+
+    @property
+    def database_kind(self) -> str:
+        return (
+            "postgresql"
+            if self.database_url.startswith(("postgres://", "postgresql://"))
+            else ("sqlite")
+        )
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+
+def _secret_key(data_dir: Path) -> str:
+    """The key given in the environment, else one generated on first start and kept, so
+    sessions survive a restart."""
+    given = os.environ.get("SECRET_KEY")
+    if given:
+        return given
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
+
+
+@functools.cache
+def get_settings() -> Settings:
+    data_dir = Path(os.environ.get("DATA_DIR", "data")).resolve()
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'organisatrice.db'}"
+    if not database_url.startswith(("sqlite:///", "postgres://", "postgresql://")):
+        raise SystemExit(
+            "DATABASE_URL must start with sqlite:/// or postgresql://, got "
+            f"{database_url.split(':', 1)[0]}:…"
+        )
+    return Settings(
+        database_url=database_url,
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=_int("PORT", 8000),
+        data_dir=data_dir,
+        blob_root=Path(os.environ.get("BLOB_ROOT") or data_dir / "blobs").resolve(),
+        secret_key=_secret_key(data_dir),
+        cookie_secure=os.environ.get("COOKIE_SECURE", "0") in {"1", "true", "yes"},
+        max_photo_bytes=_int("MAX_PHOTO_BYTES", 25 * 1024 * 1024),
+        max_document_bytes=_int("MAX_DOCUMENT_BYTES", 25 * 1024 * 1024),
+        max_photo_pixels=_int("MAX_PHOTO_PIXELS", 60_000_000),
+        sign_in_attempts=_int("SIGN_IN_ATTEMPTS", 5),
+        sign_in_window_seconds=_int("SIGN_IN_WINDOW_SECONDS", 900),
+        session_hours=_int("SESSION_HOURS", 12),
+    )

@@ -1,0 +1,57 @@
+"""Test set-up: the environment is fixed before the app is imported, then one database per run.
+
+DATABASE_URL decides the engine: unset, a fresh SQLite file; set (by tests/postgres_server.py),
+a fresh PostgreSQL database. Tests isolate themselves by tenancy: each makes its own company.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+_TMP = Path(tempfile.mkdtemp(prefix="organisatrice-tests-"))
+os.environ["DATA_DIR"] = str(_TMP)
+os.environ["BLOB_ROOT"] = str(_TMP / "blobs")
+os.environ["SECRET_KEY"] = "test-secret-key-not-for-production"
+os.environ["PICCOLO_CONF"] = "organisatrice.piccolo_conf"
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{_TMP / 'test.db'}")
+os.environ.setdefault("MAX_PHOTO_BYTES", str(3 * 1024 * 1024))
+os.environ.setdefault("MAX_PHOTO_PIXELS", str(12_000_000))
+
+import pytest  # noqa: E402
+from litestar import Litestar  # noqa: E402
+
+from organisatrice.app import create_app  # noqa: E402
+from organisatrice.core.db import migrate, prepare_engine, release_engine  # noqa: E402
+from organisatrice.settings import get_settings  # noqa: E402
+from tests.client import ApiClient  # noqa: E402
+
+
+def pytest_report_header() -> str:
+    return f"database: {get_settings().database_kind} ({get_settings().database_url})"
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def database() -> AsyncIterator[None]:
+    await migrate()
+    await prepare_engine()
+    yield
+    await release_engine()
+
+
+@pytest.fixture(scope="session")
+def app(database: None) -> Litestar:
+    return create_app()
+
+
+@pytest.fixture
+def blob_root() -> Path:
+    return get_settings().blob_root
+
+
+@pytest.fixture
+async def anonymous(app: Litestar) -> AsyncIterator[ApiClient]:
+    async with ApiClient.open(app) as client:
+        yield client

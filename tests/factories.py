@@ -1,0 +1,164 @@
+"""Factories: a company with its people, clients and orders in a few lines of a test."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from datetime import date
+
+import msgspec
+
+from organisatrice.orders.tables import (
+    Building,
+    Client,
+    Contact,
+    Material,
+    Order,
+    OrderBuilding,
+    OrderResponsible,
+    WorkItem,
+)
+from organisatrice.roles.accounts import create_employee
+from organisatrice.roles.passwords import hash_password
+from organisatrice.roles.policy import Role
+from organisatrice.roles.tables import Company
+
+DEFAULT_PASSWORD = "correct horse battery"
+_serial = itertools.count(1)
+
+
+@functools.cache
+def _default_hash() -> str:
+    return hash_password(DEFAULT_PASSWORD)
+
+
+class Made(msgspec.Struct):
+    id: int
+
+
+class MadeEmployee(Made):
+    email: str
+    company_id: int
+
+
+class MadeOrder(Made):
+    number: str
+    client_id: int
+    building_ids: list[int]
+
+
+async def make_company(name: str | None = None, *, email_enabled: bool = True) -> int:
+    company = Company(name=name or f"Company {next(_serial)}", email_enabled=email_enabled)
+    await company.save()
+    return int(company.id)
+
+
+async def make_employee(
+    company_id: int,
+    *,
+    roles: set[Role] | frozenset[Role] = frozenset({Role.DISPATCHER}),
+    first_name: str = "Eva",
+    last_name: str | None = None,
+    may_email: bool = True,
+) -> MadeEmployee:
+    n = next(_serial)
+    email = f"employee{n}.c{company_id}@test.example"
+    employee_id = await create_employee(
+        company_id=company_id,
+        first_name=first_name,
+        last_name=last_name or f"Tester{n}",
+        email=email,
+        roles=frozenset(roles),
+        password_hash=_default_hash(),
+        may_email=may_email,
+    )
+    return MadeEmployee(id=employee_id, email=email, company_id=company_id)
+
+
+async def make_client(company_id: int, name: str | None = None) -> int:
+    client = Client(company=company_id, name=name or f"Client {next(_serial)} AG", city="Zürich")
+    await client.save()
+    return int(client.id)
+
+
+async def make_building(
+    company_id: int, client_id: int, *, street: str = "Bahnhofstrasse 12", city: str = "Zürich"
+) -> int:
+    building = Building(
+        company=company_id, client=client_id, street=street, postal_code="8001", city=city
+    )
+    await building.save()
+    return int(building.id)
+
+
+async def make_contact(
+    company_id: int,
+    *,
+    client_id: int | None = None,
+    building_id: int | None = None,
+    first_name: str = "Anna",
+    last_name: str = "Meier",
+    email: str | None = "anna.meier@client.example",
+    salutation: str = "ms",
+    language: str = "de",
+) -> int:
+    contact = Contact(
+        company=company_id,
+        client=client_id,
+        building=building_id,
+        salutation=salutation,
+        first_name=first_name,
+        last_name=last_name,
+        email=email or "",
+        language=language,
+    )
+    await contact.save()
+    return int(contact.id)
+
+
+async def make_order(
+    company_id: int,
+    *,
+    client_id: int | None = None,
+    title: str = "Heizungsservice",
+    number: str | None = None,
+    status: str = "completed",
+    street: str = "Bahnhofstrasse 12",
+    responsible: list[int] = (),  # type: ignore[assignment]
+    technician_id: int | None = None,
+) -> MadeOrder:
+    client_id = client_id or await make_client(company_id)
+    building_id = await make_building(company_id, client_id, street=street)
+    order = Order(
+        company=company_id,
+        number=number or f"2026-{next(_serial):04d}",
+        title=title,
+        status=status,
+        client=client_id,
+        start_date=date(2026, 11, 2),
+    )
+    await order.save()
+    await OrderBuilding.insert(
+        OrderBuilding(company=company_id, order=order.id, building=building_id)
+    )
+    for employee_id in responsible:
+        await OrderResponsible.insert(
+            OrderResponsible(company=company_id, order=order.id, employee=employee_id)
+        )
+    if technician_id is not None:
+        await WorkItem.insert(
+            WorkItem(
+                company=company_id,
+                order=order.id,
+                date=date(2026, 11, 3),
+                technician=technician_id,
+                hours=2.5,
+                description="Brenner gereinigt",
+            )
+        )
+        await Material.insert(
+            Material(company=company_id, order=order.id, article="Dichtung", quantity=2, unit="pc")
+        )
+    return MadeOrder(
+        id=int(order.id), number=str(order.number), client_id=client_id, building_ids=[building_id]
+    )
