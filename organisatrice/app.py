@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, Request, Response
+from litestar import Litestar, Request, Response, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
@@ -23,7 +23,7 @@ from organisatrice.core.health import health
 from organisatrice.orders.controllers import CONTROLLERS as ORDER_CONTROLLERS
 from organisatrice.roles.auth import SessionMiddleware
 from organisatrice.roles.controllers import CONTROLLERS as ROLE_CONTROLLERS
-from organisatrice.roles.guards import current_actor, guard
+from organisatrice.roles.guards import current_actor, guard, routes_without_guard
 from organisatrice.settings import get_settings
 
 log = logging.getLogger("organisatrice")
@@ -101,7 +101,7 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
 
 def create_app() -> Litestar:
     settings = get_settings()
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers(),
         guards=[guard],
         middleware=[SessionMiddleware()],
@@ -123,9 +123,15 @@ def create_app() -> Litestar:
             description="Compose, send and archive work-order emails.",
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
+            # The API description is public, like the sign-in page that uses it.
+            openapi_router=Router(path="/schema", route_handlers=[], opt={"needs": "public"}),
         ),
         # Uploads are checked against their own limits; this only stops absurd bodies early.
         request_max_body_size=max(settings.max_photo_bytes, settings.max_document_bytes)
         + 1024 * 1024,
         debug=False,
     )
+    unguarded = routes_without_guard(app)
+    if unguarded:
+        raise RuntimeError(f"routes without a declared permission: {', '.join(unguarded)}")
+    return app

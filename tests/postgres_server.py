@@ -46,15 +46,38 @@ def main(command: list[str]) -> int:
         shutil.chown(root, "postgres")
     run = subprocess.run
     run(
-        _as_server_user([_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E",
-                         "UTF8", "--locale=C.UTF-8"]),
+        _as_server_user(
+            [
+                _bin("initdb"),
+                "-D",
+                str(data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ]
+        ),
         check=True,
         stdout=subprocess.DEVNULL,
     )
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
     run(
-        _as_server_user([_bin("pg_ctl"), "-D", str(data), "-o", options, "-l",
-                         str(root / "server.log"), "-w", "start"]),
+        _as_server_user(
+            [
+                _bin("pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(root / "server.log"),
+                "-w",
+                "start",
+            ]
+        ),
         check=True,
         stdout=subprocess.DEVNULL,
     )

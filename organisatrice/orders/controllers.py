@@ -6,23 +6,25 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, MultipartBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 
 from organisatrice.core.structs import Page
-from organisatrice.orders import files, services
+from organisatrice.orders import files, responsibility, services
 from organisatrice.orders.schemas import (
     ClientDetail,
     ClientOut,
     ContactOut,
     DocumentOut,
+    EmployeeRef,
     OrderDetail,
     OrderStatus,
     OrderSummary,
     PhotoOut,
     RecipientOut,
+    ResponsibleIn,
 )
 from organisatrice.roles.policy import Actor, Permission
 
@@ -91,6 +93,20 @@ class OrderController(Controller):
     ) -> list[RecipientOut]:
         """Contacts of the order's client and buildings who have an email address."""
         return await services.order_recipients(actor, order_id)
+
+    @put(
+        "/{order_id:int}/responsible",
+        opt={"needs": Permission.ASSIGN_RESPONSIBLE},
+        operation_id="SetOrderResponsible",
+    )
+    async def set_responsible(
+        self,
+        order_id: FromPath[int],
+        actor: NamedDependency[Actor],
+        data: JSONBody[ResponsibleIn],
+    ) -> list[EmployeeRef]:
+        """Replace the employees responsible for the order; the change is recorded."""
+        return await responsibility.set_responsible(actor, order_id, data)
 
 
 class PhotoController(Controller):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from organisatrice.core.structs import Out
+from organisatrice.core.structs import In, Out
+from organisatrice.roles.policy import Decision
 
 
 class OrderStatus(StrEnum):
@@ -141,6 +142,7 @@ class OrderDetail(Out):
     client: ClientOut
     buildings: list[BuildingOut]
     responsible: list[EmployeeRef]
+    email: Decision
     work_items: list[WorkItemOut]
     total_hours: float
     materials: list[MaterialOut]
@@ -152,3 +154,7 @@ class OrderDetail(Out):
 class ClientDetail(ClientOut):
     buildings: list[BuildingOut]
     contacts: list[ContactOut]
+
+
+class ResponsibleIn(In):
+    employee_ids: list[int]

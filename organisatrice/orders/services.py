@@ -41,7 +41,7 @@ from organisatrice.orders.tables import (
     Photo,
     WorkItem,
 )
-from organisatrice.roles.policy import Actor, sees_all_orders
+from organisatrice.roles.policy import Actor, may_email_on_order, sees_all_orders
 
 MAX_SEARCH_WORDS = 6
 
@@ -210,18 +210,7 @@ async def order_detail(actor: Actor, order_id: int) -> OrderDetail:
         .where(OrderBuilding.order == order_id)
         .order_by(OrderBuilding.id)
     ]
-    responsible = [
-        EmployeeRef(
-            id=r["employee.id"], name=f"{r['employee.first_name']} {r['employee.last_name']}"
-        )
-        for r in await OrderResponsible.select(
-            OrderResponsible.employee.id,
-            OrderResponsible.employee.first_name,
-            OrderResponsible.employee.last_name,
-        )
-        .where(OrderResponsible.order == order_id)
-        .order_by(OrderResponsible.id)
-    ]
+    responsible = await responsible_of(order_id)
     work_items = [
         WorkItemOut(
             id=r["id"],
@@ -264,6 +253,9 @@ async def order_detail(actor: Actor, order_id: int) -> OrderDetail:
         client=msgspec.convert(client, ClientOut),
         buildings=buildings,
         responsible=responsible,
+        email=may_email_on_order(
+            actor, responsible=any(e.id == actor.employee_id for e in responsible)
+        ),
         work_items=work_items,
         total_hours=round(sum(w.hours for w in work_items), 2),
         materials=materials,
@@ -271,6 +263,21 @@ async def order_detail(actor: Actor, order_id: int) -> OrderDetail:
         documents=await order_documents(order_id),
         recipients=await _recipients(order["client"], [b.id for b in buildings]),
     )
+
+
+async def responsible_of(order_id: int) -> list[EmployeeRef]:
+    return [
+        EmployeeRef(
+            id=r["employee.id"], name=f"{r['employee.first_name']} {r['employee.last_name']}"
+        )
+        for r in await OrderResponsible.select(
+            OrderResponsible.employee.id,
+            OrderResponsible.employee.first_name,
+            OrderResponsible.employee.last_name,
+        )
+        .where(OrderResponsible.order == order_id)
+        .order_by(OrderResponsible.id)
+    ]
 
 
 async def order_photos(order_id: int) -> list[PhotoOut]:

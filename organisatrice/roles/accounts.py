@@ -44,6 +44,7 @@ async def create_employee(
     password_hash: str | None = None,
     phone: str = "",
     locale: str = "de",
+    time_zone: str = "Europe/Zurich",
     may_email: bool = True,
 ) -> int:
     """Insert an employee. `password_hash` lets bulk loaders reuse one hash."""
@@ -63,6 +64,7 @@ async def create_employee(
         email=email,
         phone=phone,
         locale=locale,
+        time_zone=time_zone,
         password_hash=password_hash,
         roles=sorted(r.value for r in roles),
         may_email=may_email,

@@ -1,17 +1,27 @@
-"""HTTP for sign-in, sign-out and "who am I"."""
+"""HTTP for sign-in and for back-office work on employees, company switches and the change log."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
-from organisatrice.roles import auth
+from organisatrice.core.structs import Page
+from organisatrice.roles import audit, auth, staff
 from organisatrice.roles.policy import Actor, Permission
-from organisatrice.roles.schemas import MeOut, SignInIn
+from organisatrice.roles.schemas import (
+    CompanyOut,
+    CompanyPatch,
+    EmployeeIn,
+    EmployeeOut,
+    EmployeePatch,
+    MeOut,
+    PermissionChangeOut,
+    SignInIn,
+)
 from organisatrice.settings import get_settings
 
 
@@ -48,8 +58,72 @@ class SessionController(Controller):
 
     @get("/me", opt={"needs": Permission.SIGNED_IN}, operation_id="GetMe")
     async def me(self, actor: NamedDependency[Actor]) -> MeOut:
-        """The signed-in employee and their company."""
+        """The signed-in employee, their company, roles and permissions."""
         return MeOut.of(actor)
 
 
-CONTROLLERS = [SessionController]
+_EMPLOYEES = {"needs": Permission.MANAGE_EMPLOYEES}
+
+
+class EmployeeController(Controller):
+    path = "/api/employees"
+    tags = ["Back-office"]
+
+    @get("/", opt=_EMPLOYEES, operation_id="ListEmployees")
+    async def list_employees(self, actor: NamedDependency[Actor]) -> list[EmployeeOut]:
+        """Every employee of the company, active or not."""
+        return await staff.list_employees(actor)
+
+    @post("/", opt=_EMPLOYEES, operation_id="CreateEmployee")
+    async def create(
+        self, actor: NamedDependency[Actor], data: JSONBody[EmployeeIn]
+    ) -> EmployeeOut:
+        """Create an employee with roles and an initial password."""
+        return await staff.add_employee(actor, data)
+
+    @patch("/{employee_id:int}", opt=_EMPLOYEES, operation_id="ChangeEmployee")
+    async def change(
+        self,
+        employee_id: FromPath[int],
+        actor: NamedDependency[Actor],
+        data: JSONBody[EmployeePatch],
+    ) -> EmployeeOut:
+        """Set roles, the email switch or active; each change is recorded."""
+        return await staff.change_employee(actor, employee_id, data)
+
+
+class CompanyController(Controller):
+    path = "/api/company"
+    tags = ["Back-office"]
+
+    @get("/", opt={"needs": Permission.MANAGE_COMPANY}, operation_id="GetCompanySettings")
+    async def get_settings(self, actor: NamedDependency[Actor]) -> CompanyOut:
+        """The company's switches."""
+        return await staff.company_settings(actor)
+
+    @patch("/", opt={"needs": Permission.MANAGE_COMPANY}, operation_id="ChangeCompanySettings")
+    async def change(
+        self, actor: NamedDependency[Actor], data: JSONBody[CompanyPatch]
+    ) -> CompanyOut:
+        """Switch company email on or off; recorded."""
+        return await staff.change_company(actor, data)
+
+
+class PermissionChangeController(Controller):
+    path = "/api/permission-changes"
+    tags = ["Back-office"]
+
+    @get(
+        "/", opt={"needs": Permission.VIEW_PERMISSION_CHANGES}, operation_id="ListPermissionChanges"
+    )
+    async def list_changes(
+        self,
+        actor: NamedDependency[Actor],
+        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
+        per_page: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    ) -> Page[PermissionChangeOut]:
+        """Who changed roles, switches or responsibilities, when, before and after."""
+        return await audit.list_changes(actor, page=page, per_page=per_page)
+
+
+CONTROLLERS = [SessionController, EmployeeController, CompanyController, PermissionChangeController]

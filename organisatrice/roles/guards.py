@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request
+from litestar import Litestar, Request
+from litestar.handlers import HTTPRouteHandler
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
@@ -13,10 +14,28 @@ from organisatrice.roles.policy import Actor, Permission, decide
 
 
 def needs_of(handler: BaseRouteHandler) -> Permission | None:
+    needs = handler.opt.get("needs")
+    if (
+        needs is None
+        and isinstance(handler, HTTPRouteHandler)
+        and handler.http_methods == {"OPTIONS"}
+    ):
+        # Litestar's own OPTIONS answers: they tell only which methods a path allows.
+        return Permission.PUBLIC
     try:
-        return Permission(str(handler.opt.get("needs")))
+        return Permission(str(needs))
     except ValueError:
         return None
+
+
+def routes_without_guard(app: Litestar) -> list[str]:
+    """Every route handler that names no permission: create_app refuses to start with any."""
+    return sorted(
+        f"{sorted(handler.http_methods)} {route.path}"
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", [])
+        if isinstance(handler, HTTPRouteHandler) and needs_of(handler) is None
+    )
 
 
 def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:

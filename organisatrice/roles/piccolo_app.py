@@ -6,12 +6,18 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from organisatrice.roles.tables import Company, Employee, SignInFailure, SignInSession
+from organisatrice.roles.tables import (
+    Company,
+    Employee,
+    PermissionChange,
+    SignInFailure,
+    SignInSession,
+)
 
 APP_CONFIG = AppConfig(
     app_name="roles",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[Company, Employee, SignInSession, SignInFailure],
+    table_classes=[Company, Employee, SignInSession, SignInFailure, PermissionChange],
     migration_dependencies=[],
     commands=[],
 )

@@ -26,6 +26,10 @@ class Permission(StrEnum):
     VIEW_ORDERS = "view_orders"
     ADD_ORDER_FILES = "add_order_files"
     VIEW_CLIENTS = "view_clients"
+    MANAGE_EMPLOYEES = "manage_employees"
+    MANAGE_COMPANY = "manage_company"
+    ASSIGN_RESPONSIBLE = "assign_responsible"
+    VIEW_PERMISSION_CHANGES = "view_permission_changes"
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
@@ -51,25 +55,65 @@ class Decision(msgspec.Struct, frozen=True):
 
 ALLOWED = Decision(True)
 
-# Permissions every signed-in employee holds; technicians' order scope is narrowed separately.
 _EVERYONE = frozenset(
     {
+        Permission.PUBLIC,
         Permission.SIGNED_IN,
+        # Technicians see only their own orders; `sees_all_orders` narrows the scope.
         Permission.VIEW_ORDERS,
         Permission.ADD_ORDER_FILES,
         Permission.VIEW_CLIENTS,
     }
 )
 
+_BY_ROLE: dict[Role, frozenset[Permission]] = {
+    Role.DISPATCHER: frozenset(),
+    Role.COORDINATOR: frozenset(),
+    Role.TECHNICIAN: frozenset(),
+    Role.BACKOFFICE: frozenset(
+        {
+            Permission.MANAGE_EMPLOYEES,
+            Permission.MANAGE_COMPANY,
+            Permission.ASSIGN_RESPONSIBLE,
+            Permission.VIEW_PERMISSION_CHANGES,
+        }
+    ),
+}
+
+_ROLE_LABELS = {Role.BACKOFFICE: "back-office"}
+
+
+def permissions(actor: Actor) -> frozenset[Permission]:
+    held = set(_EVERYONE)
+    for role in actor.roles:
+        held |= _BY_ROLE[role]
+    return frozenset(held)
+
 
 def decide(actor: Actor, needs: Permission) -> Decision:
     """May `actor` use an endpoint that needs `needs`?"""
-    if needs is Permission.PUBLIC or needs in _EVERYONE:
+    if needs in permissions(actor):
         return ALLOWED
-    return Decision(False, f"You do not have the permission '{needs.value}'.")
+    holders = [_ROLE_LABELS.get(r, r.value) for r, held in _BY_ROLE.items() if needs in held]
+    return Decision(False, f"Only {' or '.join(holders) or 'authorised'} staff may do this.")
 
 
 def sees_all_orders(actor: Actor) -> bool:
     """Dispatchers, coordinators and back-office see every order of their company; others
     (technicians) only those they are responsible for or worked on."""
     return bool(actor.roles & {Role.DISPATCHER, Role.COORDINATOR, Role.BACKOFFICE})
+
+
+def may_email_on_order(actor: Actor, *, responsible: bool) -> Decision:
+    """The email rule: company switch on, the employee's switch on, and responsible for the
+    order or dispatcher or coordinator."""
+    if not actor.company_email_enabled:
+        return Decision(False, "Email is switched off for the company.")
+    if not actor.may_email:
+        return Decision(False, "Email is switched off for you.")
+    if not responsible and not actor.roles & {Role.DISPATCHER, Role.COORDINATOR}:
+        return Decision(
+            False,
+            "You are not responsible for this order and are neither dispatcher nor coordinator.",
+        )
+    return ALLOWED

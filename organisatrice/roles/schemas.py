@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 import msgspec
 
 from organisatrice.core.structs import In, Out
-from organisatrice.roles.policy import Actor, Role
+from organisatrice.roles.policy import Actor, Permission, Role, permissions
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+EmailText = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
 
 
 class SignInIn(In):
-    email: Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
+    email: EmailText
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
 
 
@@ -23,6 +27,9 @@ class MeOut(Out):
     company_id: int
     company_name: str
     roles: list[Role]
+    permissions: list[Permission]
+    may_email: bool
+    company_email_enabled: bool
     locale: str
     time_zone: str
 
@@ -36,6 +43,63 @@ class MeOut(Out):
             company_id=actor.company_id,
             company_name=actor.company_name,
             roles=sorted(actor.roles),
+            permissions=sorted(permissions(actor)),
+            may_email=actor.may_email,
+            company_email_enabled=actor.company_email_enabled,
             locale=actor.locale,
             time_zone=actor.time_zone,
         )
+
+
+class EmployeeOut(Out):
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    locale: str
+    time_zone: str
+    roles: list[Role]
+    may_email: bool
+    active: bool
+
+
+class EmployeeIn(In):
+    first_name: Name
+    last_name: Name
+    email: EmailText
+    password: Annotated[str, msgspec.Meta(max_length=1000)]
+    roles: Annotated[list[str], msgspec.Meta(max_length=4)]
+    phone: Annotated[str, msgspec.Meta(max_length=50)] = ""
+    locale: Annotated[str, msgspec.Meta(pattern="^(de|fr|it|en)$")] = "de"
+    time_zone: Annotated[str, msgspec.Meta(max_length=64)] = "Europe/Zurich"
+    may_email: bool = True
+
+
+class EmployeePatch(In):
+    roles: list[str] | msgspec.UnsetType = msgspec.UNSET
+    may_email: bool | msgspec.UnsetType = msgspec.UNSET
+    active: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class CompanyOut(Out):
+    id: int
+    name: str
+    email_enabled: bool
+
+
+class CompanyPatch(In):
+    email_enabled: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class PermissionChangeOut(Out):
+    id: int
+    at: datetime
+    changed_by_id: int | None
+    changed_by_name: str
+    subject: str
+    subject_id: int
+    subject_label: str
+    field: str
+    before: Any
+    after: Any

@@ -6,6 +6,7 @@ from piccolo.columns import (
     Array,
     Boolean,
     ForeignKey,
+    Integer,
     OnDelete,
     Serial,
     Text,
@@ -66,3 +67,18 @@ class SignInFailure(Table):
     id = Serial(primary_key=True)
     email = Varchar(length=254, index=True)
     at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class PermissionChange(Table):
+    """Who changed roles, switches or responsibilities, when, and from what to what."""
+
+    id = Serial(primary_key=True)
+    company = ForeignKey(references=Company, on_delete=OnDelete.cascade, index=True)
+    changed_by = ForeignKey(references=Employee, on_delete=OnDelete.set_null, null=True)
+    at = Timestamptz(default=TimestamptzNow(), index=True)
+    subject = Varchar(length=20)
+    subject_id = Integer()
+    subject_label = Varchar(length=300, default="")
+    field = Varchar(length=50)
+    before = Text(default="")
+    after = Text(default="")

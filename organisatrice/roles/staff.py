@@ -1,0 +1,189 @@
+"""Back-office work on people: list and create employees, set their roles and switches, switch
+company email. Every change is recorded with before and after."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+
+from organisatrice.core.db import transaction
+from organisatrice.core.errors import Conflict, Invalid, NotFound
+from organisatrice.roles.accounts import create_employee, parse_roles
+from organisatrice.roles.audit import record_change
+from organisatrice.roles.policy import Actor, Role
+from organisatrice.roles.schemas import (
+    CompanyOut,
+    CompanyPatch,
+    EmployeeIn,
+    EmployeeOut,
+    EmployeePatch,
+)
+from organisatrice.roles.tables import Company, Employee
+
+_EMPLOYEE_COLUMNS = (
+    Employee.id,
+    Employee.first_name,
+    Employee.last_name,
+    Employee.email,
+    Employee.phone,
+    Employee.locale,
+    Employee.time_zone,
+    Employee.roles,
+    Employee.may_email,
+    Employee.active,
+)
+
+
+async def list_employees(actor: Actor) -> list[EmployeeOut]:
+    rows = (
+        await Employee.select(*_EMPLOYEE_COLUMNS)
+        .where(Employee.company == actor.company_id)
+        .order_by(Employee.last_name)
+        .order_by(Employee.first_name)
+    )
+    return msgspec.convert(rows, list[EmployeeOut])
+
+
+async def employee_of_company(actor: Actor, employee_id: int) -> EmployeeOut:
+    row = (
+        await Employee.select(*_EMPLOYEE_COLUMNS)
+        .where((Employee.id == employee_id) & (Employee.company == actor.company_id))
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"Employee {employee_id} does not exist.")
+    return msgspec.convert(row, EmployeeOut)
+
+
+def _checked_time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(
+            f"Unknown time zone {name!r}; use e.g. Europe/Zurich.", field="time_zone"
+        ) from None
+    return name
+
+
+async def add_employee(actor: Actor, data: EmployeeIn) -> EmployeeOut:
+    roles = parse_roles(data.roles)
+    time_zone = _checked_time_zone(data.time_zone)
+    async with transaction():
+        employee_id = await create_employee(
+            company_id=actor.company_id,
+            first_name=data.first_name,
+            last_name=data.last_name,
+            email=data.email,
+            roles=roles,
+            password=data.password,
+            phone=data.phone,
+            locale=data.locale,
+            time_zone=time_zone,
+            may_email=data.may_email,
+        )
+        created = await employee_of_company(actor, employee_id)
+        await record_change(
+            actor,
+            subject="employee",
+            subject_id=employee_id,
+            subject_label=_label(created),
+            field="created",
+            before=None,
+            after={"roles": created.roles, "may_email": created.may_email, "active": True},
+        )
+    return created
+
+
+def _label(employee: EmployeeOut) -> str:
+    return f"{employee.first_name} {employee.last_name} <{employee.email}>"
+
+
+async def _other_active_backoffice(actor: Actor, employee_id: int) -> bool:
+    rows = await Employee.select(Employee.roles).where(
+        (Employee.company == actor.company_id)
+        & (Employee.id != employee_id)
+        & (Employee.active == True)  # noqa: E712
+    )
+    return any(Role.BACKOFFICE.value in r["roles"] for r in rows)
+
+
+async def change_employee(actor: Actor, employee_id: int, patch: EmployeePatch) -> EmployeeOut:
+    new_roles = None if patch.roles is msgspec.UNSET else parse_roles(patch.roles)
+    async with transaction():
+        before = await employee_of_company(actor, employee_id)
+        changes: dict[str, tuple[Any, Any]] = {}
+        if new_roles is not None and sorted(new_roles) != sorted(before.roles):
+            changes["roles"] = (before.roles, sorted(new_roles))
+        if patch.may_email is not msgspec.UNSET and patch.may_email != before.may_email:
+            changes["may_email"] = (before.may_email, patch.may_email)
+        if patch.active is not msgspec.UNSET and patch.active != before.active:
+            changes["active"] = (before.active, patch.active)
+        loses_backoffice = (
+            Role.BACKOFFICE in before.roles
+            and before.active
+            and (
+                ("roles" in changes and Role.BACKOFFICE not in changes["roles"][1])
+                or ("active" in changes and not changes["active"][1])
+            )
+        )
+        if loses_backoffice and not await _other_active_backoffice(actor, employee_id):
+            raise Conflict(
+                f"{before.first_name} {before.last_name} is the last active back-office "
+                "employee; give another employee the back-office role first.",
+                field="roles",
+            )
+        # Checked after the last back-office, so the sole back-office hears the deeper reason.
+        if employee_id == actor.employee_id and ("roles" in changes or "active" in changes):
+            raise Conflict(
+                "You cannot change your own roles or deactivate yourself; ask another "
+                "back-office employee.",
+                field="roles" if "roles" in changes else "active",
+            )
+        if not changes:
+            return before
+        await Employee.update(
+            {getattr(Employee, f): after for f, (_, after) in changes.items()}
+        ).where(Employee.id == employee_id)
+        for field, (old, new) in changes.items():
+            await record_change(
+                actor,
+                subject="employee",
+                subject_id=employee_id,
+                subject_label=_label(before),
+                field=field,
+                before=old,
+                after=new,
+            )
+        return await employee_of_company(actor, employee_id)
+
+
+async def company_settings(actor: Actor) -> CompanyOut:
+    row = (
+        await Company.select(Company.id, Company.name, Company.email_enabled)
+        .where(Company.id == actor.company_id)
+        .first()
+    )
+    if row is None:
+        raise NotFound("Your company no longer exists.")
+    return msgspec.convert(row, CompanyOut)
+
+
+async def change_company(actor: Actor, patch: CompanyPatch) -> CompanyOut:
+    async with transaction():
+        before = await company_settings(actor)
+        if patch.email_enabled is not msgspec.UNSET and patch.email_enabled != before.email_enabled:
+            await Company.update({Company.email_enabled: patch.email_enabled}).where(
+                Company.id == actor.company_id
+            )
+            await record_change(
+                actor,
+                subject="company",
+                subject_id=actor.company_id,
+                subject_label=before.name,
+                field="email_enabled",
+                before=before.email_enabled,
+                after=patch.email_enabled,
+            )
+        return await company_settings(actor)

@@ -1,0 +1,219 @@
+"""Every route of the app, from its own route table, × not signed in, each role, and an
+employee of another company. A route added later is checked without new code; one added
+without a declared permission makes the app refuse to start (and this file fail)."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+import pytest
+from litestar import Litestar, get
+from litestar.handlers import HTTPRouteHandler
+from PIL import Image
+
+from organisatrice.roles.guards import needs_of, routes_without_guard
+from organisatrice.roles.policy import Actor, Permission, Role, decide
+from tests.client import ApiClient
+from tests.factories import (
+    make_company,
+    make_contact,
+    make_employee,
+    make_order,
+)
+
+_serial = itertools.count()
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), "red").save(out, "PNG")
+    return out.getvalue()
+
+
+class World(msgspec.Struct):
+    company_id: int
+    ids: dict[str, int]
+
+
+async def _world(app: Litestar) -> World:
+    """A company with one of everything a route can name by id."""
+    company_id = await make_company()
+    admin = await make_employee(company_id, roles={Role.BACKOFFICE, Role.DISPATCHER})
+    victim = await make_employee(company_id, roles={Role.TECHNICIAN})
+    order = await make_order(company_id, technician_id=victim.id)
+    contact_id = await make_contact(company_id, client_id=order.client_id)
+    async with ApiClient.signed_in(app, admin.email) as client:
+        photo = await client.post(
+            f"/api/orders/{order.id}/photos", files={"file": ("p.png", _png(), "image/png")}
+        )
+        document = await client.post(
+            f"/api/orders/{order.id}/documents",
+            files={"file": ("offer.pdf", PDF, "application/pdf")},
+        )
+    assert photo.status_code == 201, photo.text
+    assert document.status_code == 201, document.text
+    return World(
+        company_id=company_id,
+        ids={
+            "order_id": order.id,
+            "photo_id": photo.json()["id"],
+            "document_id": document.json()["id"],
+            "client_id": order.client_id,
+            "contact_id": contact_id,
+            "employee_id": victim.id,
+        },
+    )
+
+
+def _request_body(operation_id: str) -> dict[str, Any]:
+    """A valid body per write route, so that a refusal comes from the rules, not from parsing."""
+    bodies: dict[str, dict[str, Any]] = {
+        "SignIn": {"json": {"email": "nobody@test.example", "password": "x"}},
+        "SignOut": {},
+        "CreateEmployee": {
+            "json": {
+                "first_name": "New",
+                "last_name": "Person",
+                "email": f"new.{next(_serial)}@test.example",
+                "password": "a long enough password",
+                "roles": ["technician"],
+            }
+        },
+        "ChangeEmployee": {"json": {"may_email": False}},
+        "ChangeCompanySettings": {"json": {"email_enabled": True}},
+        "SetOrderResponsible": {"json": {"employee_ids": []}},
+        "UploadPhoto": {"files": {"file": ("p.png", _png(), "image/png")}},
+        "UploadDocument": {"files": {"file": ("o.pdf", PDF, "application/pdf")}},
+    }
+    if operation_id not in bodies:
+        raise AssertionError(f"add a valid example body for the write route {operation_id}")
+    return bodies[operation_id]
+
+
+class Route(msgspec.Struct):
+    method: str
+    path: str
+    operation_id: str
+    needs: Permission
+
+
+def _routes(app: Litestar) -> list[Route]:
+    found = []
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            if not isinstance(handler, HTTPRouteHandler) or not route.path.startswith("/api/"):
+                continue
+            needs = needs_of(handler)
+            assert needs is not None, f"{route.path} declares no permission"
+            for method in handler.http_methods - {"OPTIONS", "HEAD"}:
+                found.append(
+                    Route(method, route.path, str(handler.operation_id or handler.name), needs)
+                )
+    # Signing out last, so the session lives for the other routes.
+    return sorted(found, key=lambda r: (r.operation_id == "SignOut", r.path, r.method))
+
+
+def _url(path: str, ids: dict[str, int]) -> str:
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in ids:
+            raise AssertionError(f"add an id for the path parameter {name} to _world()")
+        return str(ids[name])
+
+    return re.sub(r"\{(\w+):int\}", fill, path)
+
+
+async def _call(client: ApiClient, route: Route, ids: dict[str, int]) -> int:
+    url = _url(route.path, ids)
+    kwargs = {} if route.method == "GET" else _request_body(route.operation_id)
+    method = getattr(client, route.method.lower())
+    answer = await method(url, **kwargs)
+    return int(answer.status_code)
+
+
+@pytest.fixture
+async def worlds(app: Litestar) -> AsyncIterator[tuple[World, World]]:
+    yield await _world(app), await _world(app)
+
+
+def test_the_app_has_no_route_without_a_declared_permission(app: Litestar) -> None:
+    assert routes_without_guard(app) == []
+    assert len(_routes(app)) >= 20
+
+
+def test_a_route_without_declared_permission_is_found_and_closed() -> None:
+    @get("/api/forgotten", sync_to_thread=False)
+    def forgotten() -> str:
+        return "secret"
+
+    bare = Litestar(route_handlers=[forgotten], openapi_config=None)
+    assert routes_without_guard(bare) == ["['GET'] /api/forgotten"]
+
+
+async def test_every_route_refuses_anonymous_callers(
+    app: Litestar, anonymous: ApiClient, worlds: tuple[World, World]
+) -> None:
+    own, _ = worlds
+    for route in _routes(app):
+        if route.needs is Permission.PUBLIC:
+            continue
+        status = await _call(anonymous, route, own.ids)
+        assert status == 401, f"{route.method} {route.path} answered {status} without sign-in"
+
+
+@pytest.mark.parametrize("role", list(Role))
+async def test_every_route_answers_each_role_as_the_rule_book_says(
+    app: Litestar, worlds: tuple[World, World], role: Role
+) -> None:
+    own, _ = worlds
+    employee = await make_employee(own.company_id, roles={role})
+    probe = Actor(
+        employee_id=employee.id,
+        company_id=own.company_id,
+        company_name="",
+        first_name="",
+        last_name="",
+        email="",
+        locale="de",
+        time_zone="UTC",
+        roles=frozenset({role}),
+        may_email=True,
+        company_email_enabled=True,
+    )
+    async with ApiClient.signed_in(app, employee.email) as client:
+        for route in _routes(app):
+            if route.operation_id == "SignIn":
+                continue
+            status = await _call(client, route, own.ids)
+            where = f"{role.value}: {route.method} {route.path} answered {status}"
+            assert status < 500, where
+            if decide(probe, route.needs).allowed:
+                assert status not in (401, 403), where
+            else:
+                assert status == 403, where
+
+
+async def test_every_route_hides_another_companys_ids(
+    app: Litestar, worlds: tuple[World, World]
+) -> None:
+    own, foreign = worlds
+    everything = await make_employee(
+        own.company_id, roles={Role.BACKOFFICE, Role.DISPATCHER, Role.COORDINATOR}
+    )
+    async with ApiClient.signed_in(app, everything.email) as client:
+        checked = 0
+        for route in _routes(app):
+            if "{" not in route.path:
+                continue
+            status = await _call(client, route, foreign.ids)
+            assert status == 404, (
+                f"{route.method} {route.path} with another company's ids: {status}"
+            )
+            checked += 1
+        assert checked >= 8
