@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from litestar.types import ControllerRouterHandler
 from organisatrice.core.db import prepare_engine, release_engine
 from organisatrice.core.errors import DomainError, TooManyRequests
 from organisatrice.core.health import health
+from organisatrice.core.problems import Problem, document_problems, problem_response
 from organisatrice.orders.controllers import CONTROLLERS as ORDER_CONTROLLERS
 from organisatrice.roles.auth import SessionMiddleware
 from organisatrice.roles.controllers import CONTROLLERS as ROLE_CONTROLLERS
@@ -29,23 +31,19 @@ from organisatrice.settings import get_settings
 log = logging.getLogger("organisatrice")
 
 STATIC_DIR = Path(__file__).parent / "static"
-PROBLEM_JSON = "application/problem+json"
 
 
-def _problem(status: int, title: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    body.update({k: v for k, v in extra.items() if v is not None})
-    headers = {}
-    if "retry_after" in extra:
-        headers["Retry-After"] = str(extra["retry_after"])
-    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
-
-
-def _domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
-    extra: dict[str, Any] = {"field": exc.field}
-    if isinstance(exc, TooManyRequests):
-        extra["retry_after"] = exc.retry_after
-    return _problem(exc.status_code, exc.title, exc.detail, **extra)
+def _domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[Problem]:
+    return problem_response(
+        Problem(
+            type="about:blank",
+            title=exc.title,
+            status=exc.status_code,
+            detail=exc.detail,
+            field=exc.field,
+            retry_after=exc.retry_after if isinstance(exc, TooManyRequests) else None,
+        )
+    )
 
 
 _HTTP_DETAILS = {
@@ -57,21 +55,32 @@ _HTTP_DETAILS = {
 }
 
 
-def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     detail = exc.detail or _HTTP_DETAILS.get(exc.status_code, "The request was not accepted.")
     if "CSRF" in detail:
         detail = "The form has expired or was sent from elsewhere (CSRF check). Reload the page."
     errors = exc.extra if isinstance(exc.extra, list) and exc.extra else None
-    return _problem(exc.status_code, exc.__class__.__name__, detail, errors=errors)
+    return problem_response(
+        Problem(
+            type="about:blank",
+            title=HTTPStatus(exc.status_code).phrase,
+            status=exc.status_code,
+            detail=detail,
+            errors=errors,
+        )
+    )
 
 
-def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _problem(
-        500,
-        "Internal error",
-        "Something went wrong on our side and was logged. Try again; if it persists, tell "
-        "your administrator the time it happened.",
+    return problem_response(
+        Problem(
+            type="about:blank",
+            title="Internal error",
+            status=500,
+            detail="Something went wrong on our side and was logged. Try again; if it persists, "
+            "tell your administrator the time it happened.",
+        )
     )
 
 
@@ -131,6 +140,7 @@ def create_app() -> Litestar:
         + 1024 * 1024,
         debug=False,
     )
+    document_problems(app.openapi_schema)
     unguarded = routes_without_guard(app)
     if unguarded:
         raise RuntimeError(f"routes without a declared permission: {', '.join(unguarded)}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Litestar, Request
-from litestar.handlers import HTTPRouteHandler
 from litestar.connection import ASGIConnection
+from litestar.handlers import HTTPRouteHandler
 from litestar.handlers.base import BaseRouteHandler
 
 from organisatrice.core.errors import Forbidden, Unauthorized
