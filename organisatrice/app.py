@@ -133,7 +133,12 @@ def create_app() -> Litestar:
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
             # The API description is public, like the sign-in page that uses it.
-            openapi_router=Router(path="/schema", route_handlers=[], opt={"needs": "public"}),
+            openapi_router=Router(
+                path="/schema",
+                route_handlers=[],
+                opt={"needs": "public"},
+                include_in_schema=False,
+            ),
         ),
         # Uploads are checked against their own limits; this only stops absurd bodies early.
         request_max_body_size=max(settings.max_photo_bytes, settings.max_document_bytes)

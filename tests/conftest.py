@@ -7,8 +7,12 @@ a fresh PostgreSQL database. Tests isolate themselves by tenancy: each makes its
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
 import tempfile
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 _TMP = Path(tempfile.mkdtemp(prefix="organisatrice-tests-"))
@@ -20,6 +24,7 @@ os.environ.setdefault("DATABASE_URL", f"sqlite:///{_TMP / 'test.db'}")
 os.environ.setdefault("MAX_PHOTO_BYTES", str(3 * 1024 * 1024))
 os.environ.setdefault("MAX_PHOTO_PIXELS", str(12_000_000))
 
+import httpx  # noqa: E402
 import pytest  # noqa: E402
 from litestar import Litestar  # noqa: E402
 
@@ -55,3 +60,34 @@ def blob_root() -> Path:
 async def anonymous(app: Litestar) -> AsyncIterator[ApiClient]:
     async with ApiClient.open(app) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def live_server(database: None) -> Iterator[str]:
+    """The real app under uvicorn on a free loopback port, on the suite's database; stopped at
+    the end of the run. Answers its base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, HOST="127.0.0.1", PORT=str(port))
+    log = open(_TMP / "live_server.log", "wb")  # noqa: SIM115 - lives as long as the server
+    server = subprocess.Popen(
+        [sys.executable, "-m", "organisatrice", "serve"], env=env, stdout=log, stderr=log
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((_TMP / "live_server.log").read_text()[-3000:])
+            time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import msgspec
 
@@ -24,3 +24,9 @@ class Page(Out, Generic[T]):
     total: int
     page: int
     per_page: int
+
+
+# Row ids are 32-bit serials on PostgreSQL; bigger numbers cannot name a row and are refused
+# as bad input instead of reaching the database.
+MAX_ID = 2**31 - 1
+DbId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]

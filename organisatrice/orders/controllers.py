@@ -9,8 +9,9 @@ from urllib.parse import quote
 from litestar import Controller, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, MultipartBody, QueryParameter
 
+from organisatrice.core.http import PathId
 from organisatrice.core.structs import Page
 from organisatrice.orders import files, responsibility, services
 from organisatrice.orders.schemas import (
@@ -81,15 +82,13 @@ class OrderController(Controller):
         )
 
     @get("/{order_id:int}", opt=_VIEW, operation_id="GetOrder")
-    async def get_order(
-        self, order_id: FromPath[int], actor: NamedDependency[Actor]
-    ) -> OrderDetail:
+    async def get_order(self, order_id: PathId, actor: NamedDependency[Actor]) -> OrderDetail:
         """An order with its work, materials, photos, documents and possible recipients."""
         return await services.order_detail(actor, order_id)
 
     @get("/{order_id:int}/recipients", opt=_VIEW, operation_id="ListOrderRecipients")
     async def recipients(
-        self, order_id: FromPath[int], actor: NamedDependency[Actor]
+        self, order_id: PathId, actor: NamedDependency[Actor]
     ) -> list[RecipientOut]:
         """Contacts of the order's client and buildings who have an email address."""
         return await services.order_recipients(actor, order_id)
@@ -101,7 +100,7 @@ class OrderController(Controller):
     )
     async def set_responsible(
         self,
-        order_id: FromPath[int],
+        order_id: PathId,
         actor: NamedDependency[Actor],
         data: JSONBody[ResponsibleIn],
     ) -> list[EmployeeRef]:
@@ -116,7 +115,7 @@ class PhotoController(Controller):
     @post("/", opt=_ADD_FILES, operation_id="UploadPhoto")
     async def upload(
         self,
-        order_id: FromPath[int],
+        order_id: PathId,
         actor: NamedDependency[Actor],
         data: MultipartBody[PhotoUpload],
     ) -> PhotoOut:
@@ -128,7 +127,7 @@ class PhotoController(Controller):
 
     @get("/{photo_id:int}/image", opt=_VIEW, operation_id="GetPhotoImage", media_type="image/*")
     async def image(
-        self, order_id: FromPath[int], photo_id: FromPath[int], actor: NamedDependency[Actor]
+        self, order_id: PathId, photo_id: PathId, actor: NamedDependency[Actor]
     ) -> Response[bytes]:
         """The photo itself."""
         stored = await files.photo_file(actor, order_id, photo_id, thumbnail=False)
@@ -141,7 +140,7 @@ class PhotoController(Controller):
         media_type="image/jpeg",
     )
     async def thumbnail(
-        self, order_id: FromPath[int], photo_id: FromPath[int], actor: NamedDependency[Actor]
+        self, order_id: PathId, photo_id: PathId, actor: NamedDependency[Actor]
     ) -> Response[bytes]:
         """A small JPEG of the photo for grids."""
         stored = await files.photo_file(actor, order_id, photo_id, thumbnail=True)
@@ -155,7 +154,7 @@ class DocumentController(Controller):
     @post("/", opt=_ADD_FILES, operation_id="UploadDocument")
     async def upload(
         self,
-        order_id: FromPath[int],
+        order_id: PathId,
         actor: NamedDependency[Actor],
         data: MultipartBody[DocumentUpload],
     ) -> DocumentOut:
@@ -172,7 +171,7 @@ class DocumentController(Controller):
         media_type="application/octet-stream",
     )
     async def download(
-        self, order_id: FromPath[int], document_id: FromPath[int], actor: NamedDependency[Actor]
+        self, order_id: PathId, document_id: PathId, actor: NamedDependency[Actor]
     ) -> Response[bytes]:
         """The document, under its name."""
         stored = await files.document_file(actor, order_id, document_id)
@@ -193,9 +192,7 @@ class ClientController(Controller):
         return await services.list_clients(actor, search=q)
 
     @get("/{client_id:int}", opt=_CLIENTS, operation_id="GetClient")
-    async def get_client(
-        self, client_id: FromPath[int], actor: NamedDependency[Actor]
-    ) -> ClientDetail:
+    async def get_client(self, client_id: PathId, actor: NamedDependency[Actor]) -> ClientDetail:
         """A client with its buildings and contacts."""
         return await services.client_detail(actor, client_id)
 
@@ -205,9 +202,7 @@ class ContactController(Controller):
     tags = ["Clients"]
 
     @get("/{contact_id:int}", opt=_CLIENTS, operation_id="GetContact")
-    async def get_contact(
-        self, contact_id: FromPath[int], actor: NamedDependency[Actor]
-    ) -> ContactOut:
+    async def get_contact(self, contact_id: PathId, actor: NamedDependency[Actor]) -> ContactOut:
         """One contact person."""
         return await services.contact_detail(actor, contact_id)
 

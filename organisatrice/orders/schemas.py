@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
 
-from organisatrice.core.structs import In, Out
+import msgspec
+
+from organisatrice.core.structs import DbId, In, Out
 from organisatrice.roles.policy import Decision
 
 
@@ -157,4 +160,4 @@ class ClientDetail(ClientOut):
 
 
 class ResponsibleIn(In):
-    employee_ids: list[int]
+    employee_ids: Annotated[list[DbId], msgspec.Meta(max_length=100)]

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
+from organisatrice.core.http import PathId
 from organisatrice.core.structs import Page
 from organisatrice.roles import audit, auth, staff
 from organisatrice.roles.policy import Actor, Permission
@@ -84,7 +85,7 @@ class EmployeeController(Controller):
     @patch("/{employee_id:int}", opt=_EMPLOYEES, operation_id="ChangeEmployee")
     async def change(
         self,
-        employee_id: FromPath[int],
+        employee_id: PathId,
         actor: NamedDependency[Actor],
         data: JSONBody[EmployeePatch],
     ) -> EmployeeOut:
