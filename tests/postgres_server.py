@@ -7,6 +7,7 @@ refuses to run as root). DATABASE_URL is set for the command.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import shutil
@@ -44,7 +45,8 @@ def main(command: list[str]) -> int:
     port = _free_port()
     if os.geteuid() == 0:
         shutil.chown(root, "postgres")
-    run = subprocess.run
+    # The server user may not enter the caller's folder; run its tools from its own.
+    run = functools.partial(subprocess.run, cwd=root)
     run(
         _as_server_user(
             [
@@ -84,7 +86,7 @@ def main(command: list[str]) -> int:
     try:
         env = dict(os.environ, DATABASE_URL=f"postgresql://postgres@127.0.0.1:{port}/postgres")
         print(f"PostgreSQL started on 127.0.0.1:{port}", flush=True)
-        return run(command, env=env).returncode
+        return subprocess.run(command, env=env).returncode
     finally:
         run(
             _as_server_user([_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
