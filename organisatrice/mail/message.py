@@ -1,0 +1,361 @@
+"""Build an email's bytes: the one function that turns a MessageSpec into a MIME message.
+
+Pure: no network, no database, no host name; the caller gives the date and the Message-ID
+domain. The bytes it returns are what gets archived and, unchanged, what the relay
+receives, so every header value is checked here, before anything is built.
+
+Shape: multipart/mixed (only when there are attachments) holding multipart/alternative with the
+plain text and the HTML, the HTML inside multipart/related when inline images (the logo) go
+with it, then the attachments. Bodies are quoted-printable and attachments base64, so the bytes
+are 7-bit clean and need no 8BITMIME from the relay.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import math
+import re
+from datetime import datetime
+from email import headerregistry
+from email.message import EmailMessage, MIMEPart
+from email.parser import BytesHeaderParser
+from email.utils import format_datetime, make_msgid
+
+import css_inline
+import msgspec
+from email_validator import EmailNotValidError, validate_email
+
+from organisatrice.core.errors import Invalid, TooLarge
+
+_POLICY = email.policy.SMTP
+
+# The <style> block stays for clients that read it (media queries); the inlined attributes are
+# for those that drop it (Gmail apps, Outlook). Nothing is ever fetched: with loading on, a
+# <link> in a template would read a local file or a URL into the email.
+_INLINER = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
+
+# C0 controls, DEL, C1 controls (U+0085 among them), the Unicode line and paragraph separators,
+# and lone surrogates (which cannot be encoded at all).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_LINE_BREAKS = frozenset("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+_CHARACTER_NAMES = {"\t": "a tab", "\x00": "a null character"}
+# Python's email package decodes RFC 2047 encoded words in values it is given, then writes the
+# decoded text out raw: a subject "=?utf-8?q?x=0D=0ABcc:_evil?=" becomes a Bcc header.
+_ENCODED_WORD = re.compile(r"=\?.*\?=")
+# RFC 5322 field names: printable ASCII without the colon.
+_HEADER_NAME = re.compile(r"[!-9;-~]+")
+# RFC 6838 type and subtype names, no parameters.
+_CONTENT_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*")
+_CONTENT_ID = re.compile(r"[A-Za-z0-9._-]+(@[A-Za-z0-9.-]+)?")
+# Headers this module writes or that belong to the envelope; an extra header may not set them.
+_RESERVED_HEADERS = frozenset(
+    {
+        "from",
+        "sender",
+        "reply-to",
+        "to",
+        "cc",
+        "bcc",
+        "subject",
+        "date",
+        "message-id",
+        "mime-version",
+        "return-path",
+    }
+)
+
+
+class Address(msgspec.Struct, frozen=True):
+    """A mailbox: the address and an optional display name ("Anna Meier")."""
+
+    email: str
+    name: str = ""
+
+
+class Attachment(msgspec.Struct, frozen=True):
+    """A file sent with the email; `filename` is shown to the recipient as it is."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+class InlineImage(msgspec.Struct, frozen=True):
+    """An image the HTML shows by `cid:` reference (the company logo), not listed as a file."""
+
+    cid: str
+    content_type: str
+    data: bytes
+
+
+class MessageSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything an email is made of; `html` is a whole document with its own <style> block."""
+
+    sender: Address
+    reply_to: Address | None
+    to: list[Address]
+    cc: list[Address]
+    bcc: list[Address]
+    subject: str
+    text: str
+    html: str
+    attachments: list[Attachment]
+    inline_images: list[InlineImage]
+    message_id_domain: str
+    date: datetime
+    # Extra headers such as Disposition-Notification-To (a read receipt request).
+    headers: dict[str, str] = {}
+
+
+class BuiltMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """The bytes to archive and send, their Message-ID, and who gets them (Bcc included)."""
+
+    data: bytes
+    message_id: str
+    envelope_recipients: list[str]
+    size: int
+
+
+def build_message(spec: MessageSpec) -> BuiltMessage:
+    """The email `spec` describes, as CRLF bytes ready for SMTP.
+
+    Raises Invalid, naming the field, for an address that is not valid, a header value with a
+    line break or another control character, or an email without recipients.
+    """
+    if spec.date.utcoffset() is None:
+        raise ValueError("MessageSpec.date must carry a time zone")
+    sender = _mailbox(spec.sender, "The sender's address", "sender")
+    reply_to = (
+        None
+        if spec.reply_to is None
+        else _mailbox(spec.reply_to, "The reply-to address", "reply_to")
+    )
+    to = [_mailbox(a, f"To address {i + 1}", f"to[{i}]") for i, a in enumerate(spec.to)]
+    cc = [_mailbox(a, f"Cc address {i + 1}", f"cc[{i}]") for i, a in enumerate(spec.cc)]
+    bcc = [_mailbox(a, f"Bcc address {i + 1}", f"bcc[{i}]") for i, a in enumerate(spec.bcc)]
+    if not (to or cc or bcc):
+        raise Invalid("The email has no recipient; add at least one.", field="to")
+    _refuse_unsafe(spec.subject, "The subject", "subject")
+    domain = _message_id_domain(spec.message_id_domain)
+    _check_extra_headers(spec.headers)
+    _check_attachments(spec.attachments)
+    _check_inline_images(spec.inline_images)
+
+    message = EmailMessage(policy=_POLICY)
+    message["From"] = sender
+    if reply_to is not None:
+        message["Reply-To"] = reply_to
+    if to:
+        message["To"] = to
+    if cc:
+        message["Cc"] = cc
+    message["Subject"] = spec.subject
+    message["Date"] = format_datetime(spec.date)
+    message_id = make_msgid(domain=domain)
+    message["Message-ID"] = message_id
+    for name, value in spec.headers.items():
+        message[name] = value
+    message["MIME-Version"] = "1.0"
+    _fill_body(message, spec)
+
+    data = message.as_bytes()
+    _verify_headers(data, list(message.keys()))
+    recipients = list(dict.fromkeys(a.addr_spec for a in (*to, *cc, *bcc)))
+    return BuiltMessage(
+        data=data, message_id=message_id, envelope_recipients=recipients, size=len(data)
+    )
+
+
+def encoded_size(raw_size: int) -> int:
+    """Bytes an attachment of `raw_size` bytes takes in the message: base64 turns each 57 bytes
+    into a 76-character line plus CRLF, about 37 % more. For fitting photos into a budget."""
+    return 4 * math.ceil(raw_size / 3) + 2 * math.ceil(raw_size / 57)
+
+
+def check_budget(built: BuiltMessage, budget: int) -> None:
+    """Refuse an email larger than `budget` bytes with a message that says what to remove."""
+    if built.size <= budget:
+        return
+    raise TooLarge(
+        f"The email is {_megabytes(built.size)} MB, {_megabytes(built.size - budget)} MB over "
+        f"the {_megabytes(budget)} MB limit; remove photos or attachments.",
+        field="attachments",
+    )
+
+
+def _megabytes(size: int) -> str:
+    # Rounded up, so an email just over the limit never reads "0 MB over".
+    return f"{math.ceil(size / 100_000) / 10:g}"
+
+
+def _refuse_unsafe(value: str, what: str, field: str) -> None:
+    """Refuse a header value that could end its header or smuggle in another one."""
+    found = _UNSAFE.search(value)
+    if found:
+        char = found.group()
+        kind = (
+            "a line break"
+            if char in _LINE_BREAKS
+            else _CHARACTER_NAMES.get(char, f"a control character (U+{ord(char):04X})")
+        )
+        raise Invalid(f"{what} contains {kind}; remove it.", field=field)
+    if _ENCODED_WORD.search(value):
+        raise Invalid(
+            f'{what} contains "=?" followed by "?=", which mail programs decode as hidden '
+            "text; remove it.",
+            field=field,
+        )
+
+
+def _mailbox(address: Address, label: str, field: str) -> headerregistry.Address:
+    """The address validated and normalised (domain lower-cased, IDN as ASCII), with its name."""
+    _refuse_unsafe(address.email, label, f"{field}.email")
+    try:
+        # No SMTPUTF8: a non-ASCII local part would need it from every relay on the way.
+        valid = validate_email(address.email, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as error:
+        raise Invalid(
+            f'{label} "{address.email}" is not valid: {error}', field=f"{field}.email"
+        ) from error
+    _refuse_unsafe(address.name, f"The name given for {address.email}", f"{field}.name")
+    # Built from the validated parts, never parsed from a string (CVE-2023-27043).
+    return headerregistry.Address(
+        display_name=address.name, username=valid.local_part, domain=valid.ascii_domain
+    )
+
+
+def _message_id_domain(domain: str) -> str:
+    """The domain as ASCII, refused unless it is a domain mail could be sent to."""
+    _refuse_unsafe(domain, "The Message-ID domain", "message_id_domain")
+    try:
+        valid = validate_email(f"postmaster@{domain}", check_deliverability=False)
+    except EmailNotValidError as error:
+        raise Invalid(
+            f'The Message-ID domain "{domain}" is not valid: {error}', field="message_id_domain"
+        ) from error
+    return valid.ascii_domain
+
+
+def _check_extra_headers(headers: dict[str, str]) -> None:
+    for name, value in headers.items():
+        field = f"headers.{name}"
+        if not _HEADER_NAME.fullmatch(name):
+            raise Invalid(
+                f"The header name {name!r} is not valid; use letters, digits and hyphens.",
+                field=field,
+            )
+        lowered = name.lower()
+        if lowered in _RESERVED_HEADERS or lowered.startswith("content-"):
+            raise Invalid(f"The header {name} is set by the email itself; remove it.", field=field)
+        _refuse_unsafe(value, f"The value of the {name} header", field)
+
+
+def _check_content_type(content_type: str, what: str, field: str) -> None:
+    if not _CONTENT_TYPE.fullmatch(content_type):
+        raise Invalid(
+            f'The content type {content_type!r} of {what} is not valid; give it as "type/subtype".',
+            field=field,
+        )
+
+
+def _check_attachments(attachments: list[Attachment]) -> None:
+    for i, attachment in enumerate(attachments):
+        what = f"attachment {i + 1}"
+        field = f"attachments[{i}]"
+        if not attachment.filename.strip():
+            raise Invalid(f"Attachment {i + 1} has no file name; give it one.", field=field)
+        _refuse_unsafe(attachment.filename, f"The file name of {what}", f"{field}.filename")
+        _check_content_type(attachment.content_type, what, f"{field}.content_type")
+
+
+def _check_inline_images(images: list[InlineImage]) -> None:
+    for i, image in enumerate(images):
+        what = f"inline image {i + 1}"
+        field = f"inline_images[{i}]"
+        if not _CONTENT_ID.fullmatch(image.cid):
+            raise Invalid(
+                f"The content ID {image.cid!r} of {what} is not valid; "
+                "use letters, digits, dots, hyphens and one @.",
+                field=f"{field}.cid",
+            )
+        _check_content_type(image.content_type, what, f"{field}.content_type")
+        if not image.content_type.lower().startswith("image/"):
+            raise Invalid(f"Inline image {i + 1} is not an image.", field=f"{field}.content_type")
+
+
+def _inline_css(html: str) -> str:
+    try:
+        return _INLINER.inline(html)
+    except css_inline.InlineError as error:
+        raise Invalid(
+            f"The HTML of the email has a style the inliner cannot read ({error}); "
+            "fix the template's <style> block.",
+            field="html",
+        ) from error
+
+
+def _text_part(text: str, subtype: str) -> MIMEPart:
+    part = MIMEPart(policy=_POLICY)
+    # Quoted-printable, not 8bit: the bytes must pass relays without 8BITMIME unchanged.
+    part.set_content(text, subtype=subtype, charset="utf-8", cte="quoted-printable")
+    return part
+
+
+def _binary_part(
+    data: bytes,
+    content_type: str,
+    *,
+    disposition: str,
+    filename: str | None = None,
+    cid: str | None = None,
+) -> MIMEPart:
+    part = MIMEPart(policy=_POLICY)
+    maintype, subtype = content_type.split("/")
+    # The file name goes in Content-Disposition and again as "name" in Content-Type, both
+    # RFC 2231 encoded when not ASCII: some clients read only the one, some only the other.
+    params = {"name": filename} if filename else None
+    part.set_content(
+        data, maintype, subtype, disposition=disposition, filename=filename, cid=cid, params=params
+    )
+    return part
+
+
+def _multipart(container: MIMEPart, content_type: str, parts: list[MIMEPart]) -> MIMEPart:
+    container["Content-Type"] = content_type
+    for part in parts:
+        container.attach(part)
+    return container
+
+
+def _fill_body(message: EmailMessage, spec: MessageSpec) -> None:
+    """Give `message` its body. The tree is assembled from MIMEParts by hand because
+    EmailMessage.add_* would stamp MIME-Version on every part."""
+    html = _text_part(_inline_css(spec.html), "html")
+    if spec.inline_images:
+        images = [
+            _binary_part(image.data, image.content_type, disposition="inline", cid=f"<{image.cid}>")
+            for image in spec.inline_images
+        ]
+        # RFC 2387 asks for the type of the root part.
+        html = _multipart(
+            MIMEPart(policy=_POLICY), 'multipart/related; type="text/html"', [html, *images]
+        )
+    alternative = [_text_part(spec.text, "plain"), html]
+    if not spec.attachments:
+        _multipart(message, "multipart/alternative", alternative)
+        return
+    files = [
+        _binary_part(file.data, file.content_type, disposition="attachment", filename=file.filename)
+        for file in spec.attachments
+    ]
+    body = _multipart(MIMEPart(policy=_POLICY), "multipart/alternative", alternative)
+    _multipart(message, "multipart/mixed", [body, *files])
+
+
+def _verify_headers(data: bytes, expected: list[str]) -> None:
+    """Re-read the written header block: its names must be exactly those set. A second line of
+    defence, because Python's email package has let values inject headers before."""
+    header_block = data[: data.index(b"\r\n\r\n") + 2]
+    written = BytesHeaderParser(policy=email.policy.default).parsebytes(header_block).keys()
+    if [name.lower() for name in written] != [name.lower() for name in expected]:
+        raise RuntimeError(f"the written headers {written} differ from those set {expected}")
