@@ -23,8 +23,8 @@ from email.utils import format_datetime, make_msgid
 
 import css_inline
 import msgspec
-from email_validator import EmailNotValidError, validate_email
 
+from organisatrice.core.addresses import valid_address
 from organisatrice.core.errors import Invalid, TooLarge
 
 _POLICY = email.policy.SMTP
@@ -210,13 +210,7 @@ def _refuse_unsafe(value: str, what: str, field: str) -> None:
 def _mailbox(address: Address, label: str, field: str) -> headerregistry.Address:
     """The address validated and normalised (domain lower-cased, IDN as ASCII), with its name."""
     _refuse_unsafe(address.email, label, f"{field}.email")
-    try:
-        # No SMTPUTF8: a non-ASCII local part would need it from every relay on the way.
-        valid = validate_email(address.email, check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError as error:
-        raise Invalid(
-            f'{label} "{address.email}" is not valid: {error}', field=f"{field}.email"
-        ) from error
+    valid = valid_address(address.email, label=label, field=f"{field}.email")
     _refuse_unsafe(address.name, f"The name given for {address.email}", f"{field}.name")
     # Built from the validated parts, never parsed from a string (CVE-2023-27043).
     return headerregistry.Address(
@@ -227,12 +221,9 @@ def _mailbox(address: Address, label: str, field: str) -> headerregistry.Address
 def _message_id_domain(domain: str) -> str:
     """The domain as ASCII, refused unless it is a domain mail could be sent to."""
     _refuse_unsafe(domain, "The Message-ID domain", "message_id_domain")
-    try:
-        valid = validate_email(f"postmaster@{domain}", check_deliverability=False)
-    except EmailNotValidError as error:
-        raise Invalid(
-            f'The Message-ID domain "{domain}" is not valid: {error}', field="message_id_domain"
-        ) from error
+    valid = valid_address(
+        f"postmaster@{domain}", label="The Message-ID domain of", field="message_id_domain"
+    )
     return valid.ascii_domain
 
 

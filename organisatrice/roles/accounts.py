@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from email_validator import EmailNotValidError, validate_email
-
+from organisatrice.core.addresses import valid_address
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import Conflict, Invalid
 from organisatrice.roles.auth import normalise_email
@@ -26,11 +25,7 @@ def parse_roles(names: Iterable[str]) -> frozenset[Role]:
 
 
 def checked_email(email: str) -> str:
-    try:
-        # No DNS look-up: a mail server may be unreachable from here, the address still valid.
-        return normalise_email(validate_email(email, check_deliverability=False).normalized)
-    except EmailNotValidError as exc:
-        raise Invalid(f"{email!r} is not a valid email address: {exc}", field="email") from None
+    return normalise_email(valid_address(email, label="The email address", field="email").email)
 
 
 async def create_employee(

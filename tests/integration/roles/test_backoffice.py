@@ -237,9 +237,7 @@ async def test_bad_employee_input_gets_a_clear_message(app: Litestar) -> None:
         unknown_field = await client.post(
             "/api/employees", json={**base, "email": "e.f@test.example", "is_admin": True}
         )
-    assert (
-        bad_email.status_code == 422 and "not a valid email address" in bad_email.json()["detail"]
-    )
+    assert bad_email.status_code == 422 and "is not valid" in bad_email.json()["detail"]
     assert short_password.status_code == 422 and "at least 10" in short_password.json()["detail"]
     assert duplicate.status_code == 409
     assert bad_zone.status_code == 422 and "Unknown time zone" in bad_zone.json()["detail"]
