@@ -10,7 +10,6 @@ import sys
 import click
 
 os.environ.setdefault("LITESTAR_APP", "organisatrice.app:create_app")
-os.environ.setdefault("PICCOLO_CONF", "organisatrice.piccolo_conf")
 
 from litestar.cli.main import litestar_group
 

@@ -60,6 +60,11 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Probl
     if "CSRF" in detail:
         detail = "The form has expired or was sent from elsewhere (CSRF check). Reload the page."
     errors = exc.extra if isinstance(exc.extra, list) and exc.extra else None
+    if errors and isinstance(errors[0], dict) and errors[0].get("message"):
+        # Litestar says "Validation failed for GET /api/orders"; the person needs which field.
+        first = errors[0]
+        where = " ".join(str(first[k]) for k in ("source", "key") if first.get(k))
+        detail = f"{where}: {first['message']}" if where else str(first["message"])
     return problem_response(
         Problem(
             type="about:blank",

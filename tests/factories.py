@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import io
 import itertools
 from datetime import date
+from pathlib import Path
 
 import msgspec
 
@@ -22,6 +24,7 @@ from organisatrice.roles.accounts import create_employee
 from organisatrice.roles.passwords import hash_password
 from organisatrice.roles.policy import Role
 from organisatrice.roles.tables import Company
+from organisatrice.settings import get_settings
 
 DEFAULT_PASSWORD = "correct horse battery"
 _serial = itertools.count(1)
@@ -162,3 +165,90 @@ async def make_order(
     return MadeOrder(
         id=int(order.id), number=str(order.number), client_id=client_id, building_ids=[building_id]
     )
+
+
+# Orders room: more of an order (buildings, work, materials) and files to upload.
+
+
+async def add_building_to_order(company_id: int, order_id: int, building_id: int) -> None:
+    await OrderBuilding.insert(
+        OrderBuilding(company=company_id, order=order_id, building=building_id)
+    )
+
+
+async def make_work_item(
+    company_id: int,
+    order_id: int,
+    technician_id: int,
+    *,
+    hours: float = 1.0,
+    day: date = date(2026, 11, 3),
+    description: str = "",
+) -> int:
+    item = WorkItem(
+        company=company_id,
+        order=order_id,
+        date=day,
+        technician=technician_id,
+        hours=hours,
+        description=description,
+    )
+    await item.save()
+    return int(item.id)
+
+
+async def make_material(
+    company_id: int, order_id: int, *, article: str, quantity: float, unit: str = "pc"
+) -> int:
+    material = Material(
+        company=company_id, order=order_id, article=article, quantity=quantity, unit=unit
+    )
+    await material.save()
+    return int(material.id)
+
+
+def make_image(
+    fmt: str = "JPEG",
+    *,
+    size: tuple[int, int] = (64, 48),
+    colour: tuple[int, int, int] = (200, 40, 40),
+    **save_options: object,
+) -> bytes:
+    """A small plain image in `fmt` (JPEG, PNG, WEBP, …); `save_options` go to Pillow's save."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, fmt, **save_options)
+    return out.getvalue()
+
+
+def make_pdf(text: str = "Offer 4711") -> bytes:
+    """A tiny but well-formed one-page PDF."""
+    content = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (n, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def stored_files() -> set[Path]:
+    """Every file under the blob root, to show an upload left nothing behind."""
+    root = get_settings().blob_root
+    return {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()

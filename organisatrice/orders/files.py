@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import anyio
 import anyio.to_thread
 import msgspec
 
@@ -15,7 +16,7 @@ from organisatrice.core.blobs import blob_store
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import Invalid, NotFound
 from organisatrice.orders.documents import check_document
-from organisatrice.orders.photos import ingest_photo
+from organisatrice.orders.photos import ingest_photo, photo_filename
 from organisatrice.orders.schemas import DocumentOut, PhotoOut
 from organisatrice.orders.services import order_documents, order_photos, visible_order
 from organisatrice.orders.tables import Document, Photo
@@ -47,8 +48,10 @@ async def _store_then_record(
         async with transaction():
             return await record(shas)
     except BaseException:
-        for sha in created:
-            await store.discard(sha)
+        # Shielded: when the request is cancelled, the clean-up must still run to the end.
+        with anyio.CancelScope(shield=True):
+            for sha in created:
+                await store.discard(sha)
         raise
 
 
@@ -79,7 +82,7 @@ async def add_photo(
             height=photo.height,
             size=len(photo.image),
             caption=caption.strip(),
-            original_filename=filename[:255],
+            original_filename=photo_filename(filename, photo.content_type),
             taken_at=photo.taken_at,
             taken_by=actor.employee_id,
         )
@@ -124,11 +127,16 @@ async def photo_file(actor: Actor, order_id: int, photo_id: int, *, thumbnail: b
     row = await Photo.select().where((Photo.id == photo_id) & (Photo.order == order_id)).first()
     if row is None:
         raise NotFound(f"Photo {photo_id} does not exist in this order.")
+    # The thumbnail is always a JPEG; its name says so, and that it is not the photo itself.
+    content_type = "image/jpeg" if thumbnail else row["content_type"]
+    filename = photo_filename(
+        row["original_filename"] or f"photo-{photo_id}",
+        content_type,
+        label=" thumbnail" if thumbnail else "",
+    )
     sha = row["thumbnail_sha256"] if thumbnail else row["image_sha256"]
     return StoredFile(
-        data=await blob_store().read(sha),
-        content_type="image/jpeg" if thumbnail else row["content_type"],
-        filename=row["original_filename"] or f"photo-{photo_id}",
+        data=await blob_store().read(sha), content_type=content_type, filename=filename
     )
 
 

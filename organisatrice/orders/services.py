@@ -6,10 +6,15 @@ outside that scope answers NotFound, so ids of other companies reveal nothing.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
+from piccolo.columns import Column
+from piccolo.columns.combination import Where
+from piccolo.columns.operators.comparison import ComparisonOperator
 
+from organisatrice.core.db import is_sqlite
 from organisatrice.core.errors import NotFound
 from organisatrice.core.structs import Page
 from organisatrice.orders.schemas import (
@@ -58,30 +63,50 @@ def _visible_orders(actor: Actor) -> Any:
     return clause & (Order.id.is_in(mine) | Order.id.is_in(worked_on))
 
 
-def _like(word: str) -> str:
-    # `%` would match anything; a literal search for it is never useful here.
-    return f"%{word.replace('%', '')}%"
+class _ILikeLiteral(ComparisonOperator):
+    template = "{name} ILIKE {value} ESCAPE '\\'"
+
+
+class _LikeLiteral(ComparisonOperator):
+    template = "{name} LIKE {value} ESCAPE '\\'"
+
+
+_LIKE_SPECIAL = re.compile(r"([\\%_])")
+
+
+def _contains(column: Column, word: str) -> Any:
+    """`column` contains `word`, whatever the case; `%`, `_` and `\\` in `word` mean themselves
+    (a search for "X_1" must not find "XY1")."""
+    literal = _LIKE_SPECIAL.sub(r"\\\1", word)
+    if not is_sqlite():
+        return Where(column, value=f"%{literal}%", operator=_ILikeLiteral)
+    # SQLite's LIKE ignores the case of ASCII letters only, so "überbauung" would miss
+    # "Überbauung": the word in lower and in upper case is tried as well.
+    clause: Any = None
+    for variant in dict.fromkeys((literal, literal.lower(), literal.upper())):
+        where = Where(column, value=f"%{variant}%", operator=_LikeLiteral)
+        clause = where if clause is None else clause | where
+    return clause
 
 
 def _matches_word(actor: Actor, word: str) -> Any:
-    like = _like(word)
     company = actor.company_id
     contact_named = (Contact.company == company) & (
-        Contact.first_name.ilike(like) | Contact.last_name.ilike(like)
+        _contains(Contact.first_name, word) | _contains(Contact.last_name, word)
     )
     building_matches = (OrderBuilding.company == company) & (
-        OrderBuilding.building.street.ilike(like)
-        | OrderBuilding.building.city.ilike(like)
-        | OrderBuilding.building.postal_code.ilike(like)
-        | OrderBuilding.building.name.ilike(like)
+        _contains(OrderBuilding.building.street, word)
+        | _contains(OrderBuilding.building.city, word)
+        | _contains(OrderBuilding.building.postal_code, word)
+        | _contains(OrderBuilding.building.name, word)
         | OrderBuilding.building.is_in(
             Contact.select(Contact.building).where(contact_named & Contact.building.is_not_null())
         )
     )
     return (
-        Order.number.ilike(like)
-        | Order.title.ilike(like)
-        | Order.client.name.ilike(like)
+        _contains(Order.number, word)
+        | _contains(Order.title, word)
+        | _contains(Order.client.name, word)
         | Order.client.is_in(
             Contact.select(Contact.client).where(contact_named & Contact.client.is_not_null())
         )
@@ -372,7 +397,7 @@ async def order_recipients(actor: Actor, order_id: int) -> list[RecipientOut]:
 async def list_clients(actor: Actor, *, search: str = "") -> list[ClientOut]:
     where: Any = Client.company == actor.company_id
     for word in search.split()[:MAX_SEARCH_WORDS]:
-        where = where & (Client.name.ilike(_like(word)) | Client.city.ilike(_like(word)))
+        where = where & (_contains(Client.name, word) | _contains(Client.city, word))
     rows = await Client.select().where(where).order_by(Client.name)
     return msgspec.convert(rows, list[ClientOut])
 
