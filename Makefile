@@ -27,23 +27,38 @@ frontend: ## Build the tablet UI into organisatrice/static (when frontend/ exist
 migrate: install ## Apply database migrations (DATABASE_URL, default SQLite in ./data)
 	$(BIN)/organisatrice migrate
 
-run: install frontend migrate ## Set everything up, load demo data on first start, serve
+run: system-packages install frontend migrate ## Set everything up, load demo data on first start, serve
 	$(BIN)/organisatrice demo-data --if-empty
 	$(BIN)/organisatrice serve
 
-postgres-binaries:
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
+# Debian packages the app needs at run time: WeasyPrint's text stack and the fonts the PDFs use.
+RUNTIME_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+# Only for the suite: a PostgreSQL server to start and throw away.
+TEST_DEBS := postgresql
+
+define apt_install_missing
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+endef
+
+system-packages: ## Install the Debian packages the app needs (PDF rendering)
+	$(call apt_install_missing,$(RUNTIME_DEBS))
+
+test-packages: system-packages
+	$(call apt_install_missing,$(TEST_DEBS))
 
 lint: install ## ruff, ruff format --check, mypy --strict
 	$(BIN)/ruff check organisatrice tests
 	$(BIN)/ruff format --check organisatrice tests
 	$(BIN)/mypy --strict organisatrice
 
-test: install postgres-binaries lint ## Lint, then the whole suite on SQLite and on PostgreSQL
+test: test-packages install lint ## Lint, then the whole suite on SQLite and on PostgreSQL
 	@echo "=== the suite on SQLite ==="
 	env -u DATABASE_URL $(BIN)/pytest
 	@echo "=== the suite on PostgreSQL ==="
 	$(BIN)/python tests/postgres_server.py $(BIN)/pytest
 
-.PHONY: help install frontend migrate run postgres-binaries lint test
+.PHONY: help install frontend migrate run system-packages test-packages lint test

@@ -18,6 +18,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
+from organisatrice.compose.controllers import CONTROLLERS as COMPOSE_CONTROLLERS
 from organisatrice.core.db import prepare_engine, release_engine
 from organisatrice.core.errors import DomainError, TooManyRequests
 from organisatrice.core.health import health
@@ -99,7 +100,12 @@ async def _database(_: Litestar) -> AsyncIterator[None]:
 
 
 def route_handlers() -> Sequence[ControllerRouterHandler]:
-    handlers: list[ControllerRouterHandler] = [health, *ROLE_CONTROLLERS, *ORDER_CONTROLLERS]
+    handlers: list[ControllerRouterHandler] = [
+        health,
+        *ROLE_CONTROLLERS,
+        *ORDER_CONTROLLERS,
+        *COMPOSE_CONTROLLERS,
+    ]
     if (STATIC_DIR / "index.html").exists():
         handlers.append(
             create_static_files_router(

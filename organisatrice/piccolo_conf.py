@@ -22,5 +22,6 @@ APP_REGISTRY = AppRegistry(
     apps=[
         "organisatrice.roles.piccolo_app",
         "organisatrice.orders.piccolo_app",
+        "organisatrice.compose.piccolo_app",
     ]
 )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import msgspec
 
+from organisatrice.compose.tables import EmailTemplate
 from organisatrice.orders.tables import (
     Building,
     Client,
@@ -252,3 +253,34 @@ def stored_files() -> set[Path]:
     """Every file under the blob root, to show an upload left nothing behind."""
     root = get_settings().blob_root
     return {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+
+
+async def make_template(
+    company_id: int,
+    *,
+    kind: str = "work_report",
+    language: str = "de",
+    name: str = "Arbeitsrapport senden",
+    subject: str = "Arbeitsrapport {{ order.number }}",
+    motivation: str = "Im Anhang finden Sie den Arbeitsrapport zum Auftrag {{ order.number }}.",
+    attachments: list[str] | None = None,
+    roles: list[str] | None = None,
+    photos_as_pdf: bool = False,
+) -> int:
+    template = EmailTemplate(
+        company=company_id,
+        kind=kind,
+        language=language,
+        name=name,
+        subject=subject,
+        greeting="{{ greeting }}",
+        motivation=motivation,
+        closing="Freundliche Grüsse",
+        signature="{{ employee.full_name }}\n{{ company.name }}",
+        attachment_filename="",
+        attachments=["work_report"] if attachments is None else attachments,
+        photos_as_pdf=photos_as_pdf,
+        roles=roles or [],
+    )
+    await template.save()
+    return int(template.id)

@@ -52,6 +52,7 @@ class EmployeeContext(msgspec.Struct, frozen=True, kw_only=True):
     full_name: str
     email: str
     phone: str
+    signature: str
 
 
 class WorkItemContext(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,15 +82,17 @@ class OrderFacts(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class OrderContext(msgspec.Struct, frozen=True, kw_only=True):
-    """Everything a template may name. `contact` is None for a typed address; `building` is the
-    order's first building, if any."""
+    """Everything a template may name. `contact` has empty fields for a typed address, and
+    `building` for an order without one, so a template never breaks on a missing person or
+    place; `greeting` is the formal greeting for the contact in `language`."""
 
     company: CompanyContext
     client: ClientContext
-    building: BuildingContext | None
+    building: BuildingContext
     buildings: list[BuildingContext]
-    contact: ContactContext | None
+    contact: ContactContext
     employee: EmployeeContext
     order: OrderFacts
     language: str
+    greeting: str
     today: date

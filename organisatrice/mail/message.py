@@ -135,7 +135,7 @@ def build_message(spec: MessageSpec) -> BuiltMessage:
     bcc = [_mailbox(a, f"Bcc address {i + 1}", f"bcc[{i}]") for i, a in enumerate(spec.bcc)]
     if not (to or cc or bcc):
         raise Invalid("The email has no recipient; add at least one.", field="to")
-    _refuse_unsafe(spec.subject, "The subject", "subject")
+    refuse_unsafe_header(spec.subject, "The subject", "subject")
     domain = _message_id_domain(spec.message_id_domain)
     _check_extra_headers(spec.headers)
     _check_attachments(spec.attachments)
@@ -188,7 +188,7 @@ def _megabytes(size: int) -> str:
     return f"{math.ceil(size / 100_000) / 10:g}"
 
 
-def _refuse_unsafe(value: str, what: str, field: str) -> None:
+def refuse_unsafe_header(value: str, what: str, field: str) -> None:
     """Refuse a header value that could end its header or smuggle in another one."""
     found = _UNSAFE.search(value)
     if found:
@@ -209,9 +209,9 @@ def _refuse_unsafe(value: str, what: str, field: str) -> None:
 
 def _mailbox(address: Address, label: str, field: str) -> headerregistry.Address:
     """The address validated and normalised (domain lower-cased, IDN as ASCII), with its name."""
-    _refuse_unsafe(address.email, label, f"{field}.email")
+    refuse_unsafe_header(address.email, label, f"{field}.email")
     valid = valid_address(address.email, label=label, field=f"{field}.email")
-    _refuse_unsafe(address.name, f"The name given for {address.email}", f"{field}.name")
+    refuse_unsafe_header(address.name, f"The name given for {address.email}", f"{field}.name")
     # Built from the validated parts, never parsed from a string (CVE-2023-27043).
     return headerregistry.Address(
         display_name=address.name, username=valid.local_part, domain=valid.ascii_domain
@@ -220,7 +220,7 @@ def _mailbox(address: Address, label: str, field: str) -> headerregistry.Address
 
 def _message_id_domain(domain: str) -> str:
     """The domain as ASCII, refused unless it is a domain mail could be sent to."""
-    _refuse_unsafe(domain, "The Message-ID domain", "message_id_domain")
+    refuse_unsafe_header(domain, "The Message-ID domain", "message_id_domain")
     valid = valid_address(
         f"postmaster@{domain}", label="The Message-ID domain of", field="message_id_domain"
     )
@@ -238,7 +238,7 @@ def _check_extra_headers(headers: dict[str, str]) -> None:
         lowered = name.lower()
         if lowered in _RESERVED_HEADERS or lowered.startswith("content-"):
             raise Invalid(f"The header {name} is set by the email itself; remove it.", field=field)
-        _refuse_unsafe(value, f"The value of the {name} header", field)
+        refuse_unsafe_header(value, f"The value of the {name} header", field)
 
 
 def _check_content_type(content_type: str, what: str, field: str) -> None:
@@ -255,7 +255,7 @@ def _check_attachments(attachments: list[Attachment]) -> None:
         field = f"attachments[{i}]"
         if not attachment.filename.strip():
             raise Invalid(f"Attachment {i + 1} has no file name; give it one.", field=field)
-        _refuse_unsafe(attachment.filename, f"The file name of {what}", f"{field}.filename")
+        refuse_unsafe_header(attachment.filename, f"The file name of {what}", f"{field}.filename")
         _check_content_type(attachment.content_type, what, f"{field}.content_type")
 
 

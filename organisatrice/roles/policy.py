@@ -30,6 +30,10 @@ class Permission(StrEnum):
     MANAGE_COMPANY = "manage_company"
     ASSIGN_RESPONSIBLE = "assign_responsible"
     VIEW_PERMISSION_CHANGES = "view_permission_changes"
+    VIEW_TEMPLATES = "view_templates"
+    MANAGE_TEMPLATES = "manage_templates"
+    # Compose and send in an order's context; the order-bound part is may_email_on_order.
+    COMPOSE_EMAIL = "compose_email"
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
@@ -63,6 +67,7 @@ _EVERYONE = frozenset(
         Permission.VIEW_ORDERS,
         Permission.ADD_ORDER_FILES,
         Permission.VIEW_CLIENTS,
+        Permission.VIEW_TEMPLATES,
     }
 )
 
@@ -76,6 +81,7 @@ _BY_ROLE: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_COMPANY,
             Permission.ASSIGN_RESPONSIBLE,
             Permission.VIEW_PERMISSION_CHANGES,
+            Permission.MANAGE_TEMPLATES,
         }
     ),
 }
@@ -85,6 +91,8 @@ _ROLE_LABELS = {Role.BACKOFFICE: "back-office"}
 
 def permissions(actor: Actor) -> frozenset[Permission]:
     held = set(_EVERYONE)
+    if may_email_at_all(actor).allowed:
+        held.add(Permission.COMPOSE_EMAIL)
     for role in actor.roles:
         held |= _BY_ROLE[role]
     return frozenset(held)
@@ -92,6 +100,8 @@ def permissions(actor: Actor) -> frozenset[Permission]:
 
 def decide(actor: Actor, needs: Permission) -> Decision:
     """May `actor` use an endpoint that needs `needs`?"""
+    if needs is Permission.COMPOSE_EMAIL:
+        return may_email_at_all(actor)
     if needs in permissions(actor):
         return ALLOWED
     holders = [_ROLE_LABELS.get(r, r.value) for r, held in _BY_ROLE.items() if needs in held]
@@ -104,13 +114,21 @@ def sees_all_orders(actor: Actor) -> bool:
     return bool(actor.roles & {Role.DISPATCHER, Role.COORDINATOR, Role.BACKOFFICE})
 
 
-def may_email_on_order(actor: Actor, *, responsible: bool) -> Decision:
-    """The email rule: company switch on, the employee's switch on, and responsible for the
-    order or dispatcher or coordinator."""
+def may_email_at_all(actor: Actor) -> Decision:
+    """The switches: the company's and the employee's."""
     if not actor.company_email_enabled:
         return Decision(False, "Email is switched off for the company.")
     if not actor.may_email:
         return Decision(False, "Email is switched off for you.")
+    return ALLOWED
+
+
+def may_email_on_order(actor: Actor, *, responsible: bool) -> Decision:
+    """The email rule: company switch on, the employee's switch on, and responsible for the
+    order or dispatcher or coordinator."""
+    switches = may_email_at_all(actor)
+    if not switches.allowed:
+        return switches
     if not responsible and not actor.roles & {Role.DISPATCHER, Role.COORDINATOR}:
         return Decision(
             False,

@@ -30,6 +30,10 @@ class Company(Table):
     logo_sha256 = Varchar(length=64, null=True, default=None)
     brand_colour = Varchar(length=7, default="#1d4ed8")
     email_enabled = Boolean(default=True)
+    # The address emails go out from; its domain also names the Message-IDs.
+    sender_address = Varchar(length=254, default="")
+    # Largest email, counted after encoding; photos are resized to fit.
+    mail_size_budget = Integer(default=10_000_000)
     created_at = Timestamptz(default=TimestamptzNow())
 
 

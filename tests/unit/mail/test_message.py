@@ -402,7 +402,7 @@ def test_name_error_names_the_address() -> None:
 
 def test_the_written_headers_are_checked_again(monkeypatch: pytest.MonkeyPatch) -> None:
     # Without the value checks, Python itself would turn this subject into a Bcc header.
-    monkeypatch.setattr(message_module, "_refuse_unsafe", lambda *args: None)
+    monkeypatch.setattr(message_module, "refuse_unsafe_header", lambda *args: None)
 
     with pytest.raises(RuntimeError, match="differ"):
         build_message(make_spec(subject="=?utf-8?q?x=0D=0ABcc:_evil@x.example?="))

@@ -1,0 +1,307 @@
+"""From a draft to the email's bytes: generate the attachments, lay out text and HTML, build
+the MIME message and check it against the company's size budget.
+
+The heavy steps (PDF rendering, photo decoding, MIME building) run in worker threads, so one
+large photo set never stalls other requests.
+"""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import functools
+import hashlib
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+import anyio.to_thread
+import filetype
+import msgspec
+
+from organisatrice.compose.context import OrderContext
+from organisatrice.compose.drafts import emailable_order, get_draft
+from organisatrice.compose.layouts import render_layout
+from organisatrice.compose.order_context import order_context
+from organisatrice.compose.photo_set import SourcePhoto, build_photo_set, part_size
+from organisatrice.compose.schemas import (
+    AttachmentInfo,
+    Blocks,
+    DraftAttachment,
+    DraftOut,
+    PreviewOut,
+    Recipient,
+)
+from organisatrice.compose.tables import Draft
+from organisatrice.compose.work_report import render_work_report
+from organisatrice.core.blobs import blob_store
+from organisatrice.core.errors import Invalid, NotFound
+from organisatrice.mail.message import (
+    Address,
+    Attachment,
+    BuiltMessage,
+    InlineImage,
+    MessageSpec,
+    build_message,
+    check_budget,
+)
+from organisatrice.orders.schemas import OrderDetail
+from organisatrice.orders.services import contact_detail
+from organisatrice.orders.tables import Document, Photo
+from organisatrice.roles.policy import Actor
+from organisatrice.roles.tables import Company
+
+LOGO_CID = "logo"
+# Headers, the body's two renderings and the MIME boundaries, before any attachment.
+BODY_RESERVE = 64 * 1024
+
+
+class AssembledAttachment(msgspec.Struct, frozen=True):
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+class Assembled(msgspec.Struct, frozen=True, kw_only=True):
+    """An email ready to freeze: its bytes and what they were made of."""
+
+    draft: DraftOut
+    built: BuiltMessage
+    attachments: list[AssembledAttachment]
+    budget: int
+
+
+class _Company(msgspec.Struct, frozen=True):
+    name: str
+    brand_colour: str
+    logo_sha256: str | None
+    mail_size_budget: int
+
+
+def _paragraphs(text: str) -> list[list[str]]:
+    """Blank lines separate paragraphs; single line breaks stay line breaks."""
+    blocks = [p.strip("\n") for p in text.replace("\r\n", "\n").split("\n\n")]
+    return [p.split("\n") for p in blocks if p.strip()]
+
+
+def email_text(blocks: Blocks) -> str:
+    parts = [blocks.greeting, blocks.motivation, blocks.free_text, blocks.closing, blocks.signature]
+    return "\n\n".join(p.strip() for p in parts if p.strip()) + "\n"
+
+
+def email_html(
+    blocks: Blocks, *, language: str, company: _Company, logo: bool, attachment_names: list[str]
+) -> str:
+    paragraphs = [
+        *_paragraphs(blocks.greeting),
+        *_paragraphs(blocks.motivation),
+        *_paragraphs(blocks.free_text),
+        *_paragraphs(blocks.closing),
+    ]
+    return render_layout(
+        "email.html",
+        language=language,
+        subject=blocks.subject,
+        brand_colour=company.brand_colour,
+        company_name=company.name,
+        logo_cid=LOGO_CID if logo else "",
+        paragraphs=paragraphs,
+        attachment_names=attachment_names,
+        signature=blocks.signature.strip().split("\n"),
+    )
+
+
+async def _company(company_id: int) -> _Company:
+    row = (
+        await Company.select(
+            Company.name, Company.brand_colour, Company.logo_sha256, Company.mail_size_budget
+        )
+        .where(Company.id == company_id)
+        .first()
+    )
+    if row is None:
+        raise NotFound("Your company no longer exists.")
+    return msgspec.convert(row, _Company)
+
+
+async def _photos(order_id: int, ids: list[int]) -> list[SourcePhoto]:
+    rows = {
+        r["id"]: r
+        for r in await Photo.select(
+            Photo.id, Photo.image_sha256, Photo.caption, Photo.original_filename
+        ).where((Photo.order == order_id) & Photo.id.is_in(ids))
+    }
+    store = blob_store()
+    return [
+        SourcePhoto(
+            data=await store.read(rows[i]["image_sha256"]),
+            caption=rows[i]["caption"],
+            filename=rows[i]["original_filename"],
+        )
+        for i in ids
+        if i in rows
+    ]
+
+
+async def _document(order_id: int, attachment: DraftAttachment) -> Attachment:
+    row = (
+        await Document.select(Document.blob_sha256, Document.content_type)
+        .where((Document.order == order_id) & (Document.id == attachment.document_id))
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"Document {attachment.document_id} was removed from the order.")
+    return Attachment(
+        filename=attachment.filename,
+        content_type=row["content_type"],
+        data=await blob_store().read(row["blob_sha256"]),
+    )
+
+
+async def _attachments(
+    actor: Actor, order: OrderDetail, draft: DraftOut, company: _Company, logo: bytes | None
+) -> list[Attachment]:
+    """The draft's attachments, in its order: fixed ones first (work report, documents), then
+    the photos fitted into what is left of the budget."""
+    made: dict[int, Attachment] = {}
+    for index, a in enumerate(draft.attachments):
+        if a.kind == "work_report":
+            pdf = await anyio.to_thread.run_sync(
+                functools.partial(
+                    render_work_report, await _report_context(actor, order, draft), logo=logo
+                )
+            )
+            made[index] = Attachment(filename=a.filename, content_type="application/pdf", data=pdf)
+        elif a.kind == "document":
+            made[index] = await _document(order.id, a)
+    left = (
+        company.mail_size_budget - BODY_RESERVE - sum(part_size(len(m.data)) for m in made.values())
+    )
+    singles = [(i, a) for i, a in enumerate(draft.attachments) if a.kind == "photo"]
+    pdfs = [(i, a) for i, a in enumerate(draft.attachments) if a.kind == "photos_pdf"]
+    share = max(left // max(len(pdfs) + bool(singles), 1), 0)
+    if singles:
+        sources = await _photos(order.id, [a.photo_ids[0] for _, a in singles])
+        images = await anyio.to_thread.run_sync(
+            functools.partial(build_photo_set, sources, budget=share, mode="images")
+        )
+        for (index, a), image in zip(singles, images, strict=True):
+            made[index] = Attachment(
+                filename=a.filename, content_type=image.content_type, data=image.data
+            )
+    for index, a in pdfs:
+        sources = await _photos(order.id, a.photo_ids)
+        [document] = await anyio.to_thread.run_sync(
+            functools.partial(build_photo_set, sources, budget=share, mode="pdf")
+        )
+        made[index] = Attachment(
+            filename=a.filename, content_type="application/pdf", data=document.data
+        )
+    return [made[index] for index in range(len(draft.attachments))]
+
+
+async def _report_context(actor: Actor, order: OrderDetail, draft: DraftOut) -> OrderContext:
+    row = await Draft.select(Draft.contact).where(Draft.id == draft.id).first()
+    contact_id = row["contact"] if row else None
+    contact = await contact_detail(actor, contact_id) if contact_id else None
+    return await order_context(actor, order, contact, draft.language)
+
+
+def _address(recipient: Recipient) -> Address:
+    return Address(email=recipient.email, name=recipient.name)
+
+
+async def assemble(actor: Actor, order_id: int, draft_id: int) -> Assembled:
+    order = await emailable_order(actor, order_id)
+    draft = await get_draft(actor, order_id, draft_id)
+    if not draft.sender.email:
+        raise Invalid(
+            "Your company has no sending address yet; back-office sets it in the company settings.",
+            field="sender",
+        )
+    company = await _company(actor.company_id)
+    logo = await blob_store().read(company.logo_sha256) if company.logo_sha256 else None
+    attachments = await _attachments(actor, order, draft, company, logo)
+    logo_type = filetype.guess_mime(logo) if logo else None
+    inline = (
+        [InlineImage(cid=LOGO_CID, content_type=logo_type, data=logo)]
+        if logo and logo_type in ("image/png", "image/jpeg")
+        else []
+    )
+    spec = MessageSpec(
+        sender=_address(draft.sender),
+        reply_to=_address(draft.reply_to),
+        to=[_address(r) for r in draft.recipients.to],
+        cc=[_address(r) for r in draft.recipients.cc],
+        bcc=[_address(r) for r in draft.recipients.bcc],
+        subject=draft.blocks.subject,
+        text=email_text(draft.blocks),
+        html=email_html(
+            draft.blocks,
+            language=draft.language,
+            company=company,
+            logo=bool(inline),
+            attachment_names=[a.filename for a in attachments],
+        ),
+        attachments=attachments,
+        inline_images=inline,
+        message_id_domain=draft.sender.email.rsplit("@", 1)[-1],
+        date=datetime.now(UTC),
+        headers=(
+            {"Disposition-Notification-To": draft.reply_to.email} if draft.read_receipt else {}
+        ),
+    )
+    built = await anyio.to_thread.run_sync(lambda: build_message(spec))
+    check_budget(built, company.mail_size_budget)
+    return Assembled(
+        draft=draft,
+        built=built,
+        attachments=[
+            AssembledAttachment(
+                filename=a.filename,
+                content_type=a.content_type,
+                size=len(a.data),
+                sha256=hashlib.sha256(a.data).hexdigest(),
+            )
+            for a in attachments
+        ],
+        budget=company.mail_size_budget,
+    )
+
+
+def _displayed_html(message: EmailMessage) -> str:
+    """The HTML part as sent, with inline images made visible in a browser (data: URLs)."""
+    html_part = message.get_body(preferencelist=("html",))
+    html = str(html_part.get_content()) if html_part is not None else ""
+    for part in message.walk():
+        cid = part.get("Content-ID")
+        if cid:
+            data = part.get_payload(decode=True)
+            if isinstance(data, bytes):
+                url = f"data:{part.get_content_type()};base64,{base64.b64encode(data).decode()}"
+                html = html.replace(f"cid:{cid.strip('<>')}", url)
+    return html
+
+
+async def preview(actor: Actor, order_id: int, draft_id: int) -> PreviewOut:
+    assembled = await assemble(actor, order_id, draft_id)
+    message = email.message_from_bytes(assembled.built.data, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    text_part = message.get_body(preferencelist=("plain",))
+    draft = assembled.draft
+    return PreviewOut(
+        subject=draft.blocks.subject,
+        sender=draft.sender,
+        reply_to=draft.reply_to,
+        recipients=draft.recipients,
+        text=str(text_part.get_content()) if text_part is not None else "",
+        html=_displayed_html(message),
+        attachments=[
+            AttachmentInfo(filename=a.filename, content_type=a.content_type, size=a.size)
+            for a in assembled.attachments
+        ],
+        size=assembled.built.size,
+        budget=assembled.budget,
+        warnings=[],
+    )

@@ -1,0 +1,121 @@
+"""HTTP for templates (back-office) and drafts (whoever may email in the order's context)."""
+
+from __future__ import annotations
+
+from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+
+from organisatrice.compose import assemble, drafts, templates
+from organisatrice.compose.schemas import (
+    DraftIn,
+    DraftOut,
+    DraftPatch,
+    PlaceholderOut,
+    PreviewOut,
+    TemplateIn,
+    TemplateOut,
+    TemplatePatch,
+)
+from organisatrice.core.http import PathId
+from organisatrice.roles.policy import Actor, Permission
+
+_MANAGE = {"needs": Permission.MANAGE_TEMPLATES}
+_VIEW = {"needs": Permission.VIEW_TEMPLATES}
+_COMPOSE = {"needs": Permission.COMPOSE_EMAIL}
+
+
+class TemplateController(Controller):
+    path = "/api/templates"
+    tags = ["Templates"]
+
+    @get("/", opt=_VIEW, operation_id="ListTemplates")
+    async def list_templates(self, actor: NamedDependency[Actor]) -> list[TemplateOut]:
+        """Templates the signed-in employee may use (back-office: all), with last use."""
+        return await templates.list_templates(actor)
+
+    @get("/placeholders", opt=_VIEW, operation_id="ListPlaceholders")
+    async def list_placeholders(self) -> list[PlaceholderOut]:
+        """Every placeholder a template may use, with an example value."""
+        return templates.placeholder_list()
+
+    @post("/", opt=_MANAGE, operation_id="CreateTemplate")
+    async def create(
+        self, actor: NamedDependency[Actor], data: JSONBody[TemplateIn]
+    ) -> TemplateOut:
+        """Create a template; refused with field and line when a placeholder is unknown."""
+        return await templates.create_template(actor, data)
+
+    @get("/{template_id:int}", opt=_VIEW, operation_id="GetTemplate")
+    async def get_template(self, template_id: PathId, actor: NamedDependency[Actor]) -> TemplateOut:
+        """One template."""
+        return await templates.get_template(actor, template_id)
+
+    @patch("/{template_id:int}", opt=_MANAGE, operation_id="ChangeTemplate")
+    async def change(
+        self, template_id: PathId, actor: NamedDependency[Actor], data: JSONBody[TemplatePatch]
+    ) -> TemplateOut:
+        """Change some fields of a template; checked like a new one."""
+        return await templates.change_template(actor, template_id, data)
+
+    @post("/{template_id:int}/duplicate", opt=_MANAGE, operation_id="DuplicateTemplate")
+    async def duplicate(self, template_id: PathId, actor: NamedDependency[Actor]) -> TemplateOut:
+        """A copy named "… (copy)", to start a variant from."""
+        return await templates.duplicate_template(actor, template_id)
+
+    @delete("/{template_id:int}", opt=_MANAGE, operation_id="DeleteTemplate")
+    async def delete_template(self, template_id: PathId, actor: NamedDependency[Actor]) -> None:
+        """Delete a template; drafts made from it keep their text."""
+        await templates.delete_template(actor, template_id)
+
+
+class DraftController(Controller):
+    path = "/api/orders/{order_id:int}/drafts"
+    tags = ["Compose"]
+
+    @post("/", opt=_COMPOSE, operation_id="CreateDraft")
+    async def create(
+        self, order_id: PathId, actor: NamedDependency[Actor], data: JSONBody[DraftIn]
+    ) -> DraftOut:
+        """A new draft from a template for a contact of the order or a typed address."""
+        return await drafts.create_draft(actor, order_id, data)
+
+    @get("/", opt=_COMPOSE, operation_id="ListDrafts")
+    async def list_drafts(self, order_id: PathId, actor: NamedDependency[Actor]) -> list[DraftOut]:
+        """The signed-in employee's drafts for this order, newest first."""
+        return await drafts.list_drafts(actor, order_id)
+
+    @get("/{draft_id:int}", opt=_COMPOSE, operation_id="GetDraft")
+    async def get_draft(
+        self, order_id: PathId, draft_id: PathId, actor: NamedDependency[Actor]
+    ) -> DraftOut:
+        """One draft, to reopen it."""
+        return await drafts.get_draft(actor, order_id, draft_id)
+
+    @patch("/{draft_id:int}", opt=_COMPOSE, operation_id="ChangeDraft")
+    async def change(
+        self,
+        order_id: PathId,
+        draft_id: PathId,
+        actor: NamedDependency[Actor],
+        data: JSONBody[DraftPatch],
+    ) -> DraftOut:
+        """Save edited blocks, recipients or attachments; `version` must be the one read."""
+        return await drafts.change_draft(actor, order_id, draft_id, data)
+
+    @delete("/{draft_id:int}", opt=_COMPOSE, operation_id="DeleteDraft")
+    async def delete_draft(
+        self, order_id: PathId, draft_id: PathId, actor: NamedDependency[Actor]
+    ) -> None:
+        """Throw a draft away."""
+        await drafts.delete_draft(actor, order_id, draft_id)
+
+    @post("/{draft_id:int}/preview", opt=_COMPOSE, operation_id="PreviewDraft", status_code=200)
+    async def preview(
+        self, order_id: PathId, draft_id: PathId, actor: NamedDependency[Actor]
+    ) -> PreviewOut:
+        """The email exactly as the client will get it: text, HTML, attachments, size."""
+        return await assemble.preview(actor, order_id, draft_id)
+
+
+CONTROLLERS = [TemplateController, DraftController]

@@ -1,0 +1,326 @@
+"""Drafts: an email for an order, pre-filled from a template, edited block by block, saved.
+
+Placeholders are rendered once, when the draft is made; from then on the blocks are the
+person's plain text. Every change states the version it edits, so two devices never
+silently overwrite each other.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from organisatrice.compose.order_context import order_context
+from organisatrice.compose.rendering import render
+from organisatrice.compose.schemas import (
+    AttachmentSource,
+    Blocks,
+    DraftAttachment,
+    DraftIn,
+    DraftOut,
+    DraftPatch,
+    Recipient,
+    Recipients,
+    TemplateKind,
+)
+from organisatrice.compose.tables import Draft, EmailTemplate
+from organisatrice.compose.templates import template_row
+from organisatrice.core.addresses import valid_address
+from organisatrice.core.db import transaction
+from organisatrice.core.errors import Conflict, Forbidden, Invalid, NotFound
+from organisatrice.core.filenames import safe_filename
+from organisatrice.mail.message import refuse_unsafe_header
+from organisatrice.orders.schemas import ContactOut, OrderDetail
+from organisatrice.orders.services import contact_detail, order_detail
+from organisatrice.roles.policy import Actor, may_email_on_order
+from organisatrice.roles.tables import Company
+
+DEFAULT_REPORT_NAMES = {
+    "de": "Arbeitsrapport {{ order.number }} {{ client.name }} {{ today }}",
+    "fr": "Rapport de travail {{ order.number }} {{ client.name }} {{ today }}",
+    "it": "Rapporto di lavoro {{ order.number }} {{ client.name }} {{ today }}",
+    "en": "Work report {{ order.number }} {{ client.name }} {{ today }}",
+}
+PHOTOS_PDF_NAMES = {
+    "de": "Fotodokumentation {{ order.number }}",
+    "fr": "Documentation photo {{ order.number }}",
+    "it": "Documentazione fotografica {{ order.number }}",
+    "en": "Photo documentation {{ order.number }}",
+}
+
+
+async def emailable_order(actor: Actor, order_id: int) -> OrderDetail:
+    """The order, if the actor may see it and email in its context; the reason otherwise."""
+    order = await order_detail(actor, order_id)
+    responsible = any(e.id == actor.employee_id for e in order.responsible)
+    decision = may_email_on_order(actor, responsible=responsible)
+    if not decision.allowed:
+        raise Forbidden(decision.reason)
+    return order
+
+
+async def _recipient_contact(actor: Actor, order: OrderDetail, contact_id: int) -> ContactOut:
+    if not any(r.contact_id == contact_id for r in order.recipients):
+        raise NotFound(
+            f"Contact {contact_id} is not a contact with an email address of this order's "
+            "client or buildings.",
+            field="contact_id",
+        )
+    return await contact_detail(actor, contact_id)
+
+
+def _checked_recipient(recipient: Recipient, order: OrderDetail, field: str) -> Recipient:
+    if recipient.contact_id is not None and not any(
+        r.contact_id == recipient.contact_id for r in order.recipients
+    ):
+        raise NotFound(f"Contact {recipient.contact_id} is not a recipient of this order.")
+    refuse_unsafe_header(recipient.name, f"The name given for {recipient.email}", field)
+    valid = valid_address(recipient.email, label="The address", field=field)
+    return Recipient(
+        email=valid.email, name=recipient.name.strip(), contact_id=recipient.contact_id
+    )
+
+
+def checked_recipients(recipients: Recipients, order: OrderDetail) -> Recipients:
+    checked = Recipients(
+        to=[_checked_recipient(r, order, "recipients.to") for r in recipients.to],
+        cc=[_checked_recipient(r, order, "recipients.cc") for r in recipients.cc],
+        bcc=[_checked_recipient(r, order, "recipients.bcc") for r in recipients.bcc],
+    )
+    if not checked.to:
+        raise Invalid("Add at least one recipient in To.", field="recipients.to")
+    return checked
+
+
+def _extension(attachment: DraftAttachment, order: OrderDetail) -> str:
+    if attachment.kind in ("work_report", "photos_pdf"):
+        return ".pdf"
+    if attachment.kind == "photo":
+        return ".jpg"
+    document = next((d for d in order.documents if d.id == attachment.document_id), None)
+    if document is None:
+        raise NotFound(f"Document {attachment.document_id} does not belong to this order.")
+    return "." + document.filename.rsplit(".", 1)[-1] if "." in document.filename else ""
+
+
+def checked_attachments(
+    attachments: list[DraftAttachment], order: OrderDetail
+) -> list[DraftAttachment]:
+    """Each attachment points into this order, and its name is made safe with its own
+    extension kept, whatever the person typed."""
+    photo_ids = {p.id for p in order.photos}
+    checked = []
+    for a in attachments:
+        wanted_photos = a.photo_ids if a.kind in ("photo", "photos_pdf") else []
+        if a.kind in ("photo", "photos_pdf") and not wanted_photos:
+            raise Invalid("Choose at least one photo for a photo attachment.", field="attachments")
+        unknown = [p for p in wanted_photos if p not in photo_ids]
+        if unknown:
+            raise NotFound(f"Photo {unknown[0]} does not belong to this order.")
+        if a.kind == "document" and a.document_id is None:
+            raise Invalid("A document attachment names its document.", field="attachments")
+        checked.append(
+            DraftAttachment(
+                kind=a.kind,
+                filename=safe_filename(a.filename, extension=_extension(a, order)),
+                photo_ids=list(wanted_photos),
+                document_id=a.document_id if a.kind == "document" else None,
+            )
+        )
+    return checked
+
+
+def _proposed_attachments(
+    template: dict[str, Any], order: OrderDetail, context: dict[str, Any]
+) -> list[DraftAttachment]:
+    language = template["language"]
+    sources = set(template["attachments"])
+    proposed: list[DraftAttachment] = []
+    if AttachmentSource.WORK_REPORT in sources:
+        pattern = template["attachment_filename"] or DEFAULT_REPORT_NAMES[language]
+        name = render(pattern, context, field="attachment_filename")
+        proposed.append(DraftAttachment(kind="work_report", filename=name))
+    if AttachmentSource.PHOTOS in sources and order.photos:
+        if template["photos_as_pdf"]:
+            name = render(PHOTOS_PDF_NAMES[language], context, field="attachment_filename")
+            proposed.append(
+                DraftAttachment(
+                    kind="photos_pdf", filename=name, photo_ids=[p.id for p in order.photos]
+                )
+            )
+        else:
+            proposed.extend(
+                DraftAttachment(
+                    kind="photo",
+                    filename=p.caption or p.original_filename or f"Foto {p.id}",
+                    photo_ids=[p.id],
+                )
+                for p in order.photos
+            )
+    if AttachmentSource.DOCUMENTS in sources:
+        offers_only = template["kind"] == TemplateKind.OFFER
+        proposed.extend(
+            DraftAttachment(kind="document", filename=d.filename, document_id=d.id)
+            for d in order.documents
+            if not offers_only or d.kind == "offer"
+        )
+    return checked_attachments(proposed, order)
+
+
+async def sender_of(actor: Actor) -> tuple[Recipient, Recipient]:
+    """The company's sending address, shown as "First Last | Company"; Reply-To the employee."""
+    row = (
+        await Company.select(Company.sender_address, Company.email)
+        .where(Company.id == actor.company_id)
+        .first()
+    )
+    address = (row["sender_address"] or row["email"]) if row else ""
+    sender = Recipient(
+        email=address, name=f"{actor.first_name} {actor.last_name} | {actor.company_name}"
+    )
+    reply_to = Recipient(email=actor.email, name=f"{actor.first_name} {actor.last_name}")
+    return sender, reply_to
+
+
+async def create_draft(actor: Actor, order_id: int, data: DraftIn) -> DraftOut:
+    order = await emailable_order(actor, order_id)
+    template = await template_row(actor, data.template_id)
+    if (data.contact_id is None) == (data.address is None):
+        raise Invalid("Give either a contact of the order or a typed address.", field="contact_id")
+    contact = (
+        await _recipient_contact(actor, order, data.contact_id)
+        if data.contact_id is not None
+        else None
+    )
+    if contact is not None:
+        to = Recipient(
+            email=contact.email,
+            name=f"{contact.first_name} {contact.last_name}".strip(),
+            contact_id=contact.id,
+        )
+    else:
+        to = Recipient(email=data.address or "")
+    recipients = checked_recipients(Recipients(to=[to]), order)
+    language = template["language"]
+    context = msgspec.to_builtins(await order_context(actor, order, contact, language))
+    signature = context["employee"]["signature"] or template["signature"]
+    blocks = Blocks(
+        subject=render(template["subject"], context, field="subject"),
+        greeting=render(template["greeting"], context, field="greeting"),
+        motivation=render(template["motivation"], context, field="motivation"),
+        free_text="",
+        closing=render(template["closing"], context, field="closing"),
+        signature=render(signature, context, field="signature"),
+    )
+    attachments = _proposed_attachments(template, order, context)
+    async with transaction():
+        row = Draft(
+            company=actor.company_id,
+            order=order_id,
+            template=template["id"],
+            author=actor.employee_id,
+            contact=contact.id if contact else None,
+            kind=template["kind"],
+            language=language,
+            recipients=msgspec.json.encode(recipients).decode(),
+            blocks=msgspec.json.encode(blocks).decode(),
+            attachments=msgspec.json.encode(attachments).decode(),
+            read_receipt=template["read_receipt"],
+        )
+        await row.save()
+        await EmailTemplate.update({EmailTemplate.last_used_at: datetime.now(UTC)}).where(
+            EmailTemplate.id == template["id"]
+        )
+    return await get_draft(actor, order_id, int(row.id))
+
+
+async def _draft_row(actor: Actor, order_id: int, draft_id: int) -> dict[str, Any]:
+    row = (
+        await Draft.select()
+        .where(
+            (Draft.company == actor.company_id)
+            & (Draft.order == order_id)
+            & (Draft.id == draft_id)
+            & (Draft.author == actor.employee_id)
+        )
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"Draft {draft_id} does not exist for this order.")
+    return dict(row)
+
+
+async def _out(actor: Actor, row: dict[str, Any]) -> DraftOut:
+    sender, reply_to = await sender_of(actor)
+    return DraftOut(
+        id=row["id"],
+        order_id=row["order"],
+        template_id=row["template"],
+        kind=TemplateKind(row["kind"]),
+        language=row["language"],
+        sender=sender,
+        reply_to=reply_to,
+        recipients=msgspec.json.decode(row["recipients"], type=Recipients),
+        blocks=msgspec.json.decode(row["blocks"], type=Blocks),
+        attachments=msgspec.json.decode(row["attachments"], type=list[DraftAttachment]),
+        read_receipt=row["read_receipt"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def get_draft(actor: Actor, order_id: int, draft_id: int) -> DraftOut:
+    await emailable_order(actor, order_id)
+    return await _out(actor, await _draft_row(actor, order_id, draft_id))
+
+
+async def list_drafts(actor: Actor, order_id: int) -> list[DraftOut]:
+    """The signed-in employee's drafts of this order, newest first."""
+    await emailable_order(actor, order_id)
+    rows = (
+        await Draft.select()
+        .where(
+            (Draft.company == actor.company_id)
+            & (Draft.order == order_id)
+            & (Draft.author == actor.employee_id)
+        )
+        .order_by(Draft.updated_at, ascending=False)
+    )
+    return [await _out(actor, dict(r)) for r in rows]
+
+
+async def change_draft(actor: Actor, order_id: int, draft_id: int, patch: DraftPatch) -> DraftOut:
+    order = await emailable_order(actor, order_id)
+    values: dict[Any, Any] = {}
+    if patch.blocks is not msgspec.UNSET:
+        refuse_unsafe_header(patch.blocks.subject, "The subject", "blocks.subject")
+        values[Draft.blocks] = msgspec.json.encode(patch.blocks).decode()
+    if patch.recipients is not msgspec.UNSET:
+        recipients = checked_recipients(patch.recipients, order)
+        values[Draft.recipients] = msgspec.json.encode(recipients).decode()
+    if patch.attachments is not msgspec.UNSET:
+        attachments = checked_attachments(patch.attachments, order)
+        values[Draft.attachments] = msgspec.json.encode(attachments).decode()
+    if patch.read_receipt is not msgspec.UNSET:
+        values[Draft.read_receipt] = patch.read_receipt
+    async with transaction():
+        current = await _draft_row(actor, order_id, draft_id)
+        if current["version"] != patch.version:
+            raise Conflict(
+                "This draft was changed meanwhile (on another device or tab); reload it and "
+                "apply your change again.",
+                field="version",
+            )
+        values[Draft.version] = patch.version + 1
+        values[Draft.updated_at] = datetime.now(UTC)
+        await Draft.update(values).where((Draft.id == draft_id) & (Draft.version == patch.version))
+    return await get_draft(actor, order_id, draft_id)
+
+
+async def delete_draft(actor: Actor, order_id: int, draft_id: int) -> None:
+    await emailable_order(actor, order_id)
+    await _draft_row(actor, order_id, draft_id)
+    await Draft.delete().where(Draft.id == draft_id)

@@ -1,0 +1,181 @@
+"""What the compose room takes and answers: templates, drafts, previews."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+import msgspec
+
+from organisatrice.core.structs import DbId, In, Out
+
+ShortText = Annotated[str, msgspec.Meta(max_length=300)]
+BlockText = Annotated[str, msgspec.Meta(max_length=10_000)]
+Language = Literal["de", "fr", "it", "en"]
+
+
+class TemplateKind(StrEnum):
+    WORK_REPORT = "work_report"
+    PHOTO_DOCUMENTATION = "photo_documentation"
+    OFFER = "offer"
+    GENERAL = "general"
+
+
+class AttachmentSource(StrEnum):
+    """What a template proposes to attach to a draft."""
+
+    WORK_REPORT = "work_report"
+    PHOTOS = "photos"
+    DOCUMENTS = "documents"
+
+
+class TemplateIn(In):
+    kind: TemplateKind
+    language: Language
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    subject: ShortText
+    greeting: BlockText = "{{ greeting }}"
+    motivation: BlockText = ""
+    closing: BlockText = ""
+    signature: BlockText = ""
+    attachment_filename: ShortText = ""
+    attachments: Annotated[list[AttachmentSource], msgspec.Meta(max_length=3)] = []
+    photos_as_pdf: bool = False
+    read_receipt: bool = False
+    roles: Annotated[list[str], msgspec.Meta(max_length=4)] = []
+
+
+class TemplatePatch(In):
+    kind: TemplateKind | msgspec.UnsetType = msgspec.UNSET
+    language: Language | msgspec.UnsetType = msgspec.UNSET
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    subject: ShortText | msgspec.UnsetType = msgspec.UNSET
+    greeting: BlockText | msgspec.UnsetType = msgspec.UNSET
+    motivation: BlockText | msgspec.UnsetType = msgspec.UNSET
+    closing: BlockText | msgspec.UnsetType = msgspec.UNSET
+    signature: BlockText | msgspec.UnsetType = msgspec.UNSET
+    attachment_filename: ShortText | msgspec.UnsetType = msgspec.UNSET
+    attachments: (
+        Annotated[list[AttachmentSource], msgspec.Meta(max_length=3)] | msgspec.UnsetType
+    ) = msgspec.UNSET
+    photos_as_pdf: bool | msgspec.UnsetType = msgspec.UNSET
+    read_receipt: bool | msgspec.UnsetType = msgspec.UNSET
+    roles: Annotated[list[str], msgspec.Meta(max_length=4)] | msgspec.UnsetType = msgspec.UNSET
+
+
+class TemplateOut(Out):
+    id: int
+    kind: TemplateKind
+    language: str
+    name: str
+    subject: str
+    greeting: str
+    motivation: str
+    closing: str
+    signature: str
+    attachment_filename: str
+    attachments: list[AttachmentSource]
+    photos_as_pdf: bool
+    read_receipt: bool
+    roles: list[str]
+    created_at: datetime
+    modified_at: datetime
+    last_used_at: datetime | None
+
+
+class PlaceholderOut(Out):
+    name: str
+    example: str
+
+
+# Drafts
+
+
+class Recipient(msgspec.Struct, frozen=True, kw_only=True):
+    email: Annotated[str, msgspec.Meta(max_length=254)]
+    name: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    contact_id: DbId | None = None
+
+
+class Recipients(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    to: Annotated[list[Recipient], msgspec.Meta(max_length=50)]
+    cc: Annotated[list[Recipient], msgspec.Meta(max_length=50)] = []
+    bcc: Annotated[list[Recipient], msgspec.Meta(max_length=50)] = []
+
+
+class Blocks(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The six blocks as the person sees them; plain text, edited freely."""
+
+    subject: ShortText
+    greeting: BlockText
+    motivation: BlockText
+    free_text: BlockText = ""
+    closing: BlockText
+    signature: BlockText
+
+
+class DraftAttachment(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One attachment of a draft: generated (work report, photo PDF) or taken from the order
+    (a photo, a document). The file name is editable; its extension is kept."""
+
+    kind: Literal["work_report", "photo", "photos_pdf", "document"]
+    filename: Annotated[str, msgspec.Meta(max_length=255)]
+    photo_ids: Annotated[list[DbId], msgspec.Meta(max_length=200)] = []
+    document_id: DbId | None = None
+
+
+class DraftIn(In):
+    template_id: DbId
+    contact_id: DbId | None = None
+    address: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+
+
+class DraftPatch(In):
+    version: int
+    blocks: Blocks | msgspec.UnsetType = msgspec.UNSET
+    recipients: Recipients | msgspec.UnsetType = msgspec.UNSET
+    attachments: Annotated[list[DraftAttachment], msgspec.Meta(max_length=200)] | (
+        msgspec.UnsetType
+    ) = msgspec.UNSET
+    read_receipt: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class DraftOut(Out):
+    id: int
+    order_id: int
+    template_id: int | None
+    kind: TemplateKind
+    language: str
+    sender: Recipient
+    reply_to: Recipient
+    recipients: Recipients
+    blocks: Blocks
+    attachments: list[DraftAttachment]
+    read_receipt: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class AttachmentInfo(Out):
+    filename: str
+    content_type: str
+    size: int
+
+
+class PreviewOut(Out):
+    """The email exactly as the client will get it."""
+
+    subject: str
+    sender: Recipient
+    reply_to: Recipient
+    recipients: Recipients
+    text: str
+    html: str
+    attachments: list[AttachmentInfo]
+    size: int
+    budget: int
+    warnings: list[str]

@@ -1,0 +1,65 @@
+"""Tables of the compose room: email templates and saved drafts."""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    Array,
+    Boolean,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from organisatrice.orders.tables import Contact, Order
+from organisatrice.roles.tables import Company, Employee
+
+
+class EmailTemplate(Table):
+    id = Serial(primary_key=True)
+    company = ForeignKey(references=Company, on_delete=OnDelete.cascade, index=True)
+    kind = Varchar(length=30)
+    language = Varchar(length=2)
+    name = Varchar(length=200)
+    subject = Text()
+    greeting = Text()
+    motivation = Text()
+    closing = Text()
+    signature = Text()
+    attachment_filename = Varchar(length=300, default="")
+    # What a draft from this template attaches: work_report, photos, documents.
+    attachments = Array(base_column=Varchar(length=20), default=list)
+    photos_as_pdf = Boolean(default=False)
+    read_receipt = Boolean(default=False)
+    # Empty: everyone who may email sees it; otherwise only employees with one of these roles.
+    roles = Array(base_column=Varchar(length=20), default=list)
+    created_at = Timestamptz(default=TimestamptzNow())
+    modified_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)
+
+
+class Draft(Table):
+    """An email being written: blocks as the person left them, saved so a lost connection on
+    a tablet loses nothing. `version` guards against two devices overwriting each other."""
+
+    id = Serial(primary_key=True)
+    company = ForeignKey(references=Company, on_delete=OnDelete.cascade, index=True)
+    order = ForeignKey(references=Order, on_delete=OnDelete.cascade, index=True)
+    template = ForeignKey(references=EmailTemplate, on_delete=OnDelete.set_null, null=True)
+    author = ForeignKey(references=Employee, on_delete=OnDelete.cascade, index=True)
+    contact = ForeignKey(references=Contact, on_delete=OnDelete.set_null, null=True)
+    kind = Varchar(length=30)
+    language = Varchar(length=2)
+    # JSON documents of Structs (recipients, blocks, attachments): one draft is read whole.
+    recipients = Text()
+    blocks = Text()
+    attachments = Text()
+    read_receipt = Boolean(default=False)
+    version = Integer(default=1)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
