@@ -27,6 +27,10 @@ frontend: ## Build the tablet UI into organisatrice/static (when frontend/ exist
 migrate: install ## Apply database migrations (DATABASE_URL, default SQLite in ./data)
 	$(BIN)/organisatrice migrate
 
+migration: install ## New migration from table changes: make migration APP=mail DESC="why"
+	@test -n "$(APP)" || (echo 'say which room: make migration APP=orders DESC="..."' && exit 2)
+	DATA_DIR=$$(mktemp -d) $(BIN)/piccolo migrations new $(APP) --auto --desc "$(DESC)"
+
 run: system-packages install frontend migrate ## Set everything up, load demo data on first start, serve
 	$(BIN)/organisatrice demo-data --if-empty
 	$(BIN)/organisatrice serve
@@ -61,4 +65,4 @@ test: test-packages install lint ## Lint, then the whole suite on SQLite and on 
 	@echo "=== the suite on PostgreSQL ==="
 	$(BIN)/python tests/postgres_server.py $(BIN)/pytest
 
-.PHONY: help install frontend migrate run system-packages test-packages lint test
+.PHONY: help install frontend migrate migration run system-packages test-packages lint test

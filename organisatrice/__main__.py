@@ -47,6 +47,28 @@ def serve_command(workers: int) -> None:
     )
 
 
+@litestar_group.command("worker")
+def worker_command() -> None:
+    """Send queued emails, as a process of its own (set WORKER_IN_APP=0 on the app then)."""
+    import signal
+
+    from organisatrice.core.db import prepare_engine, release_engine
+    from organisatrice.mail.worker import run_worker
+
+    async def work() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await prepare_engine()
+        try:
+            await run_worker(stop)
+        finally:
+            await release_engine()
+
+    asyncio.run(work())
+
+
 @litestar_group.command("demo-data")
 @click.option("--if-empty", is_flag=True, help="Load only when the database has no company yet.")
 @click.option("--orders", default=200, show_default=True, help="Orders per company.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -23,6 +24,9 @@ from organisatrice.core.db import prepare_engine, release_engine
 from organisatrice.core.errors import DomainError, TooManyRequests
 from organisatrice.core.health import health
 from organisatrice.core.problems import Problem, document_problems, problem_response
+from organisatrice.mail.capture import start_capture
+from organisatrice.mail.controllers import CONTROLLERS as MAIL_CONTROLLERS
+from organisatrice.mail.worker import run_worker
 from organisatrice.orders.controllers import CONTROLLERS as ORDER_CONTROLLERS
 from organisatrice.roles.auth import SessionMiddleware
 from organisatrice.roles.controllers import CONTROLLERS as ROLE_CONTROLLERS
@@ -99,12 +103,34 @@ async def _database(_: Litestar) -> AsyncIterator[None]:
         await release_engine()
 
 
+@asynccontextmanager
+async def _mail(_: Litestar) -> AsyncIterator[None]:
+    """The capture relay (for trying the app) and the in-process sending worker."""
+    settings = get_settings()
+    capture = (
+        start_capture(settings.smtp_host, settings.smtp_port, settings.data_dir / "captured")
+        if settings.smtp_capture
+        else None
+    )
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(stop)) if settings.worker_in_app else None
+    try:
+        yield
+    finally:
+        stop.set()
+        if worker is not None:
+            await worker
+        if capture is not None:
+            capture.stop()
+
+
 def route_handlers() -> Sequence[ControllerRouterHandler]:
     handlers: list[ControllerRouterHandler] = [
         health,
         *ROLE_CONTROLLERS,
         *ORDER_CONTROLLERS,
         *COMPOSE_CONTROLLERS,
+        *MAIL_CONTROLLERS,
     ]
     if (STATIC_DIR / "index.html").exists():
         handlers.append(
@@ -136,7 +162,7 @@ def create_app() -> Litestar:
             HTTPException: _http_error,
             Exception: _unexpected,
         },
-        lifespan=[_database],
+        lifespan=[_database, _mail],
         openapi_config=OpenAPIConfig(
             title="Organisatrice",
             version="0.1.0",

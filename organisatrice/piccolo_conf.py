@@ -23,5 +23,6 @@ APP_REGISTRY = AppRegistry(
         "organisatrice.roles.piccolo_app",
         "organisatrice.orders.piccolo_app",
         "organisatrice.compose.piccolo_app",
+        "organisatrice.mail.piccolo_app",
     ]
 )

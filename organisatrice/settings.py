@@ -24,6 +24,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sign_in_attempts: int
     sign_in_window_seconds: int
     session_hours: int
+    smtp_host: str
+    smtp_port: int
+    smtp_capture: bool
+    worker_in_app: bool
+    smtp_timeout: float
 
     @property
     def database_kind(self) -> str:
@@ -63,6 +68,13 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
 @functools.cache
 def get_settings() -> Settings:
     data_dir = Path(os.environ.get("DATA_DIR", "data")).resolve()
@@ -79,11 +91,18 @@ def get_settings() -> Settings:
         data_dir=data_dir,
         blob_root=Path(os.environ.get("BLOB_ROOT") or data_dir / "blobs").resolve(),
         secret_key=_secret_key(data_dir),
-        cookie_secure=os.environ.get("COOKIE_SECURE", "0") in {"1", "true", "yes"},
+        cookie_secure=_flag("COOKIE_SECURE", False),
         max_photo_bytes=_int("MAX_PHOTO_BYTES", 25 * 1024 * 1024),
         max_document_bytes=_int("MAX_DOCUMENT_BYTES", 25 * 1024 * 1024),
         max_photo_pixels=_int("MAX_PHOTO_PIXELS", 60_000_000),
         sign_in_attempts=_int("SIGN_IN_ATTEMPTS", 5),
         sign_in_window_seconds=_int("SIGN_IN_WINDOW_SECONDS", 900),
         session_hours=_int("SESSION_HOURS", 12),
+        # The relay of a company that configured none: by default the capture server that
+        # `make run` starts, so a new user can send and look at the result.
+        smtp_host=os.environ.get("SMTP_HOST", "127.0.0.1"),
+        smtp_port=_int("SMTP_PORT", 2525),
+        smtp_capture=_flag("SMTP_CAPTURE", False),
+        worker_in_app=_flag("WORKER_IN_APP", True),
+        smtp_timeout=float(_int("SMTP_TIMEOUT_SECONDS", 30)),
     )

@@ -23,6 +23,8 @@ os.environ["PICCOLO_CONF"] = "organisatrice.piccolo_conf"
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_TMP / 'test.db'}")
 os.environ.setdefault("MAX_PHOTO_BYTES", str(3 * 1024 * 1024))
 os.environ.setdefault("MAX_PHOTO_PIXELS", str(12_000_000))
+# Tests drive the sending worker themselves, round by round.
+os.environ["WORKER_IN_APP"] = "0"
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402

@@ -11,6 +11,7 @@ from pathlib import Path
 import msgspec
 
 from organisatrice.compose.tables import EmailTemplate
+from organisatrice.mail.tables import MailRelay
 from organisatrice.orders.tables import (
     Building,
     Client,
@@ -284,3 +285,20 @@ async def make_template(
     )
     await template.save()
     return int(template.id)
+
+
+async def make_relay(company_id: int, port: int, **fields: object) -> None:
+    """Point the company at a test relay on loopback and give it a sending address."""
+    await MailRelay.insert(
+        MailRelay(
+            company=company_id,
+            host="127.0.0.1",
+            port=port,
+            tls_mode="none",
+            bounce_domain="bounces.test.example",
+            **fields,
+        )
+    )
+    await Company.update({Company.sender_address: "office@firm.example"}).where(
+        Company.id == company_id
+    )

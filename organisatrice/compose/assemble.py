@@ -32,7 +32,7 @@ from organisatrice.compose.schemas import (
     PreviewOut,
     Recipient,
 )
-from organisatrice.compose.tables import Draft
+from organisatrice.compose.tables import Draft, EmailTemplate
 from organisatrice.compose.work_report import render_work_report
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.errors import Invalid, NotFound
@@ -67,6 +67,7 @@ class Assembled(msgspec.Struct, frozen=True, kw_only=True):
     """An email ready to freeze: its bytes and what they were made of."""
 
     draft: DraftOut
+    template_name: str
     built: BuiltMessage
     attachments: list[AssembledAttachment]
     budget: int
@@ -256,6 +257,7 @@ async def assemble(actor: Actor, order_id: int, draft_id: int) -> Assembled:
     check_budget(built, company.mail_size_budget)
     return Assembled(
         draft=draft,
+        template_name=await _template_name(draft.template_id),
         built=built,
         attachments=[
             AssembledAttachment(
@@ -268,6 +270,17 @@ async def assemble(actor: Actor, order_id: int, draft_id: int) -> Assembled:
         ],
         budget=company.mail_size_budget,
     )
+
+
+async def _template_name(template_id: int | None) -> str:
+    if template_id is None:
+        return ""
+    row = (
+        await EmailTemplate.select(EmailTemplate.name)
+        .where(EmailTemplate.id == template_id)
+        .first()
+    )
+    return str(row["name"]) if row else ""
 
 
 def _displayed_html(message: EmailMessage) -> str:

@@ -6,7 +6,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from organisatrice.compose import assemble, drafts, templates
+from organisatrice.compose import assemble, drafts, sending, templates
 from organisatrice.compose.schemas import (
     DraftIn,
     DraftOut,
@@ -18,6 +18,7 @@ from organisatrice.compose.schemas import (
     TemplatePatch,
 )
 from organisatrice.core.http import PathId
+from organisatrice.mail.schemas import SentEmailOut
 from organisatrice.roles.policy import Actor, Permission
 
 _MANAGE = {"needs": Permission.MANAGE_TEMPLATES}
@@ -116,6 +117,13 @@ class DraftController(Controller):
     ) -> PreviewOut:
         """The email exactly as the client will get it: text, HTML, attachments, size."""
         return await assemble.preview(actor, order_id, draft_id)
+
+    @post("/{draft_id:int}/send", opt=_COMPOSE, operation_id="SendDraft")
+    async def send(
+        self, order_id: PathId, draft_id: PathId, actor: NamedDependency[Actor]
+    ) -> SentEmailOut:
+        """Freeze the draft into the archive and queue it for sending."""
+        return await sending.send_draft(actor, order_id, draft_id)
 
 
 CONTROLLERS = [TemplateController, DraftController]

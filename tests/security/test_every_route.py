@@ -19,6 +19,7 @@ from PIL import Image
 from organisatrice.orders.tables import OrderResponsible
 from organisatrice.roles.guards import needs_of, routes_without_guard
 from organisatrice.roles.policy import Actor, Permission, Role, decide
+from organisatrice.roles.tables import Company
 from tests.client import ApiClient
 from tests.factories import (
     make_company,
@@ -50,8 +51,17 @@ async def _world(app: Litestar) -> World:
     victim = await make_employee(company_id, roles={Role.TECHNICIAN})
     order = await make_order(company_id, technician_id=victim.id)
     contact_id = await make_contact(company_id, client_id=order.client_id)
-    template = await make_template(company_id)
+    template = await make_template(company_id, attachments=[])
+    await Company.update({Company.sender_address: "office@firm.example"}).where(
+        Company.id == company_id
+    )
     async with ApiClient.signed_in(app, admin.email) as client:
+        to_send = await client.post(
+            f"/api/orders/{order.id}/drafts",
+            json={"template_id": template, "contact_id": contact_id},
+        )
+        email = await client.post(f"/api/orders/{order.id}/drafts/{to_send.json()['id']}/send")
+        assert email.status_code == 201, email.text
         draft = await client.post(
             f"/api/orders/{order.id}/drafts",
             json={"template_id": template, "contact_id": contact_id},
@@ -77,6 +87,7 @@ async def _world(app: Litestar) -> World:
             "employee_id": victim.id,
             "template_id": template,
             "draft_id": draft.json()["id"],
+            "email_id": email.json()["id"],
         },
     )
 
@@ -107,6 +118,9 @@ def _request_body(operation_id: str) -> dict[str, Any]:
         "CreateDraft": {"json": {"template_id": 1, "address": "a@client.example"}},
         "ChangeDraft": {"json": {"version": 1}},
         "PreviewDraft": {},
+        "SendDraft": {},
+        "SetMailRelay": {"json": {"host": "127.0.0.1", "port": 1, "tls_mode": "none"}},
+        "TestMailRelay": {},
     }
     if operation_id not in bodies:
         raise AssertionError(f"add a valid example body for the write route {operation_id}")

@@ -1,0 +1,67 @@
+"""HTTP for sent emails' state and history, the send quota, and the relay settings."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+
+from organisatrice.core.errors import NotFound
+from organisatrice.core.http import PathId
+from organisatrice.mail import limits, outbox, settings_api
+from organisatrice.mail.schemas import EmailDetailOut, RelayOut, RelayTestOut, SentEmailOut
+from organisatrice.orders.services import visible_order
+from organisatrice.roles.policy import Actor, Permission
+
+_VIEW = {"needs": Permission.VIEW_ORDERS}
+_COMPANY = {"needs": Permission.MANAGE_COMPANY}
+
+
+class EmailController(Controller):
+    path = "/api"
+    tags = ["Sent emails"]
+
+    @get("/orders/{order_id:int}/emails", opt=_VIEW, operation_id="ListOrderEmails")
+    async def of_order(self, order_id: PathId, actor: NamedDependency[Actor]) -> list[SentEmailOut]:
+        """The order's sent emails, newest first, with each recipient's status."""
+        await visible_order(actor, order_id)
+        return await outbox.emails_of_order(actor.company_id, order_id)
+
+    @get("/emails/{email_id:int}", opt=_VIEW, operation_id="GetEmail")
+    async def detail(self, email_id: PathId, actor: NamedDependency[Actor]) -> EmailDetailOut:
+        """One sent email: status per recipient and its history with times and details."""
+        order_id = await outbox.order_of_email(actor.company_id, email_id)
+        if order_id is None:
+            raise NotFound(f"Email {email_id} does not exist.")
+        await visible_order(actor, order_id)
+        return await outbox.email_detail(email_id)
+
+
+class MailSettingsController(Controller):
+    path = "/api/mail"
+    tags = ["Mail settings"]
+
+    @get("/quota", opt={"needs": Permission.SIGNED_IN}, operation_id="GetMailQuota")
+    async def quota(self, actor: NamedDependency[Actor]) -> limits.QuotaOut:
+        """How much of today's and this month's send limit the company has used."""
+        return await limits.quota(actor.company_id, actor.time_zone)
+
+    @get("/relay", opt=_COMPANY, operation_id="GetMailRelay")
+    async def get_relay(self, actor: NamedDependency[Actor]) -> RelayOut:
+        """The company's relay (the password is never returned, only whether one is set)."""
+        return await settings_api.get_relay(actor)
+
+    @put("/relay", opt=_COMPANY, operation_id="SetMailRelay")
+    async def set_relay(
+        self, actor: NamedDependency[Actor], data: JSONBody[settings_api.RelayIn]
+    ) -> RelayOut:
+        """Set the relay, its password (encrypted at rest) and the send limits; recorded."""
+        return await settings_api.set_relay(actor, data)
+
+    @post("/relay/test", opt=_COMPANY, operation_id="TestMailRelay", status_code=200)
+    async def test_relay(self, actor: NamedDependency[Actor]) -> RelayTestOut:
+        """Connect to the relay and report what it said, and whether it announces DSN."""
+        return await settings_api.test_relay(actor)
+
+
+CONTROLLERS = [EmailController, MailSettingsController]

@@ -1,0 +1,17 @@
+"""The mail room as a Piccolo app: its tables and migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from organisatrice.mail.tables import DeliveryEvent, EmailRecipient, MailRelay, SentEmail
+
+APP_CONFIG = AppConfig(
+    app_name="mail",
+    migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
+    table_classes=[MailRelay, SentEmail, EmailRecipient, DeliveryEvent],
+    migration_dependencies=["organisatrice.orders.piccolo_app"],
+    commands=[],
+)

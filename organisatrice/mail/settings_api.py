@@ -1,0 +1,116 @@
+"""Back-office settings of the mail room: the relay, its password, the send limits."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+
+from organisatrice.core.db import transaction
+from organisatrice.core.errors import Invalid
+from organisatrice.core.structs import In
+from organisatrice.mail.relay import Relay, TlsMode, default_relay, encrypt_password, relay_of
+from organisatrice.mail.schemas import RelayOut, RelayTestOut
+from organisatrice.mail.smtp import RelaySession, RelayUnavailable
+from organisatrice.mail.tables import MailRelay
+from organisatrice.roles.audit import record_change
+from organisatrice.roles.policy import Actor
+from organisatrice.settings import get_settings
+
+HostName = Annotated[str, msgspec.Meta(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:-]+$")]
+
+
+class RelayIn(In):
+    host: HostName
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)]
+    tls_mode: TlsMode
+    username: Annotated[str, msgspec.Meta(max_length=254)] = ""
+    # Absent: keep the stored password; empty: remove it.
+    password: Annotated[str, msgspec.Meta(max_length=500)] | msgspec.UnsetType = msgspec.UNSET
+    bounce_domain: Annotated[str, msgspec.Meta(max_length=253, pattern=r"^[A-Za-z0-9.-]*$")] = ""
+    daily_limit: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 300
+    monthly_limit: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 1000
+
+
+def _out(relay: Relay, *, password_set: bool, configured: bool) -> RelayOut:
+    return RelayOut(
+        host=relay.host,
+        port=relay.port,
+        tls_mode=relay.tls_mode,
+        username=relay.username,
+        password_set=password_set,
+        bounce_domain=relay.bounce_domain,
+        daily_limit=relay.daily_limit,
+        monthly_limit=relay.monthly_limit,
+        configured=configured,
+    )
+
+
+async def get_relay(actor: Actor) -> RelayOut:
+    row = await MailRelay.select().where(MailRelay.company == actor.company_id).first()
+    if row is None:
+        return _out(default_relay(), password_set=False, configured=False)
+    return _out(
+        await relay_of(actor.company_id),
+        password_set=bool(row["password_encrypted"]),
+        configured=True,
+    )
+
+
+async def set_relay(actor: Actor, data: RelayIn) -> RelayOut:
+    if data.monthly_limit < data.daily_limit:
+        raise Invalid("The monthly limit cannot be below the daily limit.", field="monthly_limit")
+    async with transaction():
+        before = await get_relay(actor)
+        values: dict[str, Any] = {
+            "host": data.host,
+            "port": data.port,
+            "tls_mode": data.tls_mode,
+            "username": data.username,
+            "bounce_domain": data.bounce_domain.lower(),
+            "daily_limit": data.daily_limit,
+            "monthly_limit": data.monthly_limit,
+        }
+        if data.password is not msgspec.UNSET:
+            values["password_encrypted"] = encrypt_password(data.password)
+        if before.configured:
+            await MailRelay.update(values).where(MailRelay.company == actor.company_id)  # type: ignore[arg-type]
+        else:
+            values.setdefault("password_encrypted", "")
+            await MailRelay.insert(MailRelay(company=actor.company_id, **values))
+        after = await get_relay(actor)
+        await record_change(
+            actor,
+            subject="company",
+            subject_id=actor.company_id,
+            subject_label=actor.company_name,
+            field="mail_relay",
+            before=msgspec.to_builtins(before),
+            after=msgspec.to_builtins(after),
+        )
+    return after
+
+
+async def test_relay(actor: Actor) -> RelayTestOut:
+    """Connect, say EHLO, sign in if configured, and report what the relay said."""
+    relay = await relay_of(actor.company_id)
+    try:
+        async with RelaySession(relay, timeout=min(get_settings().smtp_timeout, 15)) as session:
+            client = session.client
+            assert client is not None
+            dsn = client.supports_extension("dsn")
+            greeting = " ".join(
+                (client.last_ehlo_response.message if client.last_ehlo_response else "").split()
+            )
+    except RelayUnavailable as unavailable:
+        return RelayTestOut(ok=False, detail=unavailable.text, dsn=False)
+    tracking = (
+        "It announces DSN: delivery reports will be requested."
+        if dsn
+        else "It does not announce DSN: statuses will stop at 'sent' unless it returns bounces."
+    )
+    return RelayTestOut(
+        ok=True,
+        detail=f"Connected to {relay.host}:{relay.port}. {tracking} {greeting}".strip(),
+        dsn=dsn,
+    )

@@ -1,0 +1,93 @@
+"""Tables of the mail room: the relay of each company, and every email as frozen at send time
+with its recipients and its delivery events. An email row is the outbox entry and the archive
+entry at once: its bytes never change after it is written."""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from organisatrice.orders.tables import Order
+from organisatrice.roles.tables import Company, Employee
+
+
+class MailRelay(Table):
+    """The company's SMTP relay; without a row the app's default relay is used."""
+
+    id = Serial(primary_key=True)
+    company = ForeignKey(references=Company, on_delete=OnDelete.cascade, unique=True)
+    host = Varchar(length=253)
+    port = Integer(default=587)
+    tls_mode = Varchar(length=10, default="starttls")
+    username = Varchar(length=254, default="")
+    # Fernet token of the password, keyed from SECRET_KEY; never returned by the API.
+    password_encrypted = Text(default="")
+    bounce_domain = Varchar(length=253, default="")
+    daily_limit = Integer(default=300)
+    monthly_limit = Integer(default=1000)
+
+
+class SentEmail(Table):
+    id = Serial(primary_key=True)
+    company = ForeignKey(references=Company, on_delete=OnDelete.cascade, index=True)
+    order = ForeignKey(references=Order, on_delete=OnDelete.restrict, index=True)
+    author = ForeignKey(references=Employee, on_delete=OnDelete.set_null, null=True, index=True)
+    template_id = Integer(null=True, default=None)
+    template_name = Varchar(length=200, default="")
+    kind = Varchar(length=30, index=True)
+    subject = Text()
+    sender = Varchar(length=254)
+    # JSON of the frozen facts: recipients with names, the six blocks, attachments with hashes.
+    recipients = Text()
+    blocks = Text()
+    attachments = Text()
+    message_id = Varchar(length=300, index=True)
+    blob_sha256 = Varchar(length=64)
+    size = Integer()
+    token = Varchar(length=64, unique=True, index=True)
+    envelope_sender = Varchar(length=300)
+    read_receipt = Boolean(default=False)
+    resend_of: ForeignKey[SentEmail] = ForeignKey(
+        references="SentEmail", on_delete=OnDelete.set_null, null=True
+    )
+    status = Varchar(length=20, index=True)
+    queued_at = Timestamptz(default=TimestamptzNow(), index=True)
+    sent_at = Timestamptz(null=True, default=None)
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(default=TimestamptzNow(), index=True)
+    deadline_at = Timestamptz()
+    lease_until = Timestamptz(null=True, default=None)
+    lease_owner = Varchar(length=100, default="")
+
+
+class EmailRecipient(Table):
+    """One envelope recipient of an email and how far it got; one bad address never marks the
+    others."""
+
+    id = Serial(primary_key=True)
+    sent_email = ForeignKey(references=SentEmail, on_delete=OnDelete.cascade, index=True)
+    email = Varchar(length=254, index=True)
+    name = Varchar(length=200, default="")
+    field = Varchar(length=3)
+    status = Varchar(length=20)
+    detail = Text(default="")
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class DeliveryEvent(Table):
+    id = Serial(primary_key=True)
+    sent_email = ForeignKey(references=SentEmail, on_delete=OnDelete.cascade, index=True)
+    at = Timestamptz(default=TimestamptzNow())
+    event = Varchar(length=20)
+    recipient = Varchar(length=254, default="")
+    detail = Text(default="")
