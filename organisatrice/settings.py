@@ -29,6 +29,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_capture: bool
     worker_in_app: bool
     smtp_timeout: float
+    mail_lease_seconds: int
 
     @property
     def database_kind(self) -> str:
@@ -105,4 +106,6 @@ def get_settings() -> Settings:
         smtp_capture=_flag("SMTP_CAPTURE", False),
         worker_in_app=_flag("WORKER_IN_APP", True),
         smtp_timeout=float(_int("SMTP_TIMEOUT_SECONDS", 30)),
+        # Longer than any one SMTP transaction may take (every step has smtp_timeout).
+        mail_lease_seconds=_int("MAIL_LEASE_SECONDS", 300),
     )

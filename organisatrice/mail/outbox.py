@@ -26,9 +26,9 @@ from organisatrice.mail.schemas import (
 )
 from organisatrice.mail.smtp import DeliveryResult, Refusal
 from organisatrice.mail.tables import DeliveryEvent, EmailRecipient, SentEmail
+from organisatrice.settings import get_settings
 
 DEFAULT_DEADLINE = timedelta(hours=48)
-LEASE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(minutes=1)
 MAX_RETRY = timedelta(hours=2)
 
@@ -166,7 +166,7 @@ async def claim(worker: str, *, limit: int) -> list[Claimed]:
     """Take up to `limit` emails due for sending; each is `sending` under this worker's lease
     when this returns (committed), and no other worker can take it while the lease holds."""
     now = _now()
-    until = now + LEASE
+    until = now + timedelta(seconds=get_settings().mail_lease_seconds)
     if is_sqlite():
         # SQLite has no row locks: a conditional UPDATE wins or loses each row atomically.
         candidates = await SentEmail.raw(_DUE_SQLITE, now, now, limit)
