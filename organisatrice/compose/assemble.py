@@ -12,7 +12,7 @@ import email
 import email.policy
 import functools
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import anyio.to_thread
@@ -31,6 +31,7 @@ from organisatrice.compose.schemas import (
     DraftOut,
     PreviewOut,
     Recipient,
+    Recipients,
 )
 from organisatrice.compose.tables import Draft, EmailTemplate
 from organisatrice.compose.work_report import render_work_report
@@ -45,6 +46,7 @@ from organisatrice.mail.message import (
     build_message,
     check_budget,
 )
+from organisatrice.mail.outbox import recent_sends_of
 from organisatrice.orders.schemas import OrderDetail
 from organisatrice.orders.services import contact_detail
 from organisatrice.orders.tables import Document, Photo
@@ -213,9 +215,15 @@ def _address(recipient: Recipient) -> Address:
     return Address(email=recipient.email, name=recipient.name)
 
 
-async def assemble(actor: Actor, order_id: int, draft_id: int) -> Assembled:
+async def assemble(
+    actor: Actor, order_id: int, draft_id: int, *, only_to: Recipient | None = None
+) -> Assembled:
+    """The draft's email; with `only_to`, the same email addressed to that one person (the
+    proof an employee sends to themselves)."""
     order = await emailable_order(actor, order_id)
     draft = await get_draft(actor, order_id, draft_id)
+    if only_to is not None:
+        draft = msgspec.structs.replace(draft, recipients=Recipients(to=[only_to]))
     if not draft.sender.email:
         raise Invalid(
             "Your company has no sending address yet; back-office sets it in the company settings.",
@@ -316,5 +324,26 @@ async def preview(actor: Actor, order_id: int, draft_id: int) -> PreviewOut:
         ],
         size=assembled.built.size,
         budget=assembled.budget,
-        warnings=[],
+        warnings=await _already_sent(actor, assembled),
     )
+
+
+DUPLICATE_WINDOW = timedelta(hours=1)
+
+
+async def _already_sent(actor: Actor, assembled: Assembled) -> list[str]:
+    """ "Sent to anna.meier@… 3 minutes ago" for each recent email with the same document."""
+    recipients = assembled.draft.recipients
+    now = datetime.now(UTC)
+    sends = await recent_sends_of(
+        actor.company_id,
+        [r.email for r in (*recipients.to, *recipients.cc, *recipients.bcc)],
+        {a.sha256 for a in assembled.attachments},
+        now - DUPLICATE_WINDOW,
+    )
+    warnings = []
+    for send in sends:
+        minutes = max(int((now - send.queued_at).total_seconds() // 60), 0)
+        ago = "just now" if minutes == 0 else f"{minutes} minute{'s' if minutes != 1 else ''} ago"
+        warnings.append(f"The same document was sent to {send.recipient} {ago}.")
+    return warnings

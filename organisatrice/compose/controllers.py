@@ -125,5 +125,12 @@ class DraftController(Controller):
         """Freeze the draft into the archive and queue it for sending."""
         return await sending.send_draft(actor, order_id, draft_id)
 
+    @post("/{draft_id:int}/proof", opt=_COMPOSE, operation_id="SendDraftProof")
+    async def proof(
+        self, order_id: PathId, draft_id: PathId, actor: NamedDependency[Actor]
+    ) -> SentEmailOut:
+        """Send me a test: the same email, to the signed-in employee only; the draft stays."""
+        return await sending.send_proof(actor, order_id, draft_id)
+
 
 CONTROLLERS = [TemplateController, DraftController]

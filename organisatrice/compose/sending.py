@@ -6,6 +6,7 @@ from __future__ import annotations
 import msgspec
 
 from organisatrice.compose.assemble import assemble
+from organisatrice.compose.schemas import Recipient
 from organisatrice.compose.tables import Draft
 from organisatrice.core.db import transaction
 from organisatrice.mail.limits import check_limits
@@ -15,9 +16,24 @@ from organisatrice.mail.schemas import SentEmailOut
 from organisatrice.mail.worker import wake_worker
 from organisatrice.roles.policy import Actor
 
+# Proofs are archived like any email, under their own kind, so they never count as a work
+# report sent to a client.
+PROOF_KIND = "proof"
+
 
 async def send_draft(actor: Actor, order_id: int, draft_id: int) -> SentEmailOut:
-    assembled = await assemble(actor, order_id, draft_id)
+    """Queue the draft's email and delete the draft: it lives on in the archive."""
+    return await _send(actor, order_id, draft_id, proof=False)
+
+
+async def send_proof(actor: Actor, order_id: int, draft_id: int) -> SentEmailOut:
+    """Queue the draft's email to the signed-in employee only; the draft stays."""
+    return await _send(actor, order_id, draft_id, proof=True)
+
+
+async def _send(actor: Actor, order_id: int, draft_id: int, *, proof: bool) -> SentEmailOut:
+    me = Recipient(email=actor.email, name=f"{actor.first_name} {actor.last_name}")
+    assembled = await assemble(actor, order_id, draft_id, only_to=me if proof else None)
     draft = assembled.draft
     relay = await relay_of(actor.company_id)
     recipients = [
@@ -35,7 +51,7 @@ async def send_draft(actor: Actor, order_id: int, draft_id: int) -> SentEmailOut
         author_id=actor.employee_id,
         template_id=draft.template_id,
         template_name=assembled.template_name,
-        kind=draft.kind.value,
+        kind=PROOF_KIND if proof else draft.kind.value,
         subject=draft.blocks.subject,
         sender=draft.sender.email,
         recipients=recipients,
@@ -51,6 +67,7 @@ async def send_draft(actor: Actor, order_id: int, draft_id: int) -> SentEmailOut
         # Inside the write transaction, so two sends cannot both take the last one of the day.
         await check_limits(actor.company_id, actor.time_zone)
         email_id = await freeze(frozen)
-        await Draft.delete().where(Draft.id == draft_id)
+        if not proof:
+            await Draft.delete().where(Draft.id == draft_id)
     wake_worker()
     return await email_state(email_id)

@@ -350,3 +350,36 @@ async def order_of_email(company_id: int, email_id: int) -> int | None:
         .first()
     )
     return int(row["order"]) if row else None
+
+
+class RecentSend(msgspec.Struct, frozen=True):
+    recipient: str
+    queued_at: datetime
+
+
+class _Hash(msgspec.Struct):
+    sha256: str
+
+
+async def recent_sends_of(
+    company_id: int, recipients: list[str], attachment_shas: set[str], since: datetime
+) -> list[RecentSend]:
+    """Emails since `since` that carried one of these attachments to one of these people, so
+    nobody sends the same work report twice by accident."""
+    if not attachment_shas or not recipients:
+        return []
+    wanted = {r.lower() for r in recipients}
+    rows = await SentEmail.select(SentEmail.id, SentEmail.attachments, SentEmail.queued_at).where(
+        (SentEmail.company == company_id) & (SentEmail.queued_at >= since)
+    )
+    found = []
+    for row in rows:
+        carried = {a.sha256 for a in msgspec.json.decode(row["attachments"], type=list[_Hash])}
+        if not carried & attachment_shas:
+            continue
+        for r in await EmailRecipient.select(EmailRecipient.email).where(
+            EmailRecipient.sent_email == row["id"]
+        ):
+            if r["email"].lower() in wanted:
+                found.append(RecentSend(recipient=r["email"], queued_at=row["queued_at"]))
+    return sorted(found, key=lambda f: f.queued_at, reverse=True)

@@ -119,6 +119,7 @@ def _request_body(operation_id: str) -> dict[str, Any]:
         "ChangeDraft": {"json": {"version": 1}},
         "PreviewDraft": {},
         "SendDraft": {},
+        "SendDraftProof": {},
         "SetMailRelay": {"json": {"host": "127.0.0.1", "port": 1, "tls_mode": "none"}},
         "TestMailRelay": {},
     }

@@ -272,3 +272,53 @@ async def test_each_recipient_row_is_kept_per_address(app: Litestar, field: str)
     )
     assert {r["email"] for r in rows} == {"a@client.example", "b@client.example"}
     _ = make_contact
+
+
+async def test_preview_warns_when_the_same_document_just_went_to_the_same_person(
+    app: Litestar,
+) -> None:
+    with smtp_relay() as (_, port):
+        setup = await _setup(port)
+        setup.template = await make_template(setup.company, attachments=["work_report"])
+        await _send(app, setup, ["anna.meier@client.example"])
+        async with ApiClient.signed_in(app, setup.dispatcher.email) as client:
+            again = await client.post(
+                f"/api/orders/{setup.order}/drafts",
+                json={"template_id": setup.template, "address": "anna.meier@client.example"},
+            )
+            preview = await client.post(
+                f"/api/orders/{setup.order}/drafts/{again.json()['id']}/preview"
+            )
+            assert preview.json()["warnings"] == [
+                "The same document was sent to anna.meier@client.example just now."
+            ]
+            other = await client.post(
+                f"/api/orders/{setup.order}/drafts",
+                json={"template_id": setup.template, "address": "someone.else@client.example"},
+            )
+            preview = await client.post(
+                f"/api/orders/{setup.order}/drafts/{other.json()['id']}/preview"
+            )
+            assert preview.json()["warnings"] == []
+
+
+async def test_send_me_a_test_goes_to_me_only_and_keeps_the_draft(app: Litestar) -> None:
+    with smtp_relay() as (relay, port):
+        setup = await _setup(port)
+        async with ApiClient.signed_in(app, setup.dispatcher.email) as client:
+            draft = await client.post(
+                f"/api/orders/{setup.order}/drafts",
+                json={"template_id": setup.template, "address": "client@client.example"},
+            )
+            proof = await client.post(
+                f"/api/orders/{setup.order}/drafts/{draft.json()['id']}/proof"
+            )
+            assert proof.status_code == 201, proof.text
+            assert [r["email"] for r in proof.json()["recipients"]] == [setup.dispatcher.email]
+            assert proof.json()["kind"] == "proof"
+            await _drain()
+            kept = await client.get(f"/api/orders/{setup.order}/drafts/{draft.json()['id']}")
+            assert kept.status_code == 200
+        [received] = relay.received
+    assert received.rcpt_tos == [setup.dispatcher.email]
+    assert b"client@client.example" not in received.data
