@@ -24,5 +24,6 @@ APP_REGISTRY = AppRegistry(
         "organisatrice.orders.piccolo_app",
         "organisatrice.compose.piccolo_app",
         "organisatrice.mail.piccolo_app",
+        "organisatrice.archive.piccolo_app",
     ]
 )

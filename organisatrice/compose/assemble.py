@@ -69,6 +69,8 @@ class Assembled(msgspec.Struct, frozen=True, kw_only=True):
     """An email ready to freeze: its bytes and what they were made of."""
 
     draft: DraftOut
+    order_number: str
+    client_id: int
     template_name: str
     built: BuiltMessage
     attachments: list[AssembledAttachment]
@@ -265,6 +267,8 @@ async def assemble(
     check_budget(built, company.mail_size_budget)
     return Assembled(
         draft=draft,
+        order_number=order.number,
+        client_id=order.client.id,
         template_name=await _template_name(draft.template_id),
         built=built,
         attachments=[

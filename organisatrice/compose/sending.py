@@ -48,6 +48,8 @@ async def _send(actor: Actor, order_id: int, draft_id: int, *, proof: bool) -> S
     frozen = Frozen(
         company_id=actor.company_id,
         order_id=order_id,
+        order_number=assembled.order_number,
+        client_id=assembled.client_id,
         author_id=actor.employee_id,
         template_id=draft.template_id,
         template_name=assembled.template_name,

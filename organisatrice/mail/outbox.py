@@ -17,6 +17,7 @@ import msgspec
 
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.db import is_sqlite, transaction
+from organisatrice.mail.chain import entry_hash, lock_head, move_head
 from organisatrice.mail.schemas import (
     DeliveryEventOut,
     EmailDetailOut,
@@ -41,6 +42,8 @@ class Frozen(msgspec.Struct, frozen=True, kw_only=True):
 
     company_id: int
     order_id: int
+    order_number: str
+    client_id: int
     author_id: int
     template_id: int | None
     template_name: str
@@ -74,9 +77,15 @@ async def freeze(email: Frozen) -> int:
     token = secrets.token_hex(16)
     now = _now()
     async with transaction():
+        prev = await lock_head(email.company_id)
         row = SentEmail(
             company=email.company_id,
             order=email.order_id,
+            order_number=email.order_number,
+            client=email.client_id,
+            recipient_list=" ".join(
+                sorted({address.lower() for _, address, _ in email.recipients})
+            ),
             author=email.author_id,
             template_id=email.template_id,
             template_name=email.template_name,
@@ -100,6 +109,13 @@ async def freeze(email: Frozen) -> int:
         )
         await row.save()
         email_id = int(row.id)
+        stored = await SentEmail.select().where(SentEmail.id == email_id).first()
+        assert stored is not None
+        chained = entry_hash(prev, email_id, dict(stored))
+        await SentEmail.update({SentEmail.chain_prev: prev, SentEmail.chain_hash: chained}).where(
+            SentEmail.id == email_id
+        )
+        await move_head(email.company_id, chained)
         unique: dict[str, tuple[str, str]] = {}
         for field, address, name in email.recipients:
             unique.setdefault(address.lower(), (field, name))

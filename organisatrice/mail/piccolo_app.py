@@ -6,12 +6,18 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from organisatrice.mail.tables import DeliveryEvent, EmailRecipient, MailRelay, SentEmail
+from organisatrice.mail.tables import (
+    ChainHead,
+    DeliveryEvent,
+    EmailRecipient,
+    MailRelay,
+    SentEmail,
+)
 
 APP_CONFIG = AppConfig(
     app_name="mail",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[MailRelay, SentEmail, EmailRecipient, DeliveryEvent],
+    table_classes=[MailRelay, SentEmail, ChainHead, EmailRecipient, DeliveryEvent],
     migration_dependencies=["organisatrice.orders.piccolo_app"],
     commands=[],
 )

@@ -17,7 +17,7 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from organisatrice.orders.tables import Order
+from organisatrice.orders.tables import Client, Order
 from organisatrice.roles.tables import Company, Employee
 
 
@@ -42,6 +42,12 @@ class SentEmail(Table):
     company = ForeignKey(references=Company, on_delete=OnDelete.cascade, index=True)
     order = ForeignKey(references=Order, on_delete=OnDelete.restrict, index=True)
     author = ForeignKey(references=Employee, on_delete=OnDelete.set_null, null=True, index=True)
+    # Copied from the order at send time: the archive filters on them without joins, and they
+    # stay what they were when the email went out.
+    client = ForeignKey(references=Client, on_delete=OnDelete.restrict, index=True)
+    order_number = Varchar(length=30, index=True)
+    # Every recipient address, space-separated, for the substring search (trigram index).
+    recipient_list = Text(default="")
     template_id = Integer(null=True, default=None)
     template_name = Varchar(length=200, default="")
     kind = Varchar(length=30, index=True)
@@ -68,6 +74,18 @@ class SentEmail(Table):
     deadline_at = Timestamptz()
     lease_until = Timestamptz(null=True, default=None)
     lease_owner = Varchar(length=100, default="")
+    # The archive's hash chain: this entry's hash covers the previous entry's of the company.
+    chain_prev = Varchar(length=64, default="")
+    chain_hash = Varchar(length=64, default="")
+
+
+class ChainHead(Table):
+    """The last hash of each company's archive chain; locked while an entry is appended, so
+    two sends at once cannot both link to the same predecessor."""
+
+    id = Serial(primary_key=True)
+    company = ForeignKey(references=Company, on_delete=OnDelete.cascade, unique=True)
+    head = Varchar(length=64, default="")
 
 
 class EmailRecipient(Table):

@@ -55,6 +55,8 @@ async def _queue(count: int, port: int) -> int:
             Frozen(
                 company_id=company,
                 order_id=order.id,
+                order_number=order.number,
+                client_id=order.client_id,
                 author_id=author.id,
                 template_id=None,
                 template_name="",

@@ -13,6 +13,19 @@ from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
 
 
+class Client(Table, tablename="client", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name=None,
+        secret=False,
+    )
+
+
 class Company(Table, tablename="company", schema=None):
     id = Serial(
         null=False,
@@ -65,7 +78,7 @@ class SentEmail(Table, tablename="sent_email", schema=None):
     )
 
 
-ID = "2026-11-25T15:23:56:644685"
+ID = "2026-11-25T15:32:05:372190"
 VERSION = "1.38.0"
 DESCRIPTION = "True"
 
@@ -73,6 +86,10 @@ DESCRIPTION = "True"
 async def forwards():
     manager = MigrationManager(
         migration_id=ID, app_name="mail", description=DESCRIPTION
+    )
+
+    manager.add_table(
+        class_name="MailRelay", tablename="mail_relay", schema=None, columns=None
     )
 
     manager.add_table(
@@ -94,7 +111,223 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="MailRelay", tablename="mail_relay", schema=None, columns=None
+        class_name="ChainHead", tablename="chain_head", schema=None, columns=None
+    )
+
+    manager.add_column(
+        table_class_name="MailRelay",
+        tablename="mail_relay",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MailRelay",
+        tablename="mail_relay",
+        column_name="company",
+        db_column_name="company",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Company,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MailRelay",
+        tablename="mail_relay",
+        column_name="host",
+        db_column_name="host",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 253,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MailRelay",
+        tablename="mail_relay",
+        column_name="port",
+        db_column_name="port",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 587,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MailRelay",
+        tablename="mail_relay",
+        column_name="tls_mode",
+        db_column_name="tls_mode",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 10,
+            "default": "starttls",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MailRelay",
+        tablename="mail_relay",
+        column_name="username",
+        db_column_name="username",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 254,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MailRelay",
+        tablename="mail_relay",
+        column_name="password_encrypted",
+        db_column_name="password_encrypted",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MailRelay",
+        tablename="mail_relay",
+        column_name="bounce_domain",
+        db_column_name="bounce_domain",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 253,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MailRelay",
+        tablename="mail_relay",
+        column_name="daily_limit",
+        db_column_name="daily_limit",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 300,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MailRelay",
+        tablename="mail_relay",
+        column_name="monthly_limit",
+        db_column_name="monthly_limit",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 1000,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
     )
 
     manager.add_column(
@@ -485,6 +718,73 @@ async def forwards():
             "primary_key": False,
             "unique": False,
             "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SentEmail",
+        tablename="sent_email",
+        column_name="client",
+        db_column_name="client",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Client,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SentEmail",
+        tablename="sent_email",
+        column_name="order_number",
+        db_column_name="order_number",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 30,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SentEmail",
+        tablename="sent_email",
+        column_name="recipient_list",
+        db_column_name="recipient_list",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
             "index_method": IndexMethod.btree,
             "choices": None,
             "db_column_name": None,
@@ -989,8 +1289,52 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="MailRelay",
-        tablename="mail_relay",
+        table_class_name="SentEmail",
+        tablename="sent_email",
+        column_name="chain_prev",
+        db_column_name="chain_prev",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SentEmail",
+        tablename="sent_email",
+        column_name="chain_hash",
+        db_column_name="chain_hash",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ChainHead",
+        tablename="chain_head",
         column_name="id",
         db_column_name="id",
         column_class_name="Serial",
@@ -1009,8 +1353,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="MailRelay",
-        tablename="mail_relay",
+        table_class_name="ChainHead",
+        tablename="chain_head",
         column_name="company",
         db_column_name="company",
         column_class_name="ForeignKey",
@@ -1033,165 +1377,15 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="MailRelay",
-        tablename="mail_relay",
-        column_name="host",
-        db_column_name="host",
+        table_class_name="ChainHead",
+        tablename="chain_head",
+        column_name="head",
+        db_column_name="head",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 253,
+            "length": 64,
             "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="MailRelay",
-        tablename="mail_relay",
-        column_name="port",
-        db_column_name="port",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 587,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="MailRelay",
-        tablename="mail_relay",
-        column_name="tls_mode",
-        db_column_name="tls_mode",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 10,
-            "default": "starttls",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="MailRelay",
-        tablename="mail_relay",
-        column_name="username",
-        db_column_name="username",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 254,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="MailRelay",
-        tablename="mail_relay",
-        column_name="password_encrypted",
-        db_column_name="password_encrypted",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="MailRelay",
-        tablename="mail_relay",
-        column_name="bounce_domain",
-        db_column_name="bounce_domain",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 253,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="MailRelay",
-        tablename="mail_relay",
-        column_name="daily_limit",
-        db_column_name="daily_limit",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 300,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="MailRelay",
-        tablename="mail_relay",
-        column_name="monthly_limit",
-        db_column_name="monthly_limit",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 1000,
             "null": False,
             "primary_key": False,
             "unique": False,

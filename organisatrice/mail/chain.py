@@ -1,0 +1,66 @@
+"""The archive's hash chain: each entry's hash covers its frozen facts, the SHA-256 of its
+bytes and the hash of the company's previous entry, so changing or removing any entry
+breaks every hash after it. Appended under the company's chain-head lock, in the same
+transaction that freezes the email."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from organisatrice.core.db import is_sqlite
+from organisatrice.mail.tables import ChainHead
+
+# The facts the hash covers, in this order; adding one means a new version of the chain.
+CHAINED = (
+    "company",
+    "order",
+    "blob_sha256",
+    "message_id",
+    "subject",
+    "sender",
+    "recipients",
+    "blocks",
+    "attachments",
+    "kind",
+)
+
+
+def _instant(value: datetime) -> str:
+    # Microseconds since the epoch: the same on both databases, whatever their text format.
+    return str(int(value.astimezone(UTC).timestamp() * 1_000_000))
+
+
+def entry_hash(prev: str, email_id: int, row: dict[str, Any]) -> str:
+    digest = hashlib.sha256(f"organisatrice-archive-v1\n{prev}\n{email_id}\n".encode())
+    for name in CHAINED:
+        value = row[name]
+        digest.update(f"{name}={value}\n".encode())
+    digest.update(f"queued_at={_instant(row['queued_at'])}\n".encode())
+    return digest.hexdigest()
+
+
+async def lock_head(company_id: int) -> str:
+    """The company's current chain head, locked until the transaction ends."""
+    if is_sqlite():
+        # The IMMEDIATE write transaction already holds the database's only write lock.
+        row = await ChainHead.select(ChainHead.head).where(ChainHead.company == company_id).first()
+    else:
+        await ChainHead.raw(
+            "INSERT INTO chain_head (company, head) VALUES ({}, '') "
+            "ON CONFLICT (company) DO NOTHING",
+            company_id,
+        )
+        rows = await ChainHead.raw(
+            "SELECT head FROM chain_head WHERE company = {} FOR UPDATE", company_id
+        )
+        row = rows[0] if rows else None
+    return str(row["head"]) if row else ""
+
+
+async def move_head(company_id: int, head: str) -> None:
+    if await ChainHead.exists().where(ChainHead.company == company_id):
+        await ChainHead.update({ChainHead.head: head}).where(ChainHead.company == company_id)
+    else:
+        await ChainHead.insert(ChainHead(company=company_id, head=head))
