@@ -113,6 +113,31 @@ def create_employee_command(
     click.echo(f"Employee {employee_id} created.")
 
 
+@litestar_group.group("archive")
+def archive_group() -> None:
+    """The sent-mail archive."""
+
+
+@archive_group.command("verify")
+def archive_verify_command() -> None:
+    """Check every archived email's bytes and the hash chain; name the first entry that fails."""
+    from organisatrice.archive.integrity import verify_all
+    from organisatrice.core.db import prepare_engine, release_engine
+
+    async def verify() -> None:
+        await prepare_engine()
+        try:
+            result = await verify_all()
+        finally:
+            await release_engine()
+        if not result.intact:
+            click.echo(f"Archive NOT intact: {result.problem}", err=True)
+            sys.exit(1)
+        click.echo(f"Archive intact: {result.entries} emails of {result.companies} companies.")
+
+    asyncio.run(verify())
+
+
 def main() -> None:
     litestar_group(prog_name="organisatrice")
 

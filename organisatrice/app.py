@@ -19,6 +19,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
+from organisatrice.archive.controllers import CONTROLLERS as ARCHIVE_CONTROLLERS
 from organisatrice.compose.controllers import CONTROLLERS as COMPOSE_CONTROLLERS
 from organisatrice.core.db import prepare_engine, release_engine
 from organisatrice.core.errors import DomainError, TooManyRequests
@@ -131,6 +132,7 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         *ORDER_CONTROLLERS,
         *COMPOSE_CONTROLLERS,
         *MAIL_CONTROLLERS,
+        *ARCHIVE_CONTROLLERS,
     ]
     if (STATIC_DIR / "index.html").exists():
         handlers.append(

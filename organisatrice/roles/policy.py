@@ -34,6 +34,8 @@ class Permission(StrEnum):
     MANAGE_TEMPLATES = "manage_templates"
     # Compose and send in an order's context; the order-bound part is may_email_on_order.
     COMPOSE_EMAIL = "compose_email"
+    ANNOTATE_ARCHIVE = "annotate_archive"
+    MANAGE_ARCHIVE = "manage_archive"
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
@@ -68,6 +70,8 @@ _EVERYONE = frozenset(
         Permission.ADD_ORDER_FILES,
         Permission.VIEW_CLIENTS,
         Permission.VIEW_TEMPLATES,
+        # Whoever may see an archived email may leave an internal note beside it.
+        Permission.ANNOTATE_ARCHIVE,
     }
 )
 
@@ -82,6 +86,7 @@ _BY_ROLE: dict[Role, frozenset[Permission]] = {
             Permission.ASSIGN_RESPONSIBLE,
             Permission.VIEW_PERMISSION_CHANGES,
             Permission.MANAGE_TEMPLATES,
+            Permission.MANAGE_ARCHIVE,
         }
     ),
 }

@@ -88,6 +88,7 @@ async def _world(app: Litestar) -> World:
             "template_id": template,
             "draft_id": draft.json()["id"],
             "email_id": email.json()["id"],
+            "index": 0,
         },
     )
 
@@ -122,6 +123,11 @@ def _request_body(operation_id: str) -> dict[str, Any]:
         "SendDraftProof": {},
         "SetMailRelay": {"json": {"host": "127.0.0.1", "port": 1, "tls_mode": "none"}},
         "TestMailRelay": {},
+        "AddArchiveNote": {"json": {"text": "Called the client."}},
+        "RecordHandover": {"json": {"kind": "work_report", "handed_over_on": "2026-11-20"}},
+        "DeleteOldArchivedEmails": {
+            "json": {"older_than": "2000-01-01T00:00:00+00:00", "confirm_count": 0}
+        },
     }
     if operation_id not in bodies:
         raise AssertionError(f"add a valid example body for the write route {operation_id}")

@@ -1,0 +1,131 @@
+"""HTTP for the archive: an entry as sent, its raw bytes and attachments, notes, an order's
+history and hand-overs, retention. No route changes an archived email."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import quote
+
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, PathParameter
+
+from organisatrice.archive import entries, history, integrity
+from organisatrice.archive.schemas import (
+    ArchiveEntryOut,
+    HandoverIn,
+    HandoverOut,
+    NoteIn,
+    NoteOut,
+    OrderHistoryOut,
+    RetentionIn,
+    RetentionPreviewOut,
+)
+from organisatrice.core.errors import Invalid
+from organisatrice.core.http import PathId
+from organisatrice.roles.policy import Actor, Permission
+
+_VIEW = {"needs": Permission.VIEW_ORDERS}
+_MANAGE = {"needs": Permission.MANAGE_ARCHIVE}
+
+
+def _download(data: bytes, content_type: str, filename: str) -> Response[bytes]:
+    return Response(
+        data,
+        media_type=content_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename, safe='')}",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=3600",
+        },
+    )
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise Invalid("Give the date with its time zone, e.g. 2025-01-01T00:00:00+01:00.")
+    return value
+
+
+class ArchiveEntryController(Controller):
+    path = "/api/archive"
+    tags = ["Archive"]
+
+    @get("/{email_id:int}", opt=_VIEW, operation_id="GetArchivedEmail")
+    async def get_entry(self, email_id: PathId, actor: NamedDependency[Actor]) -> ArchiveEntryOut:
+        """The email exactly as sent, with recipients' statuses, history and notes."""
+        return await entries.entry(actor, email_id)
+
+    @get(
+        "/{email_id:int}/raw",
+        opt=_VIEW,
+        operation_id="DownloadArchivedEmail",
+        media_type="message/rfc822",
+    )
+    async def raw(self, email_id: PathId, actor: NamedDependency[Actor]) -> Response[bytes]:
+        """The .eml file: the bytes the relay received."""
+        stored = await entries.raw_message(actor, email_id)
+        return _download(stored.data, "message/rfc822", f"{stored.filename}.eml")
+
+    @get(
+        "/{email_id:int}/attachments/{index:int}",
+        opt=_VIEW,
+        operation_id="DownloadArchivedAttachment",
+        media_type="application/octet-stream",
+    )
+    async def attachment(
+        self,
+        email_id: PathId,
+        index: Annotated[int, PathParameter(ge=0, le=1000)],
+        actor: NamedDependency[Actor],
+    ) -> Response[bytes]:
+        """One attachment as sent, under its original name."""
+        stored = await entries.attachment(actor, email_id, index)
+        return _download(stored.data, stored.content_type, stored.filename)
+
+    @post(
+        "/{email_id:int}/notes",
+        opt={"needs": Permission.ANNOTATE_ARCHIVE},
+        operation_id="AddArchiveNote",
+    )
+    async def add_note(
+        self, email_id: PathId, actor: NamedDependency[Actor], data: JSONBody[NoteIn]
+    ) -> NoteOut:
+        """Add an internal note; notes are never sent and never edited."""
+        return await entries.add_note(actor, email_id, data.text)
+
+    @get("/retention", opt=_MANAGE, operation_id="PreviewArchiveRetention")
+    async def retention_preview(
+        self, actor: NamedDependency[Actor], older_than: datetime
+    ) -> RetentionPreviewOut:
+        """How many archived emails are older than the date: the number to confirm."""
+        return await integrity.retention_preview(actor, _aware(older_than))
+
+    @post("/retention", opt=_MANAGE, operation_id="DeleteOldArchivedEmails", status_code=200)
+    async def delete_old(
+        self, actor: NamedDependency[Actor], data: JSONBody[RetentionIn]
+    ) -> RetentionPreviewOut:
+        """Delete archived emails older than the date, if their number is the confirmed one;
+        recorded, and the chain stays verifiable."""
+        return await integrity.delete_older(actor, _aware(data.older_than), data.confirm_count)
+
+
+class OrderHistoryController(Controller):
+    path = "/api/orders/{order_id:int}"
+    tags = ["Archive"]
+
+    @get("/history", opt=_VIEW, operation_id="GetOrderHistory")
+    async def get_history(self, order_id: PathId, actor: NamedDependency[Actor]) -> OrderHistoryOut:
+        """The order's emails and hand-overs, whether one failed, and the work report sent."""
+        return await history.order_history(actor, order_id)
+
+    @post("/handovers", opt=_VIEW, operation_id="RecordHandover")
+    async def record_handover(
+        self, order_id: PathId, actor: NamedDependency[Actor], data: JSONBody[HandoverIn]
+    ) -> HandoverOut:
+        """Record a document handed over or posted on paper."""
+        return await history.record_handover(actor, order_id, data)
+
+
+CONTROLLERS = [ArchiveEntryController, OrderHistoryController]

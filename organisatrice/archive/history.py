@@ -1,0 +1,119 @@
+"""An order's communication history: its emails, its paper hand-overs, and the two flags the
+office needs on the order: an email that failed or bounced, and the work report sent (the
+basis of the invoice)."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from organisatrice.archive.entries import ATTENTION
+from organisatrice.archive.schemas import (
+    HandoverIn,
+    HandoverOut,
+    HistoryEmailOut,
+    OrderHistoryOut,
+    WorkReportSentOut,
+)
+from organisatrice.archive.tables import ManualHandover
+from organisatrice.mail.schemas import EmailStatus
+from organisatrice.mail.tables import EmailRecipient, SentEmail
+from organisatrice.orders.services import visible_order
+from organisatrice.roles.policy import Actor
+
+# A work report counts for billing once the relay took it; a later bounce flags the order
+# but does not undo that it went out.
+BILLABLE = frozenset(
+    {EmailStatus.SENT, EmailStatus.DELIVERED, EmailStatus.READ, EmailStatus.BOUNCED}
+)
+
+
+async def _handovers(actor: Actor, order_id: int) -> list[HandoverOut]:
+    rows = (
+        await ManualHandover.select(
+            *ManualHandover.all_columns(exclude=[ManualHandover.author]),
+            ManualHandover.author.first_name,
+            ManualHandover.author.last_name,
+        )
+        .where(ManualHandover.order == order_id)
+        .order_by(ManualHandover.handed_over_on, ascending=False)
+    )
+    return [
+        HandoverOut(
+            id=r["id"],
+            kind=r["kind"],
+            handed_over_on=r["handed_over_on"],
+            note=r["note"],
+            author=f"{r['author.first_name'] or ''} {r['author.last_name'] or ''}".strip(),
+            recorded_at=r["recorded_at"].astimezone(ZoneInfo(actor.time_zone)),
+        )
+        for r in rows
+    ]
+
+
+async def order_history(actor: Actor, order_id: int) -> OrderHistoryOut:
+    await visible_order(actor, order_id)
+    rows = (
+        await SentEmail.select(
+            SentEmail.id,
+            SentEmail.kind,
+            SentEmail.subject,
+            SentEmail.status,
+            SentEmail.queued_at,
+            SentEmail.sent_at,
+            SentEmail.author.first_name,
+            SentEmail.author.last_name,
+        )
+        .where((SentEmail.company == actor.company_id) & (SentEmail.order == order_id))
+        .order_by(SentEmail.id, ascending=False)
+    )
+    emails = []
+    report: WorkReportSentOut | None = None
+    zone = ZoneInfo(actor.time_zone)
+    for r in rows:
+        recipients = [
+            x["email"]
+            for x in await EmailRecipient.select(EmailRecipient.email)
+            .where(EmailRecipient.sent_email == r["id"])
+            .order_by(EmailRecipient.id)
+        ]
+        status = EmailStatus(r["status"])
+        emails.append(
+            HistoryEmailOut(
+                id=r["id"],
+                kind=r["kind"],
+                subject=r["subject"],
+                status=status,
+                needs_attention=status in ATTENTION,
+                recipients=recipients,
+                author=f"{r['author.first_name'] or ''} {r['author.last_name'] or ''}".strip(),
+                queued_at=r["queued_at"].astimezone(zone),
+            )
+        )
+        if report is None and r["kind"] == "work_report" and status in BILLABLE:
+            report = WorkReportSentOut(
+                at=(r["sent_at"] or r["queued_at"]).astimezone(zone),
+                recipients=recipients,
+                email_id=r["id"],
+            )
+    handovers = await _handovers(actor, order_id)
+    return OrderHistoryOut(
+        needs_attention=any(e.needs_attention for e in emails),
+        work_report_sent=report,
+        work_report_handed_over=next((h for h in handovers if h.kind == "work_report"), None),
+        emails=emails,
+        handovers=handovers,
+    )
+
+
+async def record_handover(actor: Actor, order_id: int, data: HandoverIn) -> HandoverOut:
+    await visible_order(actor, order_id)
+    row = ManualHandover(
+        company=actor.company_id,
+        order=order_id,
+        author=actor.employee_id,
+        kind=data.kind,
+        handed_over_on=data.handed_over_on,
+        note=data.note.strip(),
+    )
+    await row.save()
+    return next(h for h in await _handovers(actor, order_id) if h.id == row.id)

@@ -1,0 +1,71 @@
+"""Sending a few emails through a real relay, for the archive's tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Litestar
+
+from organisatrice.mail.worker import run_batch
+from organisatrice.roles.policy import Role
+from tests.client import ApiClient
+from tests.factories import (
+    MadeEmployee,
+    make_company,
+    make_employee,
+    make_order,
+    make_pdf,
+    make_relay,
+    make_template,
+)
+
+
+class Office(msgspec.Struct):
+    company: int
+    dispatcher: MadeEmployee
+    order: int
+    template: int
+
+
+async def office(port: int, *, attachments: list[str] | None = None) -> Office:
+    company = await make_company()
+    await make_relay(company, port)
+    dispatcher = await make_employee(company, roles={Role.DISPATCHER, Role.BACKOFFICE})
+    order = await make_order(company)
+    template = await make_template(
+        company, attachments=["documents"] if attachments is None else attachments
+    )
+    return Office(company=company, dispatcher=dispatcher, order=order.id, template=template)
+
+
+async def upload_offer(app: Litestar, setup: Office, name: str = "Offerte Müller.pdf") -> bytes:
+    pdf = make_pdf()
+    async with ApiClient.signed_in(app, setup.dispatcher.email) as client:
+        answer = await client.post(
+            f"/api/orders/{setup.order}/documents",
+            files={"file": (name, pdf, "application/pdf")},
+            data={"kind": "offer"},
+        )
+        assert answer.status_code == 201, answer.text
+    return pdf
+
+
+async def send(
+    app: Litestar, setup: Office, to: str = "anna.meier@client.example"
+) -> dict[str, Any]:
+    async with ApiClient.signed_in(app, setup.dispatcher.email) as client:
+        draft = await client.post(
+            f"/api/orders/{setup.order}/drafts",
+            json={"template_id": setup.template, "address": to},
+        )
+        assert draft.status_code == 201, draft.text
+        sent = await client.post(f"/api/orders/{setup.order}/drafts/{draft.json()['id']}/send")
+        assert sent.status_code == 201, sent.text
+        answer: dict[str, Any] = sent.json()
+        return answer
+
+
+async def drain() -> None:
+    while await run_batch("archive-tests"):
+        pass
