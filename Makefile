@@ -33,7 +33,7 @@ migration: install ## New migration from table changes: make migration APP=mail 
 
 run: system-packages install frontend migrate ## Set everything up, load demo data on first start, serve
 	$(BIN)/organisatrice demo-data --if-empty
-	SMTP_CAPTURE=1 $(BIN)/organisatrice serve
+	SMTP_CAPTURE=1 INBOUND_IN_APP=1 $(BIN)/organisatrice serve
 
 # Debian packages the app needs at run time: WeasyPrint's text stack and the fonts the PDFs use.
 RUNTIME_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core

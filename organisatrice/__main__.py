@@ -69,6 +69,31 @@ def worker_command() -> None:
     asyncio.run(work())
 
 
+@litestar_group.command("inbound")
+def inbound_command() -> None:
+    """Receive delivery reports and read receipts on INBOUND_HOST:INBOUND_PORT."""
+    import signal
+
+    from organisatrice.core.db import prepare_engine, release_engine
+    from organisatrice.mail.inbound import start_inbound
+
+    async def receive() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await prepare_engine()
+        settings = get_settings()
+        controller = start_inbound(settings.inbound_host, settings.inbound_port, loop)
+        try:
+            await stop.wait()
+        finally:
+            controller.stop()
+            await release_engine()
+
+    asyncio.run(receive())
+
+
 @litestar_group.command("demo-data")
 @click.option("--if-empty", is_flag=True, help="Load only when the database has no company yet.")
 @click.option("--orders", default=200, show_default=True, help="Orders per company.")

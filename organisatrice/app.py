@@ -27,6 +27,7 @@ from organisatrice.core.health import health
 from organisatrice.core.problems import Problem, document_problems, problem_response
 from organisatrice.mail.capture import start_capture
 from organisatrice.mail.controllers import CONTROLLERS as MAIL_CONTROLLERS
+from organisatrice.mail.inbound import start_inbound
 from organisatrice.mail.worker import run_worker
 from organisatrice.orders.controllers import CONTROLLERS as ORDER_CONTROLLERS
 from organisatrice.roles.auth import SessionMiddleware
@@ -106,11 +107,17 @@ async def _database(_: Litestar) -> AsyncIterator[None]:
 
 @asynccontextmanager
 async def _mail(_: Litestar) -> AsyncIterator[None]:
-    """The capture relay (for trying the app) and the in-process sending worker."""
+    """The capture relay (for trying the app), the inbound report receiver and the
+    in-process sending worker, as the settings ask."""
     settings = get_settings()
     capture = (
         start_capture(settings.smtp_host, settings.smtp_port, settings.data_dir / "captured")
         if settings.smtp_capture
+        else None
+    )
+    inbound = (
+        start_inbound(settings.inbound_host, settings.inbound_port, asyncio.get_running_loop())
+        if settings.inbound_in_app
         else None
     )
     stop = asyncio.Event()
@@ -123,6 +130,8 @@ async def _mail(_: Litestar) -> AsyncIterator[None]:
             await worker
         if capture is not None:
             capture.stop()
+        if inbound is not None:
+            inbound.stop()
 
 
 def route_handlers() -> Sequence[ControllerRouterHandler]:

@@ -30,6 +30,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     worker_in_app: bool
     smtp_timeout: float
     mail_lease_seconds: int
+    inbound_host: str
+    inbound_port: int
+    inbound_in_app: bool
 
     @property
     def database_kind(self) -> str:
@@ -108,4 +111,8 @@ def get_settings() -> Settings:
         smtp_timeout=float(_int("SMTP_TIMEOUT_SECONDS", 30)),
         # Longer than any one SMTP transaction may take (every step has smtp_timeout).
         mail_lease_seconds=_int("MAIL_LEASE_SECONDS", 300),
+        # Where delivery reports and read receipts come back (the bounce domain's MX).
+        inbound_host=os.environ.get("INBOUND_HOST", "127.0.0.1"),
+        inbound_port=_int("INBOUND_PORT", 2526),
+        inbound_in_app=_flag("INBOUND_IN_APP", False),
     )

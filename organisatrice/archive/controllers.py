@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, PathParameter
+from litestar.params import FromQuery, JSONBody, PathParameter
 
 from organisatrice.archive import entries, history, integrity
 from organisatrice.archive.schemas import (
@@ -97,7 +97,7 @@ class ArchiveEntryController(Controller):
 
     @get("/retention", opt=_MANAGE, operation_id="PreviewArchiveRetention")
     async def retention_preview(
-        self, actor: NamedDependency[Actor], older_than: datetime
+        self, actor: NamedDependency[Actor], older_than: FromQuery[datetime]
     ) -> RetentionPreviewOut:
         """How many archived emails are older than the date: the number to confirm."""
         return await integrity.retention_preview(actor, _aware(older_than))

@@ -10,6 +10,7 @@ from organisatrice.mail.tables import (
     ChainHead,
     DeliveryEvent,
     EmailRecipient,
+    InboundReport,
     MailRelay,
     SentEmail,
 )
@@ -17,7 +18,14 @@ from organisatrice.mail.tables import (
 APP_CONFIG = AppConfig(
     app_name="mail",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[MailRelay, SentEmail, ChainHead, EmailRecipient, DeliveryEvent],
+    table_classes=[
+        MailRelay,
+        SentEmail,
+        ChainHead,
+        EmailRecipient,
+        DeliveryEvent,
+        InboundReport,
+    ],
     migration_dependencies=["organisatrice.orders.piccolo_app"],
     commands=[],
 )

@@ -109,3 +109,17 @@ class DeliveryEvent(Table):
     event = Varchar(length=20)
     recipient = Varchar(length=254, default="")
     detail = Text(default="")
+
+
+class InboundReport(Table):
+    """A delivery report or read receipt that came back, kept whole; `problem` says why it
+    could not be attributed, so back-office can look at it instead of it being dropped."""
+
+    id = Serial(primary_key=True)
+    company = ForeignKey(references=Company, on_delete=OnDelete.cascade, index=True)
+    sent_email = ForeignKey(references=SentEmail, on_delete=OnDelete.set_null, null=True)
+    received_at = Timestamptz(default=TimestamptzNow(), index=True)
+    envelope_from = Varchar(length=300, default="")
+    kind = Varchar(length=20)
+    blob_sha256 = Varchar(length=64)
+    problem = Text(default="")

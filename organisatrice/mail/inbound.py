@@ -1,0 +1,177 @@
+"""The inbound receiver: an SMTP server that takes delivery reports and read receipts sent to
+the per-message return addresses (bounce+TOKEN@bounce-domain), and records what they say on
+the email and recipient they are about.
+
+It accepts mail for known tokens only; every accepted report is kept whole. What cannot be
+attributed (an unreadable report, an address the email was not sent to) is kept with the
+reason for back-office and never guessed onto another recipient.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from organisatrice.core.blobs import blob_store
+from organisatrice.core.db import transaction
+from organisatrice.mail.outbox import overall_status
+from organisatrice.mail.reports import RecipientReport, parse_report
+from organisatrice.mail.schemas import EmailStatus
+from organisatrice.mail.tables import DeliveryEvent, EmailRecipient, InboundReport, SentEmail
+
+log = logging.getLogger("organisatrice.inbound")
+
+TOKEN_ADDRESS = re.compile(r"^bounce\+([0-9a-f]{32})@", re.IGNORECASE)
+MAX_REPORT_BYTES = 5 * 1024 * 1024
+
+# How far along a recipient is; a report never moves one back (a late "delayed" after
+# "delivered" is history, not the state).
+_RANK = {
+    EmailStatus.QUEUED: 0,
+    EmailStatus.SENDING: 1,
+    EmailStatus.DEFERRED: 2,
+    EmailStatus.FAILED: 3,
+    EmailStatus.SENT: 3,
+    EmailStatus.BOUNCED: 5,
+    EmailStatus.DELIVERED: 4,
+    EmailStatus.READ: 6,
+}
+_EVENT_STATUS = {
+    "delivered": EmailStatus.DELIVERED,
+    "bounced": EmailStatus.BOUNCED,
+    "read": EmailStatus.READ,
+}
+
+
+def token_of(address: str) -> str | None:
+    found = TOKEN_ADDRESS.match(address.strip())
+    return found.group(1).lower() if found else None
+
+
+async def known_token(token: str) -> bool:
+    return bool(await SentEmail.exists().where(SentEmail.token == token))
+
+
+def _detail(report: RecipientReport) -> str:
+    parts = [p for p in (report.status, report.diagnostic) if p]
+    if report.remote_mta:
+        parts.append(f"(reported by {report.remote_mta})")
+    return (
+        " ".join(parts)
+        or {
+            "delivered": "Delivered to the recipient's mail server.",
+            "delayed": "Delivery is delayed; the servers on the way keep trying.",
+            "bounced": "The recipient's mail server refused the email.",
+            "read": "The recipient confirmed reading it.",
+        }[report.event]
+    )
+
+
+async def record_report(token: str, envelope_from: str, data: bytes) -> int:
+    """Keep the report and record its events; answers the InboundReport id."""
+    email = (
+        await SentEmail.select(SentEmail.id, SentEmail.company)
+        .where(SentEmail.token == token)
+        .first()
+    )
+    if email is None:
+        raise LookupError(token)
+    report = parse_report(data)
+    ref, _ = await blob_store().put(data)
+    problems: list[str] = []
+    async with transaction():
+        recipients = {
+            r["email"].lower(): r
+            for r in await EmailRecipient.select().where(EmailRecipient.sent_email == email["id"])
+        }
+        now = datetime.now(UTC)
+        for item in report.recipients:
+            known = recipients.get(item.email.lower())
+            if known is None:
+                problems.append(f"The report names {item.email}, not a recipient of this email.")
+                continue
+            detail = _detail(item)
+            await DeliveryEvent.insert(
+                DeliveryEvent(
+                    sent_email=email["id"],
+                    at=now,
+                    event=item.event,
+                    recipient=known["email"],
+                    detail=detail,
+                )
+            )
+            status = _EVENT_STATUS.get(item.event)
+            current = EmailStatus(known["status"])
+            if status is not None and _RANK[status] > _RANK[current]:
+                await EmailRecipient.update(
+                    {
+                        EmailRecipient.status: status.value,
+                        EmailRecipient.detail: detail,
+                        EmailRecipient.updated_at: now,
+                    }
+                ).where(EmailRecipient.id == known["id"])
+                known["status"] = status.value
+        if not report.recipients:
+            problems.append("The report could not be read as a delivery report or read receipt.")
+        states = [r["status"] for r in recipients.values()]
+        await SentEmail.update({SentEmail.status: overall_status(states).value}).where(
+            SentEmail.id == email["id"]
+        )
+        row = InboundReport(
+            company=email["company"],
+            sent_email=email["id"],
+            envelope_from=envelope_from[:300],
+            kind=report.kind,
+            blob_sha256=ref.sha256,
+            problem=" ".join(problems),
+        )
+        await row.save()
+    return int(row.id)
+
+
+class _Receiver:
+    """aiosmtpd handler; the database work runs on the app's own event loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+
+    async def _on_app_loop(self, work: Coroutine[Any, Any, Any]) -> Any:
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self.loop))
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        token = token_of(address)
+        if token is None or not await self._on_app_loop(known_token(token)):
+            return "550 5.1.1 No such mailbox: this server takes delivery reports only"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        data: bytes = envelope.original_content or b""
+        if len(data) > MAX_REPORT_BYTES:
+            return "552 5.3.4 Report too large"
+        for address in envelope.rcpt_tos:
+            token = token_of(address)
+            if token is not None:
+                report_id = await self._on_app_loop(
+                    record_report(token, envelope.mail_from or "", data)
+                )
+                log.info("report %s recorded for token %s", report_id, token)
+        return "250 OK: report recorded"
+
+
+def start_inbound(host: str, port: int, loop: asyncio.AbstractEventLoop) -> Controller:
+    """Start the receiver in its own thread; `loop` is where database work runs."""
+    controller = Controller(
+        _Receiver(loop), hostname=host, port=port, data_size_limit=MAX_REPORT_BYTES
+    )
+    controller.start()
+    log.info("inbound report receiver on %s:%s", host, port)
+    return controller

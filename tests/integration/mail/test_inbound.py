@@ -1,0 +1,172 @@
+"""Delivery reports and read receipts coming back over SMTP to the inbound receiver."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiosmtplib
+import pytest
+from litestar import Litestar
+
+from organisatrice.mail.inbound import start_inbound
+from organisatrice.mail.outbox import email_detail
+from organisatrice.mail.tables import InboundReport, SentEmail
+from tests.integration.archive.helpers import Office, drain, office, send
+from tests.smtp_relay import free_port, smtp_relay
+
+BOUNCE_DOMAIN = "bounces.test.example"
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[int]:
+    port = free_port()
+    controller = start_inbound("127.0.0.1", port, asyncio.get_running_loop())
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
+def dsn(token: str, message_id: str, *blocks: tuple[str, str, str, str]) -> bytes:
+    """A delivery status notification as Postfix writes it: (recipient, action, status,
+    diagnostic) per recipient."""
+    fields = "".join(
+        f"\nFinal-Recipient: rfc822; {rcpt}\nOriginal-Recipient: rfc822;{rcpt}\n"
+        f"Action: {action}\nStatus: {status}\nRemote-MTA: dns; mx.client.example\n"
+        + (f"Diagnostic-Code: smtp; {diagnostic}\n" if diagnostic else "")
+        for rcpt, action, status, diagnostic in blocks
+    )
+    text = (
+        "From: MAILER-DAEMON@relay.firm.example (Mail Delivery System)\n"
+        f"To: bounce+{token}@{BOUNCE_DOMAIN}\n"
+        "Subject: Undelivered Mail Returned to Sender\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B0UND"\n'
+        "\n--B0UND\nContent-Type: text/plain; charset=us-ascii\n\n"
+        "This is the mail system at host relay.firm.example.\n"
+        "\n--B0UND\nContent-Type: message/delivery-status\n\n"
+        f"Reporting-MTA: dns; relay.firm.example\nOriginal-Envelope-Id: {token}\n"
+        f"{fields}"
+        "\n--B0UND\nContent-Type: text/rfc822-headers\n\n"
+        f"Message-ID: {message_id}\nSubject: Arbeitsrapport\n"
+        "\n--B0UND--\n"
+    )
+    return text.replace("\n", "\r\n").encode()
+
+
+def mdn(token: str, message_id: str, reader: str) -> bytes:
+    text = (
+        f"From: {reader}\nTo: bounce+{token}@{BOUNCE_DOMAIN}\nSubject: Read: Arbeitsrapport\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=disposition-notification; boundary="M"\n'
+        "\n--M\nContent-Type: text/plain\n\nThe message was displayed.\n"
+        "\n--M\nContent-Type: message/disposition-notification\n\n"
+        "Reporting-UA: mail.client.example; Thunderbird\n"
+        f"Final-Recipient: rfc822;{reader}\nOriginal-Message-ID: {message_id}\n"
+        "Disposition: manual-action/MDN-sent-manually; displayed\n"
+        "\n--M--\n"
+    )
+    return text.replace("\n", "\r\n").encode()
+
+
+async def _sent(app: Litestar, to: list[str]) -> tuple[Office, int, str, str]:
+    with smtp_relay() as (_, port):
+        setup = await office(port, attachments=[])
+        sent = await send(app, setup, to[0])
+        await drain()
+    row = (
+        await SentEmail.select(SentEmail.token, SentEmail.message_id)
+        .where(SentEmail.id == sent["id"])
+        .first()
+    )
+    assert row is not None
+    return setup, sent["id"], row["token"], row["message_id"]
+
+
+async def _report(port: int, token: str, data: bytes) -> None:
+    await aiosmtplib.send(
+        data,
+        sender="MAILER-DAEMON@relay.firm.example",
+        recipients=[f"bounce+{token}@{BOUNCE_DOMAIN}"],
+        hostname="127.0.0.1",
+        port=port,
+    )
+
+
+async def test_a_bounce_marks_the_recipient_with_the_diagnostic(
+    app: Litestar, receiver: int
+) -> None:
+    _, email_id, token, message_id = await _sent(app, ["typo@client.example"])
+    diagnostic = "550 5.1.1 <typo@client.example>: Recipient address rejected: User unknown"
+    await _report(
+        receiver,
+        token,
+        dsn(token, message_id, ("typo@client.example", "failed", "5.1.1", diagnostic)),
+    )
+    detail = await email_detail(email_id)
+    assert detail.status == "bounced"
+    [recipient] = detail.recipients
+    assert recipient.status == "bounced"
+    assert "5.1.1" in recipient.detail and "User unknown" in recipient.detail
+    assert detail.events[-1].event == "bounced"
+    [kept] = await InboundReport.select().where(InboundReport.sent_email == email_id)
+    assert kept["problem"] == "" and kept["kind"] == "dsn"
+
+
+async def test_delivery_then_read_receipt_advance_the_status(app: Litestar, receiver: int) -> None:
+    _, email_id, token, message_id = await _sent(app, ["anna@client.example"])
+    await _report(
+        receiver, token, dsn(token, message_id, ("anna@client.example", "delivered", "2.0.0", ""))
+    )
+    assert (await email_detail(email_id)).status == "delivered"
+    await _report(receiver, token, mdn(token, message_id, "anna@client.example"))
+    detail = await email_detail(email_id)
+    assert detail.status == "read"
+    assert [e.event for e in detail.events][-2:] == ["delivered", "read"]
+    # A late "delayed" does not move a read email back.
+    await _report(
+        receiver, token, dsn(token, message_id, ("anna@client.example", "delayed", "4.4.7", ""))
+    )
+    assert (await email_detail(email_id)).status == "read"
+
+
+async def test_unknown_token_and_other_addresses_are_refused(receiver: int) -> None:
+    for address in (f"bounce+{'0' * 32}@{BOUNCE_DOMAIN}", f"info@{BOUNCE_DOMAIN}"):
+        with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
+            await aiosmtplib.send(
+                b"Subject: hello\r\n\r\nhi\r\n",
+                sender="someone@else.example",
+                recipients=[address],
+                hostname="127.0.0.1",
+                port=receiver,
+            )
+        assert refused.value.recipients[0].code == 550
+
+
+async def test_a_malformed_report_is_kept_and_changes_nothing(app: Litestar, receiver: int) -> None:
+    _, email_id, token, _ = await _sent(app, ["anna@client.example"])
+    before = await email_detail(email_id)
+    garbage = b"Subject: Re: your report\r\nContent-Type: multipart/report\r\n\r\n\x00\xff broken"
+    await _report(receiver, token, garbage)
+    after = await email_detail(email_id)
+    assert after.status == before.status == "sent"
+    assert after.events == before.events
+    [kept] = await InboundReport.select().where(InboundReport.sent_email == email_id)
+    assert "could not be read" in kept["problem"]
+
+
+async def test_a_report_about_someone_else_is_not_pinned_on_a_recipient(
+    app: Litestar, receiver: int
+) -> None:
+    _, email_id, token, message_id = await _sent(app, ["anna@client.example"])
+    await _report(
+        receiver,
+        token,
+        dsn(token, message_id, ("stranger@other.example", "failed", "5.1.1", "550 unknown")),
+    )
+    detail = await email_detail(email_id)
+    assert detail.status == "sent"
+    assert detail.recipients[0].status == "sent"
+    [kept] = await InboundReport.select().where(InboundReport.sent_email == email_id)
+    assert "stranger@other.example" in kept["problem"]
