@@ -10,8 +10,10 @@ from urllib.parse import quote
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, PathParameter
+from litestar.types import ControllerRouterHandler
 
-from organisatrice.archive import entries, history, integrity
+from organisatrice.archive import entries, history, integrity, notifications
+from organisatrice.archive.notifications import NotificationOut
 from organisatrice.archive.schemas import (
     ArchiveEntryOut,
     HandoverIn,
@@ -128,4 +130,19 @@ class OrderHistoryController(Controller):
         return await history.record_handover(actor, order_id, data)
 
 
-CONTROLLERS = [ArchiveEntryController, OrderHistoryController]
+@get(
+    "/api/notifications",
+    opt={"needs": Permission.SIGNED_IN},
+    operation_id="ListNotifications",
+    tags=["Archive"],
+)
+async def list_notifications(actor: NamedDependency[Actor]) -> list[NotificationOut]:
+    """Failed or bounced emails: the signed-in employee's own; back-office sees all."""
+    return await notifications.notifications(actor)
+
+
+CONTROLLERS: list[ControllerRouterHandler] = [
+    ArchiveEntryController,
+    OrderHistoryController,
+    list_notifications,
+]

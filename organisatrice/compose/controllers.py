@@ -13,6 +13,7 @@ from organisatrice.compose.schemas import (
     DraftPatch,
     PlaceholderOut,
     PreviewOut,
+    Recipients,
     TemplateIn,
     TemplateOut,
     TemplatePatch,
@@ -133,4 +134,16 @@ class DraftController(Controller):
         return await sending.send_proof(actor, order_id, draft_id)
 
 
-CONTROLLERS = [TemplateController, DraftController]
+class ResendController(Controller):
+    path = "/api/emails"
+    tags = ["Compose"]
+
+    @post("/{email_id:int}/resend", opt=_COMPOSE, operation_id="ResendEmail")
+    async def resend(
+        self, email_id: PathId, actor: NamedDependency[Actor], data: JSONBody[Recipients]
+    ) -> SentEmailOut:
+        """Fix and resend: the same email to corrected recipients, linked to the first."""
+        return await sending.resend(actor, email_id, data)
+
+
+CONTROLLERS = [TemplateController, DraftController, ResendController]

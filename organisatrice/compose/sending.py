@@ -3,16 +3,25 @@ the worker. The answer comes at once; the relay is spoken to behind."""
 
 from __future__ import annotations
 
+import functools
+from datetime import UTC, datetime
+
+import anyio.to_thread
 import msgspec
 
 from organisatrice.compose.assemble import assemble
-from organisatrice.compose.schemas import Recipient
+from organisatrice.compose.drafts import checked_recipients, emailable_order
+from organisatrice.compose.schemas import Recipient, Recipients
 from organisatrice.compose.tables import Draft
+from organisatrice.core.blobs import blob_store
 from organisatrice.core.db import transaction
+from organisatrice.core.errors import NotFound
 from organisatrice.mail.limits import check_limits
+from organisatrice.mail.message import Address, build_message, resent_spec
 from organisatrice.mail.outbox import Frozen, email_state, freeze
 from organisatrice.mail.relay import relay_of
 from organisatrice.mail.schemas import SentEmailOut
+from organisatrice.mail.tables import SentEmail
 from organisatrice.mail.worker import wake_worker
 from organisatrice.roles.policy import Actor
 
@@ -36,15 +45,6 @@ async def _send(actor: Actor, order_id: int, draft_id: int, *, proof: bool) -> S
     assembled = await assemble(actor, order_id, draft_id, only_to=me if proof else None)
     draft = assembled.draft
     relay = await relay_of(actor.company_id)
-    recipients = [
-        (field, r.email, r.name)
-        for field, group in (
-            ("to", draft.recipients.to),
-            ("cc", draft.recipients.cc),
-            ("bcc", draft.recipients.bcc),
-        )
-        for r in group
-    ]
     frozen = Frozen(
         company_id=actor.company_id,
         order_id=order_id,
@@ -56,7 +56,7 @@ async def _send(actor: Actor, order_id: int, draft_id: int, *, proof: bool) -> S
         kind=PROOF_KIND if proof else draft.kind.value,
         subject=draft.blocks.subject,
         sender=draft.sender.email,
-        recipients=recipients,
+        recipients=_envelope(draft.recipients),
         recipients_json=msgspec.json.encode(draft.recipients).decode(),
         blocks_json=msgspec.json.encode(draft.blocks).decode(),
         attachments_json=msgspec.json.encode(assembled.attachments).decode(),
@@ -73,3 +73,60 @@ async def _send(actor: Actor, order_id: int, draft_id: int, *, proof: bool) -> S
             await Draft.delete().where(Draft.id == draft_id)
     wake_worker()
     return await email_state(email_id)
+
+
+async def resend(actor: Actor, email_id: int, recipients: Recipients) -> SentEmailOut:
+    """Fix and resend: the same email (text, HTML, attachments) to corrected recipients, as a
+    new archive entry linked to the first."""
+    original = (
+        await SentEmail.select()
+        .where((SentEmail.company == actor.company_id) & (SentEmail.id == email_id))
+        .first()
+    )
+    if original is None:
+        raise NotFound(f"Email {email_id} does not exist.")
+    order = await emailable_order(actor, original["order"])
+    checked = checked_recipients(recipients, order)
+    spec = resent_spec(
+        await blob_store().read(original["blob_sha256"]),
+        to=[Address(r.email, r.name) for r in checked.to],
+        cc=[Address(r.email, r.name) for r in checked.cc],
+        bcc=[Address(r.email, r.name) for r in checked.bcc],
+        date=datetime.now(UTC),
+    )
+    built = await anyio.to_thread.run_sync(functools.partial(build_message, spec))
+    relay = await relay_of(actor.company_id)
+    frozen = Frozen(
+        company_id=actor.company_id,
+        order_id=order.id,
+        order_number=order.number,
+        client_id=order.client.id,
+        author_id=actor.employee_id,
+        template_id=original["template_id"],
+        template_name=original["template_name"],
+        kind=original["kind"],
+        subject=original["subject"],
+        sender=original["sender"],
+        recipients=_envelope(checked),
+        recipients_json=msgspec.json.encode(checked).decode(),
+        blocks_json=original["blocks"],
+        attachments_json=original["attachments"],
+        message_id=built.message_id,
+        data=built.data,
+        read_receipt=original["read_receipt"],
+        bounce_domain=relay.bounce_domain or original["sender"].rsplit("@", 1)[-1],
+        resend_of=email_id,
+    )
+    async with transaction():
+        await check_limits(actor.company_id, actor.time_zone)
+        new_id = await freeze(frozen)
+    wake_worker()
+    return await email_state(new_id)
+
+
+def _envelope(recipients: Recipients) -> list[tuple[str, str, str]]:
+    return [
+        (field, r.email, r.name)
+        for field, group in (("to", recipients.to), ("cc", recipients.cc), ("bcc", recipients.bcc))
+        for r in group
+    ]

@@ -350,3 +350,67 @@ def _verify_headers(data: bytes, expected: list[str]) -> None:
     written = BytesHeaderParser(policy=email.policy.default).parsebytes(header_block).keys()
     if [name.lower() for name in written] != [name.lower() for name in expected]:
         raise RuntimeError(f"the written headers {written} differ from those set {expected}")
+
+
+def resent_spec(
+    data: bytes, *, to: list[Address], cc: list[Address], bcc: list[Address], date: datetime
+) -> MessageSpec:
+    """The spec of a message built by `build_message`, read back from its bytes, addressed to
+    new recipients: same sender, subject, text, HTML, attachments and inline images; a new
+    Message-ID and date. For "fix the address and send again"."""
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+
+    def address(header: str) -> Address | None:
+        value = message[header]
+        if value is None or not value.addresses:
+            return None
+        first = value.addresses[0]
+        return Address(email=first.addr_spec, name=first.display_name)
+
+    sender = address("From")
+    if sender is None:
+        raise Invalid("The archived email has no sender; it cannot be sent again.")
+    text_part = message.get_body(preferencelist=("plain",))
+    html_part = message.get_body(preferencelist=("html",))
+    inline = [
+        InlineImage(
+            cid=str(part["Content-ID"]).strip("<>"),
+            content_type=part.get_content_type(),
+            data=_payload(part),
+        )
+        for part in message.walk()
+        if part["Content-ID"] is not None and part.get_content_maintype() == "image"
+    ]
+    return MessageSpec(
+        sender=sender,
+        reply_to=address("Reply-To"),
+        to=to,
+        cc=cc,
+        bcc=bcc,
+        subject=str(message["Subject"] or ""),
+        text=str(text_part.get_content()) if text_part is not None else "",
+        html=str(html_part.get_content()) if html_part is not None else "",
+        attachments=[
+            Attachment(
+                filename=part.get_filename() or "attachment",
+                content_type=part.get_content_type(),
+                data=_payload(part),
+            )
+            for part in message.iter_attachments()
+            if part["Content-ID"] is None
+        ],
+        inline_images=inline,
+        message_id_domain=sender.email.rsplit("@", 1)[-1],
+        date=date,
+        headers=(
+            {"Disposition-Notification-To": str(message["Disposition-Notification-To"])}
+            if message["Disposition-Notification-To"]
+            else {}
+        ),
+    )
+
+
+def _payload(part: EmailMessage | MIMEPart) -> bytes:
+    data = part.get_payload(decode=True)
+    return data if isinstance(data, bytes) else b""

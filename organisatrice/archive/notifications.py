@@ -1,0 +1,75 @@
+"""Notifications: emails that failed or bounced, for their author and for back-office, until
+someone fixed the address and sent them again."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from organisatrice.core.structs import Out
+from organisatrice.mail.schemas import EmailStatus
+from organisatrice.mail.tables import EmailRecipient, SentEmail
+from organisatrice.roles.policy import Actor, Permission, permissions
+
+NEEDING = (EmailStatus.FAILED.value, EmailStatus.BOUNCED.value)
+LIMIT = 50
+
+
+class FailedRecipientOut(Out):
+    email: str
+    status: str
+    detail: str
+
+
+class NotificationOut(Out):
+    email_id: int
+    order_id: int
+    order_number: str
+    subject: str
+    status: str
+    at: datetime
+    recipients: list[FailedRecipientOut]
+    resent_as: int | None
+
+
+async def notifications(actor: Actor) -> list[NotificationOut]:
+    where = (SentEmail.company == actor.company_id) & SentEmail.status.is_in(list(NEEDING))
+    if Permission.MANAGE_COMPANY not in permissions(actor):
+        where = where & (SentEmail.author == actor.employee_id)
+    rows = (
+        await SentEmail.select(
+            SentEmail.id,
+            SentEmail.order,
+            SentEmail.order_number,
+            SentEmail.subject,
+            SentEmail.status,
+            SentEmail.queued_at,
+        )
+        .where(where)
+        .order_by(SentEmail.id, ascending=False)
+        .limit(LIMIT)
+    )
+    out = []
+    for row in rows:
+        failed = await EmailRecipient.select().where(
+            (EmailRecipient.sent_email == row["id"]) & EmailRecipient.status.is_in(list(NEEDING))
+        )
+        resend = (
+            await SentEmail.select(SentEmail.id).where(SentEmail.resend_of == row["id"]).first()
+        )
+        out.append(
+            NotificationOut(
+                email_id=row["id"],
+                order_id=row["order"],
+                order_number=row["order_number"],
+                subject=row["subject"],
+                status=row["status"],
+                at=row["queued_at"].astimezone(ZoneInfo(actor.time_zone)),
+                recipients=[
+                    FailedRecipientOut(email=r["email"], status=r["status"], detail=r["detail"])
+                    for r in failed
+                ],
+                resent_as=resend["id"] if resend else None,
+            )
+        )
+    return out
