@@ -66,3 +66,5 @@ class RelayTestOut(Out):
     ok: bool
     detail: str
     dsn: bool
+    # Delivery reports can come back: the relay takes our per-message return address.
+    tracking: bool

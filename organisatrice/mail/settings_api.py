@@ -9,12 +9,14 @@ import msgspec
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import Invalid
 from organisatrice.core.structs import In
+from organisatrice.mail.outbox import envelope_sender
 from organisatrice.mail.relay import Relay, TlsMode, default_relay, encrypt_password, relay_of
 from organisatrice.mail.schemas import RelayOut, RelayTestOut
-from organisatrice.mail.smtp import RelaySession, RelayUnavailable
+from organisatrice.mail.smtp import RelaySession, RelayUnavailable, probe_sender
 from organisatrice.mail.tables import MailRelay
 from organisatrice.roles.audit import record_change
 from organisatrice.roles.policy import Actor
+from organisatrice.roles.staff import sender_address
 from organisatrice.settings import get_settings
 
 HostName = Annotated[str, msgspec.Meta(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:-]+$")]
@@ -92,25 +94,34 @@ async def set_relay(actor: Actor, data: RelayIn) -> RelayOut:
 
 
 async def test_relay(actor: Actor) -> RelayTestOut:
-    """Connect, say EHLO, sign in if configured, and report what the relay said."""
+    """Connect, say EHLO, sign in if configured, and report what the relay said, and whether
+    delivery reports can come back: DSN announced, and our per-message return address taken."""
     relay = await relay_of(actor.company_id)
+    sender = await sender_address(actor.company_id)
+    bounce_domain = relay.bounce_domain or sender.rsplit("@", 1)[-1] or "invalid"
     try:
         async with RelaySession(relay, timeout=min(get_settings().smtp_timeout, 15)) as session:
             client = session.client
             assert client is not None
             dsn = client.supports_extension("dsn")
-            greeting = " ".join(
-                (client.last_ehlo_response.message if client.last_ehlo_response else "").split()
-            )
+            refused = await probe_sender(session, envelope_sender("0" * 32, bounce_domain))
     except RelayUnavailable as unavailable:
-        return RelayTestOut(ok=False, detail=unavailable.text, dsn=False)
-    tracking = (
-        "It announces DSN: delivery reports will be requested."
-        if dsn
-        else "It does not announce DSN: statuses will stop at 'sent' unless it returns bounces."
-    )
-    return RelayTestOut(
-        ok=True,
-        detail=f"Connected to {relay.host}:{relay.port}. {tracking} {greeting}".strip(),
-        dsn=dsn,
-    )
+        return RelayTestOut(ok=False, detail=unavailable.text, dsn=False, tracking=False)
+    notes = [f"Connected to {relay.host}:{relay.port}."]
+    if refused is not None:
+        notes.append(
+            f"It refuses our return address at {bounce_domain} ({refused.text}): delivery "
+            "reports cannot come back, statuses will stop at 'sent'. Use a bounce domain the "
+            "relay account may send from."
+        )
+    elif dsn:
+        notes.append("It announces DSN: delivery reports will be requested.")
+    else:
+        notes.append("It does not announce DSN: statuses will stop at 'sent' unless it bounces.")
+    if refused is None:
+        inbound = get_settings()
+        notes.append(
+            f"Reports come back if mail for {bounce_domain} reaches the inbound receiver "
+            f"({inbound.inbound_host}:{inbound.inbound_port})."
+        )
+    return RelayTestOut(ok=True, detail=" ".join(notes), dsn=dsn, tracking=refused is None)

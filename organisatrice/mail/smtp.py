@@ -149,3 +149,20 @@ class RelaySession:
             reply=reply,
             refused=refused_map,
         )
+
+
+async def probe_sender(session: RelaySession, address: str) -> Refusal | None:
+    """Would the relay take `address` as envelope sender? Asked with MAIL FROM and undone with
+    RSET, so nothing is sent. Some hosted relays refuse senders outside the account."""
+    client = session.client
+    assert client is not None
+    try:
+        await client.mail(address, timeout=session.timeout)
+    except aiosmtplib.SMTPResponseException as refused:
+        return Refusal(refused.code, _reply_text(refused.code, refused.message))
+    finally:
+        try:
+            await client.rset(timeout=session.timeout)
+        except (aiosmtplib.SMTPException, OSError):
+            client.close()
+    return None

@@ -187,3 +187,13 @@ async def change_company(actor: Actor, patch: CompanyPatch) -> CompanyOut:
                 after=patch.email_enabled,
             )
         return await company_settings(actor)
+
+
+async def sender_address(company_id: int) -> str:
+    """The address the company's emails go out from: its sending address, else its email."""
+    row = (
+        await Company.select(Company.sender_address, Company.email)
+        .where(Company.id == company_id)
+        .first()
+    )
+    return str(row["sender_address"] or row["email"]) if row else ""
