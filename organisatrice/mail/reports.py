@@ -22,11 +22,14 @@ Choices a reader would otherwise have to guess:
 - "relayed" (handed on to a server that sends no reports) and "expanded" (delivered to a list or
   alias) count as delivered: they are the last word a sender will get.
 - Only a "displayed" disposition is a read receipt. "deleted", "dispatched" and "processed" say
-  nothing about reading, so such an MDN has kind "mdn" and no recipients.
+  nothing about reading, so such an MDN has kind "mdn" and no recipients, unless the bounce
+  heuristics read its text as a rejection (RFC 5429: Dovecot rejects mail over quota with a
+  "deleted" MDN); then it is a bounce. A DSN whose status part names nobody usable goes to the
+  heuristics as well, and stays kind "dsn" with no recipients when they find nothing.
 - The Original-Envelope-Id is taken as written, not xtext-decoded: the envelope IDs this product
   sends are letters and digits, which xtext leaves alone.
-- Bounded work: only the first MiB is read, at most sixteen nested containers, and the bounce
-  heuristics see the first 128 KiB (see the constants below).
+- Bounded work: only the first 512 KiB are read, and nothing from the seventeenth multipart or
+  message part on; the bounce heuristics see the first 32 KiB (see the constants below).
 """
 
 from __future__ import annotations
@@ -74,26 +77,30 @@ class Report(msgspec.Struct, frozen=True):
     arrival: datetime | None = None
 
 
-# Reports put what matters first (the explanation, the status part, the returned headers); the
-# rest is a returned copy of the email, whose body is not needed.
-_MAX_BYTES = 1 << 20
+# Reports put what matters first (the explanation, the status part, the returned headers); what
+# follows is the returned copy of the email, whose body is not needed.
+_MAX_BYTES = 512 << 10
 # The email package parses nested parts recursively, in time that grows with depth times lines
-# (a 400-deep message of 1.8 MB takes 5 s; deeper ones end in RecursionError). A real report has
-# about eight containers (report, related, alternative, status part, returned message and its own
-# parts); the input is cut before the seventeenth.
+# (1.8 MB nested 400 deep takes 5 s; deeper ends in RecursionError). A real report has about
+# eight containers (report, related, alternative, status part, returned message and its own
+# parts); the input is cut before the seventeenth, which keeps the worst case (512 KiB of empty
+# lines sixteen deep) near a second.
 _MAX_CONTAINERS = 16
 _CONTAINER = re.compile(
     rb"^content-type:[ \t]*(?:\r?\n[ \t]+)?(?:multipart|message)/", re.IGNORECASE | re.MULTILINE
 )
 # flufl.bounce tries some forty patterns on every body line (9 s for 1 MB of short lines), while
 # non-standard bounces name the failed addresses near the top.
-_HEURISTIC_BYTES = 128 << 10
+_HEURISTIC_BYTES = 32 << 10
 _DIAGNOSTIC_LIMIT = 1000
 _FIELD_LIMIT = 255
-# An SMTP reply inside a bounce's text can span lines; a reply code a few lines below the
-# address is taken as that address's reply, anything further away is not trusted.
+# In a bounce's free text, a reply code this many lines below the address is taken as that
+# address's reply; anything further away is not trusted. A reply spans at most _REPLY_LINES.
 _REPLY_WINDOW = 8
 _REPLY_LINES = 20
+# Each search reads the whole text; a bounce naming more addresses than an email of this product
+# has recipients gets no diagnostic for the rest.
+_DIAGNOSED = 50
 
 _DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 _MDN_TYPES = frozenset(
@@ -104,13 +111,15 @@ _MDN_TYPES = frozenset(
 _RETURNED_MESSAGES = frozenset({"message/rfc822", "message/global", "message/global-headers"})
 _RETURNED_HEADERS = "text/rfc822-headers"
 
-# Some OpenSMTPD versions write "error" for "failed" (flufl.bounce reads it the same way).
+# Some servers write "failure", some OpenSMTPD versions "error", for "failed" (flufl.bounce reads
+# both the same way).
 _ACTIONS: dict[str, Event] = {
     "delivered": "delivered",
     "relayed": "delivered",
     "expanded": "delivered",
     "delayed": "delayed",
     "failed": "bounced",
+    "failure": "bounced",
     "error": "bounced",
 }
 
@@ -119,6 +128,9 @@ _WORD = re.compile(r"[a-z]+")
 # "rfc822; anna@example.ch", "dns; mx.example.ch", "smtp; 550 ...", "X-Postfix; connect to ..."
 _TYPED = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9.+-]*)\s*;\s*")
 _ADDRESS = re.compile(r"[^\s<>]+@[^\s@<>]+")
+_COMMENT = re.compile(r"\([^()]*\)")
+# The word a line of a bounce's text starts with: an address where a new entry begins.
+_ENTRY = re.compile(r"[ \t<]*([^\s<>:;,()]+)")
 # RFC 6533 escapes characters of a utf-8 address type as \x{HEX}.
 _UNITEXT_ESCAPE = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
 _STATUS = re.compile(r"\b[245]\.\d{1,3}\.\d{1,3}\b")
@@ -143,15 +155,31 @@ def parse_report(data: bytes) -> Report:
     lines = _human_lines(parts)
     for part in parts:
         content_type = part.get_content_type()
-        if content_type in _MDN_TYPES:
-            # A receipt is proof of arrival; the bounce heuristics could only misread it.
-            return _mdn(part, parts, lines)
-        if content_type in _DSN_TYPES:
-            report = _dsn(part, parts, lines)
+        if content_type in _DSN_TYPES or content_type in _MDN_TYPES:
+            report = (
+                _dsn(part, parts, lines) if content_type in _DSN_TYPES else _mdn(part, parts, lines)
+            )
             if report.recipients:
                 return report
-            return _bounce(message, bounded, parts, lines) or report
-    return _bounce(message, bounded, parts, lines) or _unknown()
+            # A status part that names nobody usable is broken; an MDN that is no read receipt may
+            # be a rejection (RFC 5429: Dovecot's quota and Sieve rejects say "deleted" and explain
+            # in the text). The heuristics read the text; a person's "deleted unread" notice gives
+            # them nothing. What the report says about the email itself still holds.
+            failures = _failures(message, bounded, lines)
+            return (
+                msgspec.structs.replace(report, kind="bounce", recipients=failures)
+                if failures
+                else report
+            )
+    failures = _failures(message, bounded, lines)
+    if not failures:
+        return _unknown()
+    return Report(
+        kind="bounce",
+        recipients=failures,
+        original_message_id=_original_message_id({}, parts, lines),
+        envelope_id=None,
+    )
 
 
 def _unknown() -> Report:
@@ -185,10 +213,17 @@ def _report_parts(message: Message) -> list[Message]:
     while pending:
         part = pending.pop()
         parts.append(part)
-        payload = part.get_payload()
-        if part.get_content_maintype() == "multipart" and isinstance(payload, list):
-            pending.extend(item for item in reversed(payload) if isinstance(item, Message))
+        if part.get_content_maintype() == "multipart":
+            pending.extend(reversed(_subparts(part)))
     return parts
+
+
+def _subparts(part: Message) -> list[Message]:
+    """The parts or messages inside `part`; none for a leaf, whose get_payload() would decode
+    the text by its declared charset (and raise on a charset such as "\\x00")."""
+    if not part.is_multipart():
+        return []
+    return [item for item in part.get_payload() if isinstance(item, Message)]
 
 
 def _human_lines(parts: list[Message]) -> list[str]:
@@ -217,6 +252,7 @@ def _dsn(part: Message, parts: list[Message], lines: list[str]) -> Report:
     # servers leave out the blank line between them, so any block naming a recipient counts.
     about = blocks[0] if blocks else {}
     recipients: list[RecipientReport] = []
+    seen: set[RecipientReport] = set()
     for fields in blocks:
         email = _recipient(fields)
         action = _WORD.match(fields.get("action", "").strip().lower())
@@ -224,21 +260,23 @@ def _dsn(part: Message, parts: list[Message], lines: list[str]) -> Report:
         if email is None or event is None:
             continue
         diagnostic = _diagnostic(_untyped(fields.get("diagnostic-code", "")))
-        recipients.append(
-            RecipientReport(
-                email=email,
-                event=event,
-                status=_dsn_status(fields.get("status", ""), diagnostic),
-                diagnostic=diagnostic,
-                remote_mta=_clean(_untyped(fields.get("remote-mta", ""))),
-            )
+        recipient = RecipientReport(
+            email=email,
+            event=event,
+            status=_dsn_status(fields.get("status", ""), diagnostic),
+            diagnostic=diagnostic,
+            remote_mta=_mta(fields.get("remote-mta", "")),
         )
+        # Some servers repeat a recipient's block word for word.
+        if recipient not in seen:
+            seen.add(recipient)
+            recipients.append(recipient)
     return Report(
         kind="dsn",
         recipients=recipients,
         original_message_id=_original_message_id(about, parts, lines),
         envelope_id=_identifier(about.get("original-envelope-id", "")),
-        reporting_mta=_clean(_untyped(about.get("reporting-mta", ""))),
+        reporting_mta=_mta(about.get("reporting-mta", "")),
         arrival=_date(about.get("arrival-date", "")),
     )
 
@@ -265,8 +303,9 @@ def _mdn(part: Message, parts: list[Message], lines: list[str]) -> Report:
     )
 
 
-def _bounce(message: Message, data: bytes, parts: list[Message], lines: list[str]) -> Report | None:
-    """The failed and delayed addresses flufl.bounce finds, or None when it finds none."""
+def _failures(message: Message, data: bytes, lines: list[str]) -> list[RecipientReport]:
+    """The failed and delayed addresses flufl.bounce finds in `message` (parsed from `data`), with
+    the reply the bounce's text gives for each."""
     if len(data) > _HEURISTIC_BYTES:
         message = _parse(data[:_HEURISTIC_BYTES]) or message
     try:
@@ -274,7 +313,7 @@ def _bounce(message: Message, data: bytes, parts: list[Message], lines: list[str
     except Exception:
         # Its detectors are heuristics over any text, and some raise on odd input (the Yale
         # detector on a message without From); for this module that means no bounce found.
-        return None
+        return []
     found: list[tuple[bytes, Event]] = [
         *((address, "bounced") for address in sorted(permanent)),
         *((address, "delayed") for address in sorted(temporary)),
@@ -285,22 +324,21 @@ def _bounce(message: Message, data: bytes, parts: list[Message], lines: list[str
         if email is not None:
             # A permanent failure wins over a temporary one for the same address.
             events.setdefault(email, event)
-    if not events:
-        return None
+    lowered = [line.lower() for line in lines] if events else []
+    named = {email.lower() for email in events}
     recipients: list[RecipientReport] = []
-    for email, event in events.items():
-        diagnostic = _diagnostic_near(lines, email)
+    for count, (email, event) in enumerate(events.items()):
+        diagnostic = (
+            _diagnostic_near(lowered, lines, email, named - {email.lower()})
+            if count < _DIAGNOSED
+            else ""
+        )
         reply = _REPLY.match(diagnostic)
         status = (reply["status"] or "") if reply else ""
         recipients.append(
             RecipientReport(email=email, event=event, status=status, diagnostic=diagnostic)
         )
-    return Report(
-        kind="bounce",
-        recipients=recipients,
-        original_message_id=_original_message_id({}, parts, lines),
-        envelope_id=None,
-    )
+    return recipients
 
 
 def _field_blocks(part: Message) -> list[dict[str, str]]:
@@ -311,9 +349,8 @@ def _field_blocks(part: Message) -> list[dict[str, str]]:
     its headers, the rest as its body), under every policy. Both are put back together from
     their source text here and read by one parser, so the two report types read alike.
     """
-    payload = part.get_payload()
-    if isinstance(payload, list):
-        raw = b"\n".join(_source(block) for block in payload if isinstance(block, Message))
+    if part.is_multipart():
+        raw = b"\n".join(_source(block) for block in _subparts(part))
         raw = _decode_transfer(raw, _header(part, "content-transfer-encoding").strip().lower())
     else:
         decoded = part.get_payload(decode=True)
@@ -385,6 +422,11 @@ def _untyped(value: str) -> str:
     return value[typed.end() :] if typed else value
 
 
+def _mta(value: str) -> str:
+    """The host name in "dns; gmail-smtp-in.l.google.com. (2a00:1450::1a, the server for ...)"."""
+    return _one_line(_COMMENT.sub(" ", _untyped(value)))[:_FIELD_LIMIT].rstrip(".")
+
+
 def _recipient(fields: dict[str, str]) -> str | None:
     return _address(fields.get("original-recipient", "")) or _address(
         fields.get("final-recipient", "")
@@ -412,12 +454,8 @@ def _unescape(escape: re.Match[str]) -> str:
     return chr(code)
 
 
-def _clean(value: str) -> str:
-    """A short field on one line: folding and runs of white space made single spaces."""
-    return _one_line(value)[:_FIELD_LIMIT]
-
-
 def _one_line(value: str) -> str:
+    """Folding and runs of white space made single spaces."""
     return " ".join(value.split())
 
 
@@ -445,25 +483,42 @@ def _dsn_status(value: str, diagnostic: str) -> str:
     return status
 
 
-def _diagnostic_near(lines: list[str], email: str) -> str:
-    """The SMTP reply a bounce's free text gives a few lines below naming `email`, or ""."""
+def _diagnostic_near(lowered: list[str], lines: list[str], email: str, others: set[str]) -> str:
+    """The SMTP reply a bounce's free text (`lines`, and `lowered` the same lower-cased) gives
+    for `email`, or "".
+
+    Taken only from the few lines after the address is named, and not past a line that starts
+    with another failed address (one of `others`): that is the next entry, whose reply a missing
+    one must not borrow.
+    """
     needle = email.lower()
-    for index, line in enumerate(lines):
-        if needle not in line.lower():
+    for index, line in enumerate(lowered):
+        if needle not in line:
             continue
-        for offset, candidate in enumerate(lines[index : index + _REPLY_WINDOW]):
-            reply = _REPLY.search(candidate)
-            if reply is None:
-                continue
-            found = [candidate[reply.start("code") :]]
-            if reply["sep"] == "-":
-                # The reply goes on for as long as lines start with its code.
-                for following in lines[index + offset + 1 : index + offset + _REPLY_LINES]:
-                    if following.lstrip()[:3] != reply["code"]:
-                        break
-                    found.append(following)
-            return _diagnostic(" ".join(found))
+        for start in range(index, min(index + _REPLY_WINDOW, len(lines))):
+            entry = _ENTRY.match(lowered[start])
+            if start > index and entry and entry.group(1).rstrip(".") in others:
+                break
+            reply = _REPLY.search(lines[start])
+            if reply is not None:
+                return _diagnostic(" ".join(_reply_lines(lines, start, reply)))
     return ""
+
+
+def _reply_lines(lines: list[str], start: int, reply: re.Match[str]) -> list[str]:
+    """The reply found on line `start` with the lines that continue it: folded ones, indented
+    further (Postfix), and those of a multi-line reply, repeating its code (Exim)."""
+    first = lines[start]
+    found = [first[reply.start("code") :]]
+    indent = len(first) - len(first.lstrip())
+    for following in lines[start + 1 : start + _REPLY_LINES]:
+        text = following.lstrip()
+        folded = len(following) - len(text) > indent
+        repeated = reply["sep"] == "-" and text[:3] == reply["code"]
+        if not text or not (folded or repeated):
+            break
+        found.append(text)
+    return found
 
 
 def _original_message_id(
@@ -488,10 +543,8 @@ def _returned_message_id(parts: list[Message]) -> str | None:
             decoded = part.get_payload(decode=True)
             if isinstance(decoded, bytes):
                 headers = BytesHeaderParser(policy=compat32).parsebytes(decoded)
-        elif content_type in _RETURNED_MESSAGES:
-            payload = part.get_payload()
-            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
-                headers = payload[0]
+        elif content_type in _RETURNED_MESSAGES and (inner := _subparts(part)):
+            headers = inner[0]
         if headers is not None and (found := _message_id(_header(headers, "message-id"))):
             return found
     return None
@@ -515,6 +568,7 @@ def _message_id(value: str) -> str | None:
 
 
 def _identifier(value: str) -> str | None:
+    # Cut short, an identifier would match nothing or the wrong email; too long, it is none of ours.
     cleaned = _one_line(value)
     return cleaned if 0 < len(cleaned) <= _FIELD_LIMIT else None
 
