@@ -8,6 +8,9 @@ Every demo employee's password is ``organisatrice-demo``; the addresses to sign 
 - Services Techniques Rochat SA (Lausanne, French): dispatcher@rochat.example,
   coordinator@rochat.example, technician@rochat.example, backoffice@rochat.example
 
+Each company sends from its own address (auftraege@meier.example, commandes@rochat.example) and
+has email templates for every kind in German, French, Italian and English (`demo_templates`).
+
 All content comes from one seeded random generator, so a seed always gives the same data. The
 load is planned in memory first; the photos are then rendered, checked by the upload path and put
 into the blob store; last, every row is inserted in one transaction. So a half-loaded demo never
@@ -31,6 +34,8 @@ import msgspec
 from piccolo.table import Table
 from PIL import ExifTags, Image, ImageColor, ImageDraw, ImageFont, ImageOps
 
+from organisatrice.compose.schemas import AttachmentSource, Language, TemplateIn, TemplateKind
+from organisatrice.compose.tables import EmailTemplate
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.db import transaction
 from organisatrice.orders.photos import IngestedPhoto, ingest_photo
@@ -93,6 +98,8 @@ class _CompanySpec(msgspec.Struct, frozen=True, kw_only=True):
     city: str
     phone: str
     domain: str
+    # Where the company's emails come from: "auftraege" at the domain.
+    sender_mailbox: str
     brand_colour: str
     language: str
     client_prefix: str
@@ -114,6 +121,7 @@ COMPANIES = (
         city="Zürich",
         phone="+41 44 455 12 80",
         domain="meier.example",
+        sender_mailbox="auftraege",
         brand_colour="#c2410c",
         language="de",
         client_prefix="K",
@@ -155,6 +163,7 @@ COMPANIES = (
         city="Lausanne",
         phone="+41 21 624 37 50",
         domain="rochat.example",
+        sender_mailbox="commandes",
         brand_colour="#0f766e",
         language="fr",
         client_prefix="C",
@@ -527,6 +536,230 @@ CAPTIONS = (
 CLOSING_STEP = ("Abschlusskontrolle und Reinigung", "Contrôle final et nettoyage")
 # Short visits are the common case, full days the exception.
 HOURS = (0.5, 1.0, 1.0, 1.5, 1.5, 2.0, 2.0, 2.5, 3.0, 4.0, 6.0, 8.0)
+
+
+# --- Email templates: every kind in every language the clients read ---------------------------
+
+
+class _Wording(msgspec.Struct, frozen=True, kw_only=True):
+    """One language's templates: a name, subject and motivation per kind, one closing and one
+    signature. `{at}` is where the building's address goes, when the order has one."""
+
+    at: str
+    work_report: tuple[str, str, str]
+    photos: tuple[str, str, str]
+    photos_pdf_name: str
+    offer: tuple[str, str, str]
+    general: tuple[str, str, str]
+    report_filename: str
+    closing: str
+    phone: str
+
+
+_WORDINGS: dict[Language, _Wording] = {
+    "de": _Wording(
+        at="{% if building.address %}, Liegenschaft {{ building.address }}{% endif %}",
+        work_report=(
+            "Arbeitsrapport senden",
+            "Arbeitsrapport Auftrag {{ order.number }}"
+            "{% if building.address %}, {{ building.address }}{% endif %}",
+            "Im Anhang erhalten Sie den Arbeitsrapport zu unserem Auftrag {{ order.number }} "
+            "«{{ order.title }}»{at}. Darin sind die ausgeführten Arbeiten, das verwendete "
+            "Material und der Zeitaufwand festgehalten.\n\n"
+            "Für Fragen zum Rapport stehen wir Ihnen gerne zur Verfügung.",
+        ),
+        photos=(
+            "Fotodokumentation senden",
+            "Fotodokumentation Auftrag {{ order.number }}"
+            "{% if building.address %}, {{ building.address }}{% endif %}",
+            "Im Anhang senden wir Ihnen die Fotodokumentation zu unserem Auftrag "
+            "{{ order.number }} «{{ order.title }}»{at}. Die Aufnahmen zeigen den Zustand vor "
+            "Ort und die ausgeführten Arbeiten.",
+        ),
+        photos_pdf_name="Fotodokumentation als PDF senden",
+        offer=(
+            "Offerte senden",
+            "Offerte {{ order.title }} (Auftrag {{ order.number }})",
+            "Vielen Dank für Ihre Anfrage. Im Anhang erhalten Sie unsere Offerte für "
+            "«{{ order.title }}»{at}.\n\n"
+            "Die Offerte ist 30 Tage gültig. Gerne beantworten wir Ihre Fragen und freuen uns "
+            "auf Ihren Auftrag.",
+        ),
+        general=(
+            "Allgemeine Nachricht",
+            "Auftrag {{ order.number }}: {{ order.title }}",
+            "Wir melden uns bei Ihnen zu unserem Auftrag {{ order.number }} "
+            "«{{ order.title }}»{at}.",
+        ),
+        report_filename="Arbeitsrapport {{ order.number }} {{ client.name }} {{ today }}",
+        closing="Freundliche Grüsse",
+        phone="Tel.",
+    ),
+    "fr": _Wording(
+        at="{% if building.address %}, {{ building.address }}{% endif %}",
+        work_report=(
+            "Envoyer le rapport de travail",
+            "Rapport de travail, commande {{ order.number }}"
+            "{% if building.address %}, {{ building.address }}{% endif %}",
+            "Vous trouverez ci-joint le rapport de travail de notre commande {{ order.number }} "
+            "« {{ order.title }} »{at}. Il récapitule les travaux effectués, le matériel "
+            "utilisé et les heures de travail.\n\n"
+            "Nous restons volontiers à votre disposition pour toute question.",
+        ),
+        photos=(
+            "Envoyer la documentation photo",
+            "Documentation photo, commande {{ order.number }}"
+            "{% if building.address %}, {{ building.address }}{% endif %}",
+            "Vous trouverez ci-joint la documentation photo de notre commande "
+            "{{ order.number }} « {{ order.title }} »{at}. Les photos montrent la situation "
+            "sur place et les travaux réalisés.",
+        ),
+        photos_pdf_name="Envoyer la documentation photo en PDF",
+        offer=(
+            "Envoyer l'offre",
+            "Offre {{ order.title }} (commande {{ order.number }})",
+            "Nous vous remercions de votre demande. Vous trouverez ci-joint notre offre pour "
+            "« {{ order.title }} »{at}.\n\n"
+            "L'offre est valable 30 jours. Nous restons à votre disposition pour toute question "
+            "et nous réjouissons de recevoir votre commande.",
+        ),
+        general=(
+            "Message général",
+            "Commande {{ order.number }} : {{ order.title }}",
+            "Nous revenons vers vous au sujet de notre commande {{ order.number }} "
+            "« {{ order.title }} »{at}.",
+        ),
+        report_filename="Rapport de travail {{ order.number }} {{ client.name }} {{ today }}",
+        closing="Meilleures salutations",
+        phone="Tél.",
+    ),
+    "it": _Wording(
+        at="{% if building.address %} presso {{ building.address }}{% endif %}",
+        work_report=(
+            "Inviare il rapporto di lavoro",
+            "Rapporto di lavoro, ordine {{ order.number }}"
+            "{% if building.address %}, {{ building.address }}{% endif %}",
+            "In allegato trova il rapporto di lavoro del nostro ordine {{ order.number }} "
+            "«{{ order.title }}»{at}. Il rapporto riporta i lavori eseguiti, il materiale "
+            "impiegato e le ore di lavoro.\n\n"
+            "Restiamo volentieri a Sua disposizione per qualsiasi domanda.",
+        ),
+        photos=(
+            "Inviare la documentazione fotografica",
+            "Documentazione fotografica, ordine {{ order.number }}"
+            "{% if building.address %}, {{ building.address }}{% endif %}",
+            "In allegato Le inviamo la documentazione fotografica del nostro ordine "
+            "{{ order.number }} «{{ order.title }}»{at}. Le foto mostrano la situazione sul "
+            "posto e i lavori eseguiti.",
+        ),
+        photos_pdf_name="Inviare la documentazione fotografica in PDF",
+        offer=(
+            "Inviare l'offerta",
+            "Offerta {{ order.title }} (ordine {{ order.number }})",
+            "La ringraziamo per la Sua richiesta. In allegato trova la nostra offerta per "
+            "«{{ order.title }}»{at}.\n\n"
+            "L'offerta è valida 30 giorni. Restiamo volentieri a disposizione per eventuali "
+            "domande e saremmo lieti di ricevere il Suo incarico.",
+        ),
+        general=(
+            "Messaggio generale",
+            "Ordine {{ order.number }}: {{ order.title }}",
+            "La contattiamo in merito al nostro ordine {{ order.number }} «{{ order.title }}»{at}.",
+        ),
+        report_filename="Rapporto di lavoro {{ order.number }} {{ client.name }} {{ today }}",
+        closing="Cordiali saluti",
+        phone="Tel.",
+    ),
+    "en": _Wording(
+        at="{% if building.address %} at {{ building.address }}{% endif %}",
+        work_report=(
+            "Send work report",
+            "Work report, order {{ order.number }}"
+            "{% if building.address %}, {{ building.address }}{% endif %}",
+            "Please find attached the work report for our order {{ order.number }} "
+            "“{{ order.title }}”{at}. It lists the work carried out, the materials used and "
+            "the hours worked.\n\n"
+            "Please do not hesitate to contact us if you have any questions.",
+        ),
+        photos=(
+            "Send photo documentation",
+            "Photo documentation, order {{ order.number }}"
+            "{% if building.address %}, {{ building.address }}{% endif %}",
+            "Please find attached the photo documentation for our order {{ order.number }} "
+            "“{{ order.title }}”{at}. The photos show the situation on site and the work "
+            "carried out.",
+        ),
+        photos_pdf_name="Send photo documentation as PDF",
+        offer=(
+            "Send quotation",
+            "Quotation {{ order.title }} (order {{ order.number }})",
+            "Thank you for your enquiry. Please find attached our quotation for "
+            "“{{ order.title }}”{at}.\n\n"
+            "The quotation is valid for 30 days. We will be pleased to answer any questions "
+            "and look forward to hearing from you.",
+        ),
+        general=(
+            "General message",
+            "Order {{ order.number }}: {{ order.title }}",
+            "We are writing to you about our order {{ order.number }} “{{ order.title }}”{at}.",
+        ),
+        report_filename="Work report {{ order.number }} {{ client.name }} {{ today }}",
+        closing="Kind regards",
+        phone="Phone",
+    ),
+}
+
+
+def demo_templates() -> list[TemplateIn]:
+    """The templates every demo company gets: for each language, a work report, photo
+    documentation as images and as one PDF, an offer and a general message."""
+    templates: list[TemplateIn] = []
+    for language, w in _WORDINGS.items():
+        signature = (
+            "{{ employee.full_name }}\n{{ company.name }}\n"
+            "{{ company.street }}, {{ company.postal_code }} {{ company.city }}\n"
+            f"{w.phone} {{{{ company.phone }}}}\n{{{{ company.website }}}}"
+        )
+        kinds: list[tuple[TemplateKind, tuple[str, str, str], list[AttachmentSource], bool]] = [
+            (TemplateKind.WORK_REPORT, w.work_report, [AttachmentSource.WORK_REPORT], False),
+            (TemplateKind.PHOTO_DOCUMENTATION, w.photos, [AttachmentSource.PHOTOS], False),
+            (
+                TemplateKind.PHOTO_DOCUMENTATION,
+                (w.photos_pdf_name, *w.photos[1:]),
+                [AttachmentSource.PHOTOS],
+                True,
+            ),
+            (TemplateKind.OFFER, w.offer, [AttachmentSource.DOCUMENTS], False),
+            (TemplateKind.GENERAL, w.general, [], False),
+        ]
+        templates.extend(
+            TemplateIn(
+                kind=kind,
+                language=language,
+                name=name,
+                subject=subject,
+                greeting="{{ greeting }}",
+                motivation=motivation.replace("{at}", w.at),
+                closing=w.closing,
+                signature=signature,
+                attachment_filename=w.report_filename if kind is TemplateKind.WORK_REPORT else "",
+                attachments=attachments,
+                photos_as_pdf=as_pdf,
+            )
+            for kind, (name, subject, motivation), attachments, as_pdf in kinds
+        )
+    return templates
+
+
+def _template_row(company_id: int, template: TemplateIn) -> EmailTemplate:
+    return EmailTemplate(
+        company=company_id,
+        **{
+            **msgspec.structs.asdict(template),
+            "kind": template.kind.value,
+            "attachments": [a.value for a in template.attachments],
+        },
+    )
 
 
 # --- The plan: every row to insert, as plain values --------------------------------------------
@@ -1028,9 +1261,11 @@ async def _write_company(
         email=f"info@{spec.domain}",
         website=f"https://www.{spec.domain}",
         brand_colour=spec.brand_colour,
+        sender_address=f"{spec.sender_mailbox}@{spec.domain}",
     )
     await _insert(Company, [company])
     company_id = int(company.id)
+    await _insert(EmailTemplate, [_template_row(company_id, t) for t in demo_templates()])
 
     # Through the accounts module, so the demo employees pass the same checks as real ones.
     employee_ids = {

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import msgspec
 
+from organisatrice.compose.schemas import TemplateIn
 from organisatrice.compose.tables import EmailTemplate
+from organisatrice.compose.templates import check_template
 from organisatrice.mail.tables import MailRelay
 from organisatrice.orders.tables import (
     Building,
@@ -302,3 +304,62 @@ async def make_relay(company_id: int, port: int, **fields: object) -> None:
     await Company.update({Company.sender_address: "office@firm.example"}).where(
         Company.id == company_id
     )
+
+
+# Compose room: the company's mail settings, templates as back-office saves them, photos to send.
+
+
+async def set_company(company_id: int, **values: object) -> None:
+    """Change company settings directly (sender_address, mail_size_budget, email_enabled, ...)."""
+    await Company.update({getattr(Company, name): v for name, v in values.items()}).where(
+        Company.id == company_id
+    )
+
+
+async def save_template(company_id: int, template: TemplateIn) -> int:
+    """A template checked and stored as the back-office API would store it."""
+    check_template(template)
+    values = msgspec.structs.asdict(template)
+    values.update(
+        kind=template.kind.value,
+        attachments=[a.value for a in template.attachments],
+        roles=sorted(template.roles),
+    )
+    row = EmailTemplate(company=company_id, **values)
+    await row.save()
+    return int(row.id)
+
+
+def noisy_photo(width: int, height: int, seed: int) -> bytes:
+    """A JPEG as hard to compress as a detailed site photo: random colour at a sixth of the
+    size, blown up smoothly. 1600×1200 is about 1 MB."""
+    import random
+
+    from PIL import Image
+
+    rng = random.Random(seed)
+    small = (width // 6, height // 6)
+    noise = Image.frombytes("RGB", small, rng.randbytes(small[0] * small[1] * 3))
+    out = io.BytesIO()
+    noise.resize((width, height), Image.Resampling.BILINEAR).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def photo_with_gps(*, orientation: int = 6) -> bytes:
+    """What a phone writes: 400×200 pixels, the left half red, EXIF orientation (6: turn 90°
+    clockwise to view), the camera's make, and where it was taken (GPS)."""
+    from PIL import ExifTags, Image
+
+    image = Image.new("RGB", (400, 200), (20, 40, 220))
+    image.paste((220, 20, 20), (0, 0, 200, 200))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    exif[ExifTags.Base.Make] = "PhoneCam"
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
+    gps[ExifTags.GPS.GPSLatitude] = (47.0, 22.0, 12.5)
+    gps[ExifTags.GPS.GPSLongitudeRef] = "E"
+    gps[ExifTags.GPS.GPSLongitude] = (8.0, 32.0, 30.0)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=95, exif=exif)
+    return out.getvalue()

@@ -35,7 +35,7 @@ from organisatrice.mail.message import refuse_unsafe_header
 from organisatrice.orders.schemas import ContactOut, OrderDetail
 from organisatrice.orders.services import contact_detail, order_detail
 from organisatrice.roles.policy import Actor, may_email_on_order
-from organisatrice.roles.tables import Company
+from organisatrice.roles.staff import sender_address
 
 DEFAULT_REPORT_NAMES = {
     "de": "Arbeitsrapport {{ order.number }} {{ client.name }} {{ today }}",
@@ -77,7 +77,8 @@ def _checked_recipient(recipient: Recipient, order: OrderDetail, field: str) -> 
     ):
         raise NotFound(f"Contact {recipient.contact_id} is not a recipient of this order.")
     refuse_unsafe_header(recipient.name, f"The name given for {recipient.email}", field)
-    valid = valid_address(recipient.email, label="The address", field=field)
+    # A tablet's keyboard leaves a space after an address it completed.
+    valid = valid_address(recipient.email.strip(), label="The address", field=field)
     return Recipient(
         email=valid.email, name=recipient.name.strip(), contact_id=recipient.contact_id
     )
@@ -171,14 +172,9 @@ def _proposed_attachments(
 
 async def sender_of(actor: Actor) -> tuple[Recipient, Recipient]:
     """The company's sending address, shown as "First Last | Company"; Reply-To the employee."""
-    row = (
-        await Company.select(Company.sender_address, Company.email)
-        .where(Company.id == actor.company_id)
-        .first()
-    )
-    address = (row["sender_address"] or row["email"]) if row else ""
     sender = Recipient(
-        email=address, name=f"{actor.first_name} {actor.last_name} | {actor.company_name}"
+        email=await sender_address(actor.company_id),
+        name=f"{actor.first_name} {actor.last_name} | {actor.company_name}",
     )
     reply_to = Recipient(email=actor.email, name=f"{actor.first_name} {actor.last_name}")
     return sender, reply_to
@@ -207,7 +203,8 @@ async def create_draft(actor: Actor, order_id: int, data: DraftIn) -> DraftOut:
     context = msgspec.to_builtins(await order_context(actor, order, contact, language))
     signature = context["employee"]["signature"] or template["signature"]
     blocks = Blocks(
-        subject=render(template["subject"], context, field="subject"),
+        # A subject is one line, whatever line breaks order data brought into it.
+        subject=" ".join(render(template["subject"], context, field="subject").split()),
         greeting=render(template["greeting"], context, field="greeting"),
         motivation=render(template["motivation"], context, field="motivation"),
         free_text="",

@@ -19,6 +19,7 @@ from organisatrice.compose.schemas import PlaceholderOut, TemplateIn, TemplateOu
 from organisatrice.compose.tables import EmailTemplate
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import NotFound
+from organisatrice.mail.message import refuse_unsafe_header
 from organisatrice.roles.accounts import parse_roles
 from organisatrice.roles.policy import Actor, Permission, permissions
 
@@ -36,7 +37,10 @@ def check_template(template: TemplateIn) -> None:
     """Refuse a template whose fields would not render for a real order."""
     context = msgspec.to_builtins(sample_context(template.language))
     for field in RENDERED_FIELDS:
-        render(getattr(template, field), context, field=field)
+        rendered = render(getattr(template, field), context, field=field)
+        if field == "subject":
+            # Every draft would inherit a subject its email cannot be built with.
+            refuse_unsafe_header(rendered, "The subject", field)
     parse_roles(template.roles)
 
 

@@ -22,7 +22,8 @@ def valid_address(email: str, *, label: str, field: str) -> ValidAddress:
     it. No DNS: a mail server may be unreachable from here while the address is fine; no
     SMTPUTF8: a non-ASCII local part would need it from every relay on the way."""
     try:
-        valid = validate_email(email, check_deliverability=False, allow_smtputf8=False)
+        # Tablet keyboards leave a space after a word; it is never part of an address.
+        valid = validate_email(email.strip(), check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as error:
         raise Invalid(f'{label} "{email}" is not valid: {error}', field=field) from None
     return ValidAddress(local_part=valid.local_part, ascii_domain=valid.ascii_domain.lower())
