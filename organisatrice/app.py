@@ -20,10 +20,12 @@ from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
 from organisatrice.archive.controllers import CONTROLLERS as ARCHIVE_CONTROLLERS
+from organisatrice.archive.listing_controllers import CONTROLLERS as ARCHIVE_LISTING_CONTROLLERS
 from organisatrice.compose.controllers import CONTROLLERS as COMPOSE_CONTROLLERS
 from organisatrice.core.db import prepare_engine, release_engine
 from organisatrice.core.errors import DomainError, TooManyRequests
 from organisatrice.core.health import health
+from organisatrice.core.http import refuse_nul_characters
 from organisatrice.core.problems import Problem, document_problems, problem_response
 from organisatrice.mail.capture import start_capture
 from organisatrice.mail.controllers import CONTROLLERS as MAIL_CONTROLLERS
@@ -142,6 +144,7 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         *COMPOSE_CONTROLLERS,
         *MAIL_CONTROLLERS,
         *ARCHIVE_CONTROLLERS,
+        *ARCHIVE_LISTING_CONTROLLERS,
     ]
     if (STATIC_DIR / "index.html").exists():
         handlers.append(
@@ -161,6 +164,7 @@ def create_app() -> Litestar:
     app = Litestar(
         route_handlers=route_handlers(),
         guards=[guard],
+        before_request=refuse_nul_characters,
         middleware=[SessionMiddleware()],
         dependencies={"actor": Provide(current_actor, sync_to_thread=False)},
         csrf_config=CSRFConfig(

@@ -12,7 +12,15 @@ _settings = get_settings()
 
 DB: PostgresEngine | SQLiteEngine
 if _settings.database_kind == "postgresql":
-    DB = PostgresEngine(config={"dsn": _settings.database_url})
+    DB = PostgresEngine(
+        config={
+            "dsn": _settings.database_url,
+            # asyncpg prepares every statement and reuses it; after five runs PostgreSQL may
+            # switch to a generic plan that cannot see a search term's value and so walks the
+            # archive instead of its trigram index. Plan each execution with its values.
+            "server_settings": {"plan_cache_mode": "force_custom_plan"},
+        }
+    )
 else:
     _settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     # A writer waits up to 30 s for the lock instead of failing at once.

@@ -15,6 +15,7 @@ import msgspec
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import Invalid, NotFound
+from organisatrice.core.http import refuse_nul_text
 from organisatrice.orders.documents import check_document
 from organisatrice.orders.photos import ingest_photo, photo_filename
 from organisatrice.orders.schemas import DocumentOut, PhotoOut
@@ -59,6 +60,7 @@ async def add_photo(
     actor: Actor, order_id: int, *, data: bytes, filename: str, caption: str
 ) -> PhotoOut:
     await visible_order(actor, order_id)
+    refuse_nul_text(caption, "caption")
     if len(caption) > MAX_CAPTION:
         raise Invalid(f"The caption is longer than {MAX_CAPTION} characters.", field="caption")
     settings = get_settings()

@@ -36,6 +36,8 @@ class Permission(StrEnum):
     COMPOSE_EMAIL = "compose_email"
     ANNOTATE_ARCHIVE = "annotate_archive"
     MANAGE_ARCHIVE = "manage_archive"
+    # The CSV of the work reports sent in a period, for invoicing.
+    EXPORT_BILLING = "export_billing"
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
@@ -77,7 +79,7 @@ _EVERYONE = frozenset(
 
 _BY_ROLE: dict[Role, frozenset[Permission]] = {
     Role.DISPATCHER: frozenset(),
-    Role.COORDINATOR: frozenset(),
+    Role.COORDINATOR: frozenset({Permission.EXPORT_BILLING}),
     Role.TECHNICIAN: frozenset(),
     Role.BACKOFFICE: frozenset(
         {
@@ -87,6 +89,7 @@ _BY_ROLE: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_PERMISSION_CHANGES,
             Permission.MANAGE_TEMPLATES,
             Permission.MANAGE_ARCHIVE,
+            Permission.EXPORT_BILLING,
         }
     ),
 }

@@ -108,3 +108,16 @@ async def test_malformed_sign_in_body_is_a_clear_400(anonymous: ApiClient) -> No
     answer = await anonymous.post("/api/session", json={"email": "a@b.example", "pw": "x"})
     assert answer.status_code == 400
     assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_nul_characters_are_refused_as_bad_input(app: Litestar) -> None:
+    employee = await make_employee(await make_company(), roles={Role.BACKOFFICE})
+    async with ApiClient.signed_in(app, employee.email) as client:
+        in_query = await client.get("/api/clients", params={"q": "Meier\x00"})
+        in_body = await client.post(
+            "/api/templates",
+            json={"kind": "general", "language": "de", "name": "A\x00B", "subject": "S"},
+        )
+    for answer in (in_query, in_body):
+        assert answer.status_code == 422
+        assert "NUL" in answer.json()["detail"]

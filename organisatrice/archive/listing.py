@@ -1,0 +1,408 @@
+"""The archive across orders: every sent email the employee may see, in one table, filtered and
+sorted, a page at a time.
+
+Pages are cut by keyset, not by offset: a page's cursor names the last row shown (its send time
+and id, and its order number when sorted by it) and the next page starts strictly after it. A
+row's key never changes, so emails that arrive while someone pages neither push rows onto the
+next page nor repeat them; newest first, they simply are not on the later pages. Each filter has
+an index that returns its rows already in page order (see the archive's index migration), so a
+page reads about `limit` rows whether the archive holds a thousand emails or millions, and no
+total is counted.
+
+`listing_query` builds the SQL and its parameters; the listing runs exactly that, and the query
+plan tests explain exactly that.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+from piccolo.querystring import QueryString
+
+from organisatrice.core.db import engine, is_sqlite
+from organisatrice.core.errors import Invalid
+from organisatrice.core.structs import MAX_ID, Out
+from organisatrice.mail.schemas import EmailStatus
+from organisatrice.orders.services import _visible_orders
+from organisatrice.orders.tables import Client, Order
+from organisatrice.roles.policy import Actor, sees_all_orders
+from organisatrice.roles.tables import Employee
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+# A trigram index finds substrings of three characters or more; shorter ones would read the
+# whole archive, and would match most of it anyway.
+MIN_RECIPIENT_SEARCH = 3
+ATTENTION = frozenset({EmailStatus.FAILED, EmailStatus.BOUNCED})
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class ArchiveKind(StrEnum):
+    """What an archived email carried (the template's kind; `proof` is a test send to oneself)."""
+
+    WORK_REPORT = "work_report"
+    PHOTO_DOCUMENTATION = "photo_documentation"
+    OFFER = "offer"
+    GENERAL = "general"
+    PROOF = "proof"
+
+
+class ArchiveSort(StrEnum):
+    NEWEST = "newest"
+    OLDEST = "oldest"
+    ORDER_NUMBER = "order_number"
+    ORDER_NUMBER_DESC = "order_number_desc"
+
+
+class ArchiveFilters(msgspec.Struct, frozen=True, kw_only=True):
+    """What the listing is narrowed to; every field left at None does not narrow. Dates are
+    calendar days in the viewer's time zone, both included; they apply to when the email was
+    sent from the app (queued), which is also the sort date."""
+
+    sent_from: date | None = None
+    sent_to: date | None = None
+    client_id: int | None = None
+    kind: ArchiveKind | None = None
+    order_number: str | None = None
+    order_number_prefix: str | None = None
+    status: EmailStatus | None = None
+    recipient: str | None = None
+    author_id: int | None = None
+
+
+class ArchiveRow(Out):
+    id: int
+    order_id: int
+    order_number: str
+    client_id: int
+    client_name: str
+    kind: str
+    subject: str
+    status: EmailStatus
+    needs_attention: bool
+    recipients: list[str]
+    author_id: int | None
+    author_name: str
+    queued_at: datetime
+    sent_at: datetime | None
+    attachment_count: int
+
+
+class ArchivePage(Out):
+    """One page, and the cursor of the next (None on the last page)."""
+
+    items: list[ArchiveRow]
+    next_cursor: str | None
+
+
+class Scope(msgspec.Struct, frozen=True, kw_only=True):
+    """Whose archive: the company, and for employees who do not see every order (technicians)
+    the query of the orders they see, from the orders room's rule."""
+
+    company_id: int
+    time_zone: str
+    visible_orders: QueryString | None = None
+
+
+def scope_of(actor: Actor) -> Scope:
+    visible = None
+    if not sees_all_orders(actor):
+        visible = Order.select(Order.id).where(_visible_orders(actor)).querystrings[0]
+    return Scope(company_id=actor.company_id, time_zone=actor.time_zone, visible_orders=visible)
+
+
+class _Cursor(msgspec.Struct, frozen=True, array_like=True):
+    search: str
+    queued_at: int  # microseconds since the epoch, UTC
+    id: int
+    order_number: str = ""
+
+
+class Position(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a page starts: strictly after this row, in the page's sort order."""
+
+    queued_at: datetime
+    id: int
+    order_number: str = ""
+
+
+def _fingerprint(filters: ArchiveFilters, sort: ArchiveSort) -> str:
+    """Names the search a cursor belongs to, so a cursor is never applied to another one."""
+    return hashlib.sha256(msgspec.json.encode([sort, filters])).hexdigest()[:12]
+
+
+def encode_cursor(filters: ArchiveFilters, sort: ArchiveSort, last: Position) -> str:
+    micros = (last.queued_at - _EPOCH) // timedelta(microseconds=1)
+    raw = msgspec.json.encode(
+        _Cursor(_fingerprint(filters, sort), micros, last.id, last.order_number)
+    )
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+_BAD_CURSOR = "The cursor is not one this archive handed out; start again from the first page."
+
+
+def decode_cursor(cursor: str, filters: ArchiveFilters, sort: ArchiveSort) -> Position:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        decoded = msgspec.json.decode(raw, type=_Cursor)
+        queued_at = _EPOCH + timedelta(microseconds=decoded.queued_at)
+    except (binascii.Error, ValueError, msgspec.DecodeError, OverflowError):
+        raise Invalid(_BAD_CURSOR, field="cursor") from None
+    if not 1 <= decoded.id <= MAX_ID or not queued_at.year < 9999:
+        raise Invalid(_BAD_CURSOR, field="cursor")
+    if decoded.search != _fingerprint(filters, sort):
+        raise Invalid(
+            "This cursor belongs to another search (other filters or sort); "
+            "start again from the first page.",
+            field="cursor",
+        )
+    return Position(queued_at=queued_at, id=decoded.id, order_number=decoded.order_number)
+
+
+def _day_start(day: date, time_zone: str, field: str) -> datetime:
+    try:
+        return datetime.combine(day, time.min, tzinfo=ZoneInfo(time_zone)).astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise Invalid(f"{day.isoformat()} is too far in the past or future.", field=field) from None
+
+
+def period(
+    sent_from: date | None, sent_to: date | None, time_zone: str
+) -> tuple[datetime | None, datetime | None]:
+    """The days from..to (both included, in `time_zone`) as instants: [start, end)."""
+    if sent_from is not None and sent_to is not None and sent_from > sent_to:
+        raise Invalid(
+            f"The period starts ({sent_from.isoformat()}) after it ends "
+            f"({sent_to.isoformat()}); swap the dates.",
+            field="from",
+        )
+    start = _day_start(sent_from, time_zone, "from") if sent_from is not None else None
+    end = None
+    if sent_to is not None:
+        if sent_to == date.max:
+            raise Invalid(f"{sent_to.isoformat()} is too far in the future.", field="to")
+        end = _day_start(sent_to + timedelta(days=1), time_zone, "to")
+    return start, end
+
+
+def _no_nul(value: str, field: str) -> None:
+    if "\x00" in value:
+        raise Invalid(
+            "The text contains a NUL character, which no address or number has.", field=field
+        )
+
+
+def check_filters(filters: ArchiveFilters) -> ArchiveFilters:
+    """Refuse what cannot be searched; answers the filters normalised (recipient in lower case,
+    trimmed), which is what the cursor fingerprints."""
+    for field in ("order_number", "order_number_prefix", "recipient"):
+        value = getattr(filters, field)
+        if value is not None:
+            _no_nul(value, field)
+    recipient = filters.recipient
+    if recipient is not None:
+        recipient = recipient.strip().lower()
+        if len(recipient) < MIN_RECIPIENT_SEARCH:
+            raise Invalid(
+                f"Type at least {MIN_RECIPIENT_SEARCH} characters of the recipient's address.",
+                field="recipient",
+            )
+    return msgspec.structs.replace(filters, recipient=recipient)
+
+
+_LIKE_SPECIAL = re.compile(r"([\\%_])")
+_SELECT = (
+    'SELECT s.id, s."order" AS order_id, s.order_number, s.client AS client_id, '
+    "s.author AS author_id, s.kind, s.subject, s.status, s.recipient_list, "
+    "s.queued_at, s.sent_at, s.attachments "
+    "FROM sent_email s WHERE {} ORDER BY {} LIMIT {}"
+)
+
+
+def _prefix_end(prefix: str) -> str | None:
+    """The smallest string greater than every string that starts with `prefix` (code point
+    order, which is UTF-8 byte order), or None when there is none."""
+    while prefix:
+        last = ord(prefix[-1]) + 1
+        if 0xD800 <= last <= 0xDFFF:
+            last = 0xE000
+        if last <= 0x10FFFF:
+            return prefix[:-1] + chr(last)
+        prefix = prefix[:-1]
+    return None
+
+
+def listing_query(
+    scope: Scope,
+    filters: ArchiveFilters,
+    *,
+    sort: ArchiveSort = ArchiveSort.NEWEST,
+    after: Position | None = None,
+    limit: int = DEFAULT_LIMIT,
+    sqlite: bool | None = None,
+) -> QueryString:
+    """The SQL of one page and its parameters. Every value is a bound parameter; only the shape
+    (which conditions, which order) varies, and each shape is one an index serves."""
+    sqlite = is_sqlite() if sqlite is None else sqlite
+    # "C": byte order, so that a prefix is a range of the index whatever the database's locale.
+    number = "s.order_number" if sqlite else 's.order_number COLLATE "C"'
+    where: list[QueryString] = [QueryString("s.company = {}", scope.company_id)]
+    if scope.visible_orders is not None:
+        where.append(QueryString('s."order" IN ({})', scope.visible_orders))
+    start, end = period(filters.sent_from, filters.sent_to, scope.time_zone)
+    if start is not None:
+        where.append(QueryString("s.queued_at >= {}", start))
+    if end is not None:
+        where.append(QueryString("s.queued_at < {}", end))
+    for column, value in (
+        ("s.client", filters.client_id),
+        ("s.author", filters.author_id),
+        ("s.kind", filters.kind.value if filters.kind else None),
+        ("s.status", filters.status.value if filters.status else None),
+        (number, filters.order_number),
+    ):
+        if value is not None:
+            where.append(QueryString(f"{column} = {{}}", value))
+    if filters.order_number_prefix:
+        where.append(QueryString(f"{number} >= {{}}", filters.order_number_prefix))
+        end_of_prefix = _prefix_end(filters.order_number_prefix)
+        if end_of_prefix is not None:
+            where.append(QueryString(f"{number} < {{}}", end_of_prefix))
+    if filters.recipient:
+        if sqlite:
+            # The FTS5 trigram table: a quoted phrase is a substring match, case-insensitive.
+            phrase = '"' + filters.recipient.replace('"', '""') + '"'
+            where.append(
+                QueryString(
+                    "s.id IN (SELECT rowid FROM sent_email_recipients "
+                    "WHERE sent_email_recipients MATCH {})",
+                    phrase,
+                )
+            )
+        else:
+            # recipient_list is lower case; the GIN trigram index serves LIKE '%…%'.
+            literal = _LIKE_SPECIAL.sub(r"\\\1", filters.recipient)
+            where.append(QueryString("s.recipient_list LIKE {}", f"%{literal}%"))
+
+    descending = sort in (ArchiveSort.NEWEST, ArchiveSort.ORDER_NUMBER_DESC)
+    direction = "DESC" if descending else "ASC"
+    past = "<" if descending else ">"
+    by_number = sort in (ArchiveSort.ORDER_NUMBER, ArchiveSort.ORDER_NUMBER_DESC)
+    if after is not None:
+        if by_number:
+            where.append(
+                QueryString(
+                    f"({number}, s.queued_at, s.id) {past} ({{}}, {{}}, {{}})",
+                    after.order_number,
+                    after.queued_at,
+                    after.id,
+                )
+            )
+        else:
+            where.append(
+                QueryString(f"(s.queued_at, s.id) {past} ({{}}, {{}})", after.queued_at, after.id)
+            )
+    keys = ([number] if by_number else []) + ["s.queued_at", "s.id"]
+    order_by = ", ".join(f"{key} {direction}" for key in keys)
+    conditions = QueryString(" AND ".join("{}" for _ in where), *where)
+    return QueryString(_SELECT, conditions, QueryString(order_by), limit)
+
+
+async def run(query: QueryString) -> list[dict[str, Any]]:
+    rows = await engine().run_querystring(query)
+    return [dict(r) for r in rows]
+
+
+def as_utc(value: Any) -> datetime:
+    """A timestamp read by raw SQL as an aware datetime (SQLite may answer its text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def names_of(
+    client_ids: set[int], author_ids: set[int]
+) -> tuple[dict[int, str], dict[int, str]]:
+    clients: dict[int, str] = {}
+    authors: dict[int, str] = {}
+    if client_ids:
+        for r in await Client.select(Client.id, Client.name).where(
+            Client.id.is_in(list(client_ids))
+        ):
+            clients[r["id"]] = r["name"]
+    if author_ids:
+        for r in await Employee.select(Employee.id, Employee.first_name, Employee.last_name).where(
+            Employee.id.is_in(list(author_ids))
+        ):
+            authors[r["id"]] = f"{r['first_name']} {r['last_name']}".strip()
+    return clients, authors
+
+
+async def list_archive(
+    actor: Actor,
+    filters: ArchiveFilters,
+    *,
+    sort: ArchiveSort = ArchiveSort.NEWEST,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> ArchivePage:
+    """One page of the archive the actor may see, and the cursor of the next."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid(f"A page holds 1 to {MAX_LIMIT} emails.", field="limit")
+    filters = check_filters(filters)
+    after = decode_cursor(cursor, filters, sort) if cursor else None
+    rows = await run(
+        listing_query(scope_of(actor), filters, sort=sort, after=after, limit=limit + 1)
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    clients, authors = await names_of(
+        {r["client_id"] for r in rows}, {r["author_id"] for r in rows if r["author_id"]}
+    )
+    zone = ZoneInfo(actor.time_zone)
+    items = []
+    for r in rows:
+        status = EmailStatus(r["status"])
+        sent_at = r["sent_at"]
+        items.append(
+            ArchiveRow(
+                id=r["id"],
+                order_id=r["order_id"],
+                order_number=r["order_number"],
+                client_id=r["client_id"],
+                client_name=clients.get(r["client_id"], ""),
+                kind=r["kind"],
+                subject=r["subject"],
+                status=status,
+                needs_attention=status in ATTENTION,
+                recipients=r["recipient_list"].split(),
+                author_id=r["author_id"],
+                author_name=authors.get(r["author_id"], "") if r["author_id"] else "",
+                queued_at=as_utc(r["queued_at"]).astimezone(zone),
+                sent_at=as_utc(sent_at).astimezone(zone) if sent_at is not None else None,
+                attachment_count=len(msgspec.json.decode(r["attachments"] or "[]")),
+            )
+        )
+    next_cursor = None
+    if more and rows:
+        last = rows[-1]
+        next_cursor = encode_cursor(
+            filters,
+            sort,
+            Position(
+                queued_at=as_utc(last["queued_at"]),
+                id=last["id"],
+                order_number=last["order_number"],
+            ),
+        )
+    return ArchivePage(items=items, next_cursor=next_cursor)
