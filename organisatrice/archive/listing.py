@@ -31,7 +31,7 @@ from organisatrice.core.db import engine, is_sqlite
 from organisatrice.core.errors import Invalid
 from organisatrice.core.structs import MAX_ID, Out
 from organisatrice.mail.schemas import EmailStatus
-from organisatrice.orders.services import _visible_orders
+from organisatrice.orders.services import visible_orders
 from organisatrice.orders.tables import Client, Order
 from organisatrice.roles.policy import Actor, sees_all_orders
 from organisatrice.roles.tables import Employee
@@ -115,7 +115,7 @@ class Scope(msgspec.Struct, frozen=True, kw_only=True):
 def scope_of(actor: Actor) -> Scope:
     visible = None
     if not sees_all_orders(actor):
-        visible = Order.select(Order.id).where(_visible_orders(actor)).querystrings[0]
+        visible = Order.select(Order.id).where(visible_orders(actor)).querystrings[0]
     return Scope(company_id=actor.company_id, time_zone=actor.time_zone, visible_orders=visible)
 
 

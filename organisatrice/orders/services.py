@@ -51,7 +51,7 @@ from organisatrice.roles.policy import Actor, may_email_on_order, sees_all_order
 MAX_SEARCH_WORDS = 6
 
 
-def _visible_orders(actor: Actor) -> Any:
+def visible_orders(actor: Actor) -> Any:
     """The where-clause of the orders `actor` may see."""
     clause = Order.company == actor.company_id
     if sees_all_orders(actor):
@@ -137,7 +137,7 @@ async def list_orders(
 ) -> Page[OrderSummary]:
     """Orders the actor may see, newest first, filtered by words (each must match the number,
     title, client, a building's address or a contact's name) and by status."""
-    where = _visible_orders(actor)
+    where = visible_orders(actor)
     for word in search.split()[:MAX_SEARCH_WORDS]:
         where = where & _matches_word(actor, word)
     if status is not None:
@@ -200,7 +200,7 @@ async def _first_addresses(order_ids: list[int]) -> dict[int, str]:
 
 async def visible_order(actor: Actor, order_id: int) -> dict[str, Any]:
     """The order's own row if the actor may see it; NotFound otherwise (other companies too)."""
-    row = await Order.select().where(_visible_orders(actor) & (Order.id == order_id)).first()
+    row = await Order.select().where(visible_orders(actor) & (Order.id == order_id)).first()
     if row is None:
         raise NotFound(f"Order {order_id} does not exist or is not visible to you.")
     return dict(row)
