@@ -1,0 +1,345 @@
+/**
+ * The API operations the screens use, one function per operation (named after its
+ * operationId). Paths and types come from the generated schema.d.ts: a path or field that
+ * the backend renames is a type error here, not a broken screen.
+ */
+import { call, client, upload, urlOf, type Schemas } from "./client";
+
+export { ApiError, onSignedOut, type UploadProgress } from "./client";
+
+export type Me = Schemas["MeOut"];
+export type OrderStatus = Schemas["OrderStatus"];
+export type OrderSummary = Schemas["OrderSummary"];
+export type OrderPage = Schemas["Page_organisatrice.orders.schemas.OrderSummary_"];
+export type OrderDetail = Schemas["OrderDetail"];
+export type OrderRecipient = Schemas["RecipientOut"];
+export type Photo = Schemas["PhotoOut"];
+export type Template = Schemas["TemplateOut"];
+export type TemplateKind = Schemas["TemplateKind"];
+export type Draft = Schemas["DraftOut"];
+export type DraftPatch = Schemas["DraftPatch"];
+export type DraftAttachment = Schemas["DraftAttachment"];
+export type Blocks = Schemas["Blocks"];
+export type Recipient = Schemas["Recipient"];
+export type Recipients = Schemas["Recipients"];
+export type Preview = Schemas["PreviewOut"];
+export type SentEmail = Schemas["SentEmailOut"];
+export type EmailStatus = Schemas["EmailStatus"];
+export type Permission = Schemas["Permission"];
+export type Role = Schemas["Role"];
+export type ArchiveRow = Schemas["ArchiveRow"];
+export type ArchivePage = Schemas["ArchivePage"];
+export type ArchiveKind = Schemas["ArchiveKind"];
+export type ArchiveSort = Schemas["ArchiveSort"];
+export type ArchiveEntry = Schemas["ArchiveEntryOut"];
+export type Note = Schemas["NoteOut"];
+export type RecipientState = Schemas["RecipientStateOut"];
+export type EmailDetail = Schemas["EmailDetailOut"];
+export type OrderHistory = Schemas["OrderHistoryOut"];
+export type HandoverIn = Schemas["HandoverIn"];
+export type Handover = Schemas["HandoverOut"];
+export type Notification = Schemas["NotificationOut"];
+export type TemplateIn = Schemas["TemplateIn"];
+export type TemplatePatch = Schemas["TemplatePatch"];
+export type AttachmentSource = Schemas["AttachmentSource"];
+export type Placeholder = Schemas["PlaceholderOut"];
+export type Employee = Schemas["EmployeeOut"];
+export type EmployeeIn = Schemas["EmployeeIn"];
+export type EmployeePatch = Schemas["EmployeePatch"];
+export type Company = Schemas["CompanyOut"];
+export type Relay = Schemas["RelayOut"];
+export type RelayIn = Schemas["RelayIn"];
+export type RelayTest = Schemas["RelayTestOut"];
+export type Quota = Schemas["QuotaOut"];
+export type PermissionChange = Schemas["PermissionChangeOut"];
+export type PermissionChangePage = Schemas["Page_organisatrice.roles.schemas.PermissionChangeOut_"];
+export type Client = Schemas["ClientOut"];
+
+export const EMAIL_STATUSES: readonly EmailStatus[] = [
+  "queued",
+  "sending",
+  "deferred",
+  "sent",
+  "delivered",
+  "read",
+  "failed",
+  "bounced",
+];
+
+/** Statuses an email leaves by itself: worth asking again in a moment. */
+export const MOVING_STATUSES: readonly EmailStatus[] = ["queued", "sending", "deferred"];
+
+export const ARCHIVE_KINDS: readonly ArchiveKind[] = [
+  "work_report",
+  "photo_documentation",
+  "offer",
+  "general",
+  "proof",
+];
+
+export const ARCHIVE_SORTS: readonly ArchiveSort[] = ["newest", "oldest", "order_number", "order_number_desc"];
+
+export const ROLES: readonly Role[] = ["dispatcher", "coordinator", "technician", "backoffice"];
+
+export const ORDER_STATUSES: readonly OrderStatus[] = [
+  "planned",
+  "in_progress",
+  "completed",
+  "invoiced",
+  "cancelled",
+];
+
+// Session
+
+export const getMe = () => call(client.GET("/api/me"));
+
+export const signIn = (email: string, password: string) =>
+  call(client.POST("/api/session", { body: { email, password } }));
+
+export const signOut = () => call(client.DELETE("/api/session"));
+
+// Orders
+
+export interface OrderQuery {
+  q?: string;
+  status?: OrderStatus | null;
+  page?: number;
+  per_page?: number;
+}
+
+export const listOrders = (query: OrderQuery) =>
+  call(
+    client.GET("/api/orders", {
+      params: {
+        query: {
+          q: query.q || undefined,
+          status: query.status || undefined,
+          page: query.page,
+          per_page: query.per_page,
+        },
+      },
+    }),
+  );
+
+export const getOrder = (orderId: number) =>
+  call(client.GET("/api/orders/{order_id}", { params: { path: { order_id: orderId } } }));
+
+export const listClients = (q = "") => call(client.GET("/api/clients", { params: { query: { q } } }));
+
+/** Upload a photo (with its caption) to the order; `onProgress` follows the bytes sent. */
+export const uploadPhoto = (
+  orderId: number,
+  file: File,
+  caption: string,
+  onProgress?: (sent: number, total: number) => void,
+) =>
+  upload<Schemas["PhotoOut"]>(
+    urlOf("/api/orders/{order_id}/photos", { order_id: orderId }),
+    { file, caption },
+    onProgress,
+  );
+
+export const uploadDocument = (
+  orderId: number,
+  file: File,
+  kind: string,
+  onProgress?: (sent: number, total: number) => void,
+) =>
+  upload<Schemas["DocumentOut"]>(
+    urlOf("/api/orders/{order_id}/documents", { order_id: orderId }),
+    { file, kind },
+    onProgress,
+  );
+
+export const getOrderHistory = (orderId: number) =>
+  call(client.GET("/api/orders/{order_id}/history", { params: { path: { order_id: orderId } } }));
+
+export const recordHandover = (orderId: number, body: HandoverIn) =>
+  call(
+    client.POST("/api/orders/{order_id}/handovers", {
+      params: { path: { order_id: orderId } },
+      body,
+    }),
+  );
+
+// Templates
+
+export const listTemplates = () => call(client.GET("/api/templates"));
+
+const templatePath = (templateId: number) => ({ params: { path: { template_id: templateId } } });
+
+export const getTemplate = (templateId: number) =>
+  call(client.GET("/api/templates/{template_id}", templatePath(templateId)));
+
+export const createTemplate = (body: TemplateIn) => call(client.POST("/api/templates", { body }));
+
+export const changeTemplate = (templateId: number, body: TemplatePatch) =>
+  call(client.PATCH("/api/templates/{template_id}", { ...templatePath(templateId), body }));
+
+export const duplicateTemplate = (templateId: number) =>
+  call(client.POST("/api/templates/{template_id}/duplicate", templatePath(templateId)));
+
+export const deleteTemplate = (templateId: number) =>
+  call(client.DELETE("/api/templates/{template_id}", templatePath(templateId)));
+
+export const listPlaceholders = () => call(client.GET("/api/templates/placeholders"));
+
+// Drafts
+
+export const listDrafts = (orderId: number) =>
+  call(client.GET("/api/orders/{order_id}/drafts", { params: { path: { order_id: orderId } } }));
+
+export const createDraft = (orderId: number, body: Schemas["DraftIn"]) =>
+  call(
+    client.POST("/api/orders/{order_id}/drafts", {
+      params: { path: { order_id: orderId } },
+      body,
+    }),
+  );
+
+const draftPath = (orderId: number, draftId: number) => ({
+  params: { path: { order_id: orderId, draft_id: draftId } },
+});
+
+export const getDraft = (orderId: number, draftId: number) =>
+  call(client.GET("/api/orders/{order_id}/drafts/{draft_id}", draftPath(orderId, draftId)));
+
+export const changeDraft = (orderId: number, draftId: number, body: DraftPatch) =>
+  call(
+    client.PATCH("/api/orders/{order_id}/drafts/{draft_id}", {
+      ...draftPath(orderId, draftId),
+      body,
+    }),
+  );
+
+export const deleteDraft = (orderId: number, draftId: number) =>
+  call(client.DELETE("/api/orders/{order_id}/drafts/{draft_id}", draftPath(orderId, draftId)));
+
+export const previewDraft = (orderId: number, draftId: number) =>
+  call(
+    client.POST("/api/orders/{order_id}/drafts/{draft_id}/preview", draftPath(orderId, draftId)),
+  );
+
+export const sendDraft = (orderId: number, draftId: number) =>
+  call(client.POST("/api/orders/{order_id}/drafts/{draft_id}/send", draftPath(orderId, draftId)));
+
+/** "Send me a test": the draft's email to the signed-in employee only; the draft stays. */
+export const sendProof = (orderId: number, draftId: number) =>
+  call(client.POST("/api/orders/{order_id}/drafts/{draft_id}/proof", draftPath(orderId, draftId)));
+
+// Sent emails
+
+export const listOrderEmails = (orderId: number) =>
+  call(client.GET("/api/orders/{order_id}/emails", { params: { path: { order_id: orderId } } }));
+
+export const getEmail = (emailId: number) =>
+  call(client.GET("/api/emails/{email_id}", { params: { path: { email_id: emailId } } }));
+
+/** Fix and resend: the same email to corrected recipients, as a new archive entry. */
+export const resendEmail = (emailId: number, body: Recipients) =>
+  call(client.POST("/api/emails/{email_id}/resend", { params: { path: { email_id: emailId } }, body }));
+
+export const listNotifications = () => call(client.GET("/api/notifications"));
+
+// The archive
+
+export interface ArchiveFilters {
+  from?: string | null;
+  to?: string | null;
+  client_id?: number | null;
+  kind?: ArchiveKind | null;
+  order_number_prefix?: string | null;
+  status?: EmailStatus | null;
+  recipient?: string | null;
+  author_id?: number | null;
+}
+
+export const listArchive = (
+  filters: ArchiveFilters,
+  page: { sort?: ArchiveSort; cursor?: string | null; limit?: number } = {},
+) =>
+  call(
+    client.GET("/api/archive", {
+      params: {
+        query: {
+          from: filters.from || undefined,
+          to: filters.to || undefined,
+          client_id: filters.client_id || undefined,
+          kind: filters.kind || undefined,
+          order_number_prefix: filters.order_number_prefix || undefined,
+          status: filters.status || undefined,
+          recipient: filters.recipient || undefined,
+          author_id: filters.author_id || undefined,
+          sort: page.sort,
+          cursor: page.cursor || undefined,
+          limit: page.limit,
+        },
+      },
+    }),
+  );
+
+const entryPath = (emailId: number) => ({ params: { path: { email_id: emailId } } });
+
+export const getArchivedEmail = (emailId: number) =>
+  call(client.GET("/api/archive/{email_id}", entryPath(emailId)));
+
+export const addArchiveNote = (emailId: number, text: string) =>
+  call(client.POST("/api/archive/{email_id}/notes", { ...entryPath(emailId), body: { text } }));
+
+/** The file name a Content-Disposition header gives (RFC 6266: filename* first). */
+export function filenameFromDisposition(header: string | null, fallback: string): string {
+  if (!header) return fallback;
+  const star = /filename\*\s*=\s*(?:UTF-8|utf-8)''([^;]+)/.exec(header);
+  if (star?.[1]) {
+    try {
+      return decodeURIComponent(star[1].trim());
+    } catch {
+      // Badly encoded: try the plain name.
+    }
+  }
+  const plain = /filename\s*=\s*"?([^";]+)"?/.exec(header);
+  return plain?.[1]?.trim() || fallback;
+}
+
+/** The coordinators' CSV of the work reports sent from `from` to `to` (days, both included). */
+export async function downloadBillingCsv(from: string, to: string): Promise<{ blob: Blob; filename: string }> {
+  let filename = `billing-${from}-${to}.csv`;
+  const blob = await call(
+    client
+      .GET("/api/archive/billing.csv", { params: { query: { from, to } }, parseAs: "blob" })
+      .then((answer) => {
+        filename = filenameFromDisposition(answer.response.headers.get("content-disposition"), filename);
+        return answer;
+      }),
+  );
+  return { blob: blob as unknown as Blob, filename };
+}
+
+// Back-office
+
+export const listEmployees = () => call(client.GET("/api/employees"));
+
+export const createEmployee = (body: EmployeeIn) => call(client.POST("/api/employees", { body }));
+
+export const changeEmployee = (employeeId: number, body: EmployeePatch) =>
+  call(
+    client.PATCH("/api/employees/{employee_id}", {
+      params: { path: { employee_id: employeeId } },
+      body,
+    }),
+  );
+
+export const getCompany = () => call(client.GET("/api/company"));
+
+export const changeCompany = (body: Schemas["CompanyPatch"]) => call(client.PATCH("/api/company", { body }));
+
+export const getRelay = () => call(client.GET("/api/mail/relay"));
+
+export const setRelay = (body: RelayIn) => call(client.PUT("/api/mail/relay", { body }));
+
+export const testRelay = () => call(client.POST("/api/mail/relay/test"));
+
+export const getQuota = () => call(client.GET("/api/mail/quota"));
+
+export const listPermissionChanges = (page: number, perPage = 50) =>
+  call(client.GET("/api/permission-changes", { params: { query: { page, per_page: perPage } } }));

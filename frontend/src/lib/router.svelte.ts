@@ -1,0 +1,46 @@
+/** The current route, following the address bar; see routes.ts for the addresses. */
+import { NO_MAIL_FILTERS, href, parse, type Route } from "./routes";
+
+export { NO_MAIL_FILTERS, href, parse } from "./routes";
+export type { AdminSection, MailQuery, Route } from "./routes";
+
+export const router = $state<{ route: Route }>({ route: parse(location.hash) });
+
+type OrdersRoute = Extract<Route, { name: "orders" }>;
+type MailRoute = Extract<Route, { name: "mail" }>;
+let ordersSeen: OrdersRoute = { name: "orders", q: "", status: null, page: 1 };
+let mailSeen: MailRoute = { name: "mail", ...NO_MAIL_FILTERS };
+
+/** The order list as last shown (search, filter, page), for "back to the list" links. */
+export function lastOrderList(): OrdersRoute {
+  return ordersSeen;
+}
+
+/** The sent-mail list as last shown (its filters), for "back to the list" links. */
+export function lastMailList(): MailRoute {
+  return mailSeen;
+}
+
+function enter(route: Route): void {
+  if (route.name === "orders") ordersSeen = route;
+  if (route.name === "mail") mailSeen = route;
+  router.route = route;
+}
+
+enter(router.route);
+
+window.addEventListener("hashchange", () => enter(parse(location.hash)));
+
+/** Go to `route`; `replace` keeps the back button from returning to a passing step. */
+export function go(route: Route, { replace = false } = {}): void {
+  const target = href(route);
+  if (replace) {
+    history.replaceState(history.state, "", target);
+    enter(parse(target));
+  } else {
+    location.hash = target;
+  }
+}
+
+/** A message to show on the next screen ("the email is in the outbox"). */
+export const flash = $state<{ message: string }>({ message: "" });

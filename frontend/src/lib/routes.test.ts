@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { NO_MAIL_FILTERS, href, parse, type Route } from "./routes";
+
+describe("routes", () => {
+  const routes: Route[] = [
+    { name: "orders", q: "4711", status: "in_progress", page: 2 },
+    { name: "order", orderId: 12 },
+    { name: "compose", orderId: 12, templateId: 3 },
+    { name: "draft", orderId: 12, draftId: 5 },
+    { name: "mail", ...NO_MAIL_FILTERS },
+    {
+      name: "mail",
+      status: "bounced",
+      kind: "work_report",
+      from: "2026-10-01",
+      to: "2026-10-31",
+      client: 4,
+      order: "2026-",
+      recipient: "meier",
+      author: 9,
+      sort: "order_number_desc",
+    },
+    { name: "mailEntry", emailId: 45 },
+    { name: "notifications" },
+    { name: "templates" },
+    { name: "template", templateId: null },
+    { name: "template", templateId: 7 },
+    { name: "employees" },
+    { name: "company" },
+    { name: "changes", page: 3 },
+  ];
+
+  for (const route of routes) {
+    it(`${href(route)} reads back as the same route`, () => {
+      expect(parse(href(route))).toEqual(route);
+    });
+  }
+
+  it("leaves defaults out of the address", () => {
+    expect(href({ name: "mail", ...NO_MAIL_FILTERS })).toBe("#/mail");
+    expect(href({ name: "orders", q: "", status: null, page: 1 })).toBe("#/orders");
+  });
+
+  it("drops what it does not know instead of failing", () => {
+    expect(parse("#/mail?status=lost&kind=x&from=yesterday&client=-1&sort=random")).toEqual({
+      name: "mail",
+      ...NO_MAIL_FILTERS,
+    });
+    expect(parse("#/mail/abc").name).toBe("notFound");
+    expect(parse("#/admin/nothing").name).toBe("notFound");
+    expect(parse("#/").name).toBe("orders");
+  });
+});

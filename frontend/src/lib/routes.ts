@@ -1,0 +1,198 @@
+/**
+ * The routes (pure: parse and write addresses; router.svelte.ts follows the address bar).
+ *
+ * Hash routing: the screen and its state live in the address after "#", so reload, back and
+ * a bookmark all land where the person was.
+ *
+ *   #/orders?q=&status=&page=        the order list
+ *   #/orders/12                      an order
+ *   #/orders/12/compose/3            a new email from template 3: choose the recipient
+ *   #/orders/12/drafts/5             the draft editor
+ *   #/mail?status=&kind=&from=…      the sent mail (the archive across orders)
+ *   #/mail/45                        one archived email
+ *   #/notifications                  failed or bounced emails
+ *   #/admin/templates[/new|/7]       back-office: templates
+ *   #/admin/employees                back-office: employees
+ *   #/admin/company                  back-office: company, relay, limits
+ *   #/admin/changes?page=            back-office: the permission change log
+ */
+import {
+  ARCHIVE_KINDS,
+  ARCHIVE_SORTS,
+  EMAIL_STATUSES,
+  ORDER_STATUSES,
+  type ArchiveKind,
+  type ArchiveSort,
+  type EmailStatus,
+  type OrderStatus,
+} from "./api";
+
+/** The sent-mail list's filters and sort, as they stand in the address. */
+export interface MailQuery {
+  status: EmailStatus | null;
+  kind: ArchiveKind | null;
+  from: string;
+  to: string;
+  client: number | null;
+  order: string;
+  recipient: string;
+  author: number | null;
+  sort: ArchiveSort;
+}
+
+export const NO_MAIL_FILTERS: MailQuery = {
+  status: null,
+  kind: null,
+  from: "",
+  to: "",
+  client: null,
+  order: "",
+  recipient: "",
+  author: null,
+  sort: "newest",
+};
+
+export type AdminSection = "templates" | "employees" | "company" | "changes";
+
+export type Route =
+  | { name: "orders"; q: string; status: OrderStatus | null; page: number }
+  | { name: "order"; orderId: number }
+  | { name: "compose"; orderId: number; templateId: number }
+  | { name: "draft"; orderId: number; draftId: number }
+  | ({ name: "mail" } & MailQuery)
+  | { name: "mailEntry"; emailId: number }
+  | { name: "notifications" }
+  | { name: "templates" }
+  | { name: "template"; templateId: number | null }
+  | { name: "employees" }
+  | { name: "company" }
+  | { name: "changes"; page: number }
+  | { name: "notFound" };
+
+function id(text: string | undefined | null): number | null {
+  return text && /^[1-9]\d{0,9}$/.test(text) ? Number(text) : null;
+}
+
+function oneOf<T extends string>(values: readonly T[], text: string | null): T | null {
+  return text !== null && (values as readonly string[]).includes(text) ? (text as T) : null;
+}
+
+function day(text: string | null): string {
+  return text && /^\d{4}-\d{2}-\d{2}$/.test(text) ? text : "";
+}
+
+function mailQuery(query: URLSearchParams): MailQuery {
+  return {
+    status: oneOf(EMAIL_STATUSES, query.get("status")),
+    kind: oneOf(ARCHIVE_KINDS, query.get("kind")),
+    from: day(query.get("from")),
+    to: day(query.get("to")),
+    client: id(query.get("client")),
+    order: (query.get("order") ?? "").slice(0, 30),
+    recipient: (query.get("recipient") ?? "").slice(0, 254),
+    author: id(query.get("author")),
+    sort: oneOf(ARCHIVE_SORTS, query.get("sort")) ?? "newest",
+  };
+}
+
+export function parse(hash: string): Route {
+  const [path = "", search = ""] = hash.replace(/^#/, "").split("?", 2);
+  const parts = path.split("/").filter(Boolean);
+  const query = new URLSearchParams(search);
+  if (parts.length === 0 || (parts.length === 1 && parts[0] === "orders")) {
+    const status = query.get("status") as OrderStatus | null;
+    const page = id(query.get("page")) ?? 1;
+    return {
+      name: "orders",
+      q: query.get("q") ?? "",
+      status: status && ORDER_STATUSES.includes(status) ? status : null,
+      page,
+    };
+  }
+  if (parts[0] === "mail") {
+    if (parts.length === 1) return { name: "mail", ...mailQuery(query) };
+    const emailId = id(parts[1]);
+    if (parts.length === 2 && emailId !== null) return { name: "mailEntry", emailId };
+    return { name: "notFound" };
+  }
+  if (parts[0] === "notifications" && parts.length === 1) return { name: "notifications" };
+  if (parts[0] === "admin") {
+    const section = parts[1] ?? "templates";
+    if (section === "templates") {
+      if (parts.length <= 2) return { name: "templates" };
+      if (parts.length === 3 && parts[2] === "new") return { name: "template", templateId: null };
+      const templateId = id(parts[2]);
+      if (parts.length === 3 && templateId !== null) return { name: "template", templateId };
+      return { name: "notFound" };
+    }
+    if (parts.length !== 2) return { name: "notFound" };
+    if (section === "employees") return { name: "employees" };
+    if (section === "company") return { name: "company" };
+    if (section === "changes") return { name: "changes", page: id(query.get("page")) ?? 1 };
+    return { name: "notFound" };
+  }
+  if (parts[0] !== "orders") return { name: "notFound" };
+  const orderId = id(parts[1]);
+  if (orderId === null) return { name: "notFound" };
+  if (parts.length === 2) return { name: "order", orderId };
+  const second = id(parts[3]);
+  if (parts.length === 4 && second !== null) {
+    if (parts[2] === "compose") return { name: "compose", orderId, templateId: second };
+    if (parts[2] === "drafts") return { name: "draft", orderId, draftId: second };
+  }
+  return { name: "notFound" };
+}
+
+function withQuery(path: string, values: Record<string, string | number | null>): string {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(values)) {
+    if (value !== null && value !== "") query.set(name, String(value));
+  }
+  const search = query.toString();
+  return search ? `${path}?${search}` : path;
+}
+
+export function href(route: Route): string {
+  switch (route.name) {
+    case "orders":
+      return withQuery("#/orders", {
+        q: route.q,
+        status: route.status,
+        page: route.page > 1 ? route.page : null,
+      });
+    case "order":
+      return `#/orders/${route.orderId}`;
+    case "compose":
+      return `#/orders/${route.orderId}/compose/${route.templateId}`;
+    case "draft":
+      return `#/orders/${route.orderId}/drafts/${route.draftId}`;
+    case "mail":
+      return withQuery("#/mail", {
+        status: route.status,
+        kind: route.kind,
+        from: route.from,
+        to: route.to,
+        client: route.client,
+        order: route.order,
+        recipient: route.recipient,
+        author: route.author,
+        sort: route.sort === "newest" ? null : route.sort,
+      });
+    case "mailEntry":
+      return `#/mail/${route.emailId}`;
+    case "notifications":
+      return "#/notifications";
+    case "templates":
+      return "#/admin/templates";
+    case "template":
+      return `#/admin/templates/${route.templateId ?? "new"}`;
+    case "employees":
+      return "#/admin/employees";
+    case "company":
+      return "#/admin/company";
+    case "changes":
+      return withQuery("#/admin/changes", { page: route.page > 1 ? route.page : null });
+    case "notFound":
+      return "#/";
+  }
+}

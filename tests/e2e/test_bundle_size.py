@@ -1,0 +1,70 @@
+"""The tablet UI stays light: its built JavaScript is checked against a budget, because
+dispatchers load it over a weak mobile connection.
+
+The first load is what index.html pulls in (its entry script and the chunks it preloads); the
+archive, the back-office and the catalogues of other languages than German load on demand.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+
+import pytest
+
+from organisatrice.app import STATIC_DIR
+
+pytestmark = pytest.mark.e2e
+
+# Issue 8: "The production bundle's JavaScript is at most 120 KB gzipped" -- what a tablet
+# downloads to start, and everything one person can ever load (all screens, one language).
+BUDGET_GZIP_BYTES = 120_000
+# Every file the build emits, uncompressed, all four languages included: a ceiling against
+# a dependency or a screen that balloons.
+BUDGET_TOTAL_BYTES = 400_000
+# The catalogues loaded on demand (German is built into the entry chunk).
+OTHER_LANGUAGES = re.compile(r"^(en|fr|it)-[\w-]+\.js$")
+
+
+def _gzipped(data: bytes) -> int:
+    return len(gzip.compress(data, compresslevel=9))
+
+
+def _initial_scripts(index: str) -> set[str]:
+    """The JavaScript index.html loads before the first screen: module scripts and preloads."""
+    scripts = re.findall(r'<script[^>]+type="module"[^>]+src="([^"]+)"', index)
+    preloads = re.findall(r'<link[^>]+rel="modulepreload"[^>]+href="([^"]+)"', index)
+    return {Path(src).name for src in [*scripts, *preloads]}
+
+
+def test_built_javascript_is_within_its_budget() -> None:
+    if not (STATIC_DIR / "index.html").exists():
+        pytest.fail(f"the tablet UI is not built ({STATIC_DIR}): run `make frontend` first")
+    scripts = sorted(STATIC_DIR.rglob("*.js"))
+    assert scripts, f"no JavaScript in {STATIC_DIR}"
+    raw = {p.name: p.read_bytes() for p in scripts}
+    zipped = {name: _gzipped(data) for name, data in raw.items()}
+    listing = ", ".join(
+        f"{name} {len(data):,} B ({zipped[name]:,} gz)" for name, data in raw.items()
+    )
+
+    initial = _initial_scripts((STATIC_DIR / "index.html").read_text())
+    assert initial and initial <= raw.keys(), f"index.html loads {initial}, built: {listing}"
+    initial_gzip = sum(zipped[name] for name in initial)
+    assert initial_gzip <= BUDGET_GZIP_BYTES, (
+        f"the first load is {initial_gzip:,} B gzipped, over {BUDGET_GZIP_BYTES:,} B: {listing}"
+    )
+
+    others = [name for name in raw if OTHER_LANGUAGES.match(name)]
+    assert len(others) == 3, f"expected the en, fr and it catalogues as their own chunks: {listing}"
+    one_language = sum(zipped[n] for n in raw if n not in others) + max(zipped[n] for n in others)
+    assert one_language <= BUDGET_GZIP_BYTES, (
+        f"all screens in one language are {one_language:,} B gzipped, over "
+        f"{BUDGET_GZIP_BYTES:,} B: {listing}"
+    )
+
+    total = sum(len(b) for b in raw.values())
+    assert total <= BUDGET_TOTAL_BYTES, (
+        f"built JavaScript is {total:,} B, over the budget of {BUDGET_TOTAL_BYTES:,} B: {listing}"
+    )
