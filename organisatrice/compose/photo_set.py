@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import io
 import math
-from collections.abc import Callable, Iterator, Sequence
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import msgspec
@@ -91,30 +93,51 @@ def decode_reduced(data: bytes, edge: int) -> Image.Image:
 
 def _prepared(photo: SourcePhoto, edge: int) -> tuple[Image.Image, bytes | None]:
     """The photo upright, in RGB on white, at most `edge` pixels long, without metadata; and
-    its colour profile, which is no personal data and keeps a phone's wide-gamut colours true."""
+    its colour profile, which is no personal data and keeps a phone's wide-gamut colours true.
+
+    Resized before it is turned upright: the box is square, so the turn does not change what
+    fits, and turning the small image costs a fraction of turning the decoded one."""
     try:
         with decode_reduced(photo.data, edge) as decoded:
             icc_profile = decoded.info.get("icc_profile")
+            image = _fitted(_rgb_on_white(decoded), edge)
             # Stored photos are upright already; a photo stored before that rule still has its
             # orientation tag, and a sideways photo in a client's mail is a photo to resend.
-            image = ImageOps.exif_transpose(decoded)
+            image = ImageOps.exif_transpose(image)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise Invalid(
             f"The photo “{photo.caption or photo.filename}” cannot be read. Remove it from the "
             "selection, or upload it again.",
             field="photos",
         ) from exc
-    if "A" in image.getbands() or "transparency" in image.info:
-        # JPEG has no transparency: what a dropped alpha channel would show is black.
-        rgba = image.convert("RGBA")
-        image = Image.new("RGB", rgba.size, "white")
-        image.paste(rgba, mask=rgba.getchannel("A"))
-    elif image.mode != "RGB":
-        image = image.convert("RGB")
-    image.thumbnail((edge, edge))
     # Pillow writes a JPEG comment from `info` on save; EXIF and XMP are only written when given.
     image.info = {}
     return image, icc_profile if isinstance(icc_profile, bytes) else None
+
+
+def _fitted(image: Image.Image, edge: int) -> Image.Image:
+    """At most `edge` pixels on the long side, aspect kept, `info` kept. (Not `thumbnail`,
+    which would ask the decoder for a square draft box; the decoder was asked already.)"""
+    width, height = image.size
+    scale = edge / max(width, height)
+    if scale >= 1:
+        return image
+    size = (max(round(width * scale), 1), max(round(height * scale), 1))
+    return image.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+
+
+def _rgb_on_white(image: Image.Image) -> Image.Image:
+    """RGB, keeping `info` (the orientation tag lives there)."""
+    if "A" in image.getbands() or "transparency" in image.info:
+        # JPEG has no transparency: what a dropped alpha channel would show is black.
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, "white")
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        flat.info = dict(image.info)
+        return flat
+    if image.mode != "RGB":
+        return image.convert("RGB")
+    return image
 
 
 def _jpeg(image: Image.Image, quality: int, icc_profile: bytes | None) -> bytes:
@@ -124,28 +147,52 @@ def _jpeg(image: Image.Image, quality: int, icc_profile: bytes | None) -> bytes:
     return out.getvalue()
 
 
+def email_photo(photo: SourcePhoto, edge: int, quality: int) -> bytes:
+    """One photo at one rung of the ladder: upright, at most `edge` pixels long, without
+    metadata, JPEG at `quality`."""
+    image, icc_profile = _prepared(photo, edge)
+    return _jpeg(image, quality, icc_profile)
+
+
+def _encoded(photo: SourcePhoto, edge: int, running: Mapping[int, object]) -> dict[int, bytes]:
+    """The photo at `edge` as a JPEG at each quality still `running` when its turn comes."""
+    image, icc_profile = _prepared(photo, edge)
+    return {q: _jpeg(image, q, icc_profile) for q in QUALITIES if q in running}
+
+
 def _fitting_sets(
     photos: Sequence[SourcePhoto], *, limit: int, cost: Callable[[int], int]
 ) -> Iterator[list[bytes]]:
     """The photos as JPEGs at each rung of the ladder where their total `cost` stays within
     `limit`, best first. Each photo is decoded once per edge and encoded at every quality still
     in the running; a quality drops out as soon as its running total passes the limit, and when
-    none is left the next edge starts without decoding the remaining photos."""
-    for edge in EDGES:
-        kept: dict[int, list[bytes]] = {quality: [] for quality in QUALITIES}
-        totals = dict.fromkeys(QUALITIES, 0)
-        for photo in photos:
-            image, icc_profile = _prepared(photo, edge)
-            for quality in list(kept):
-                data = _jpeg(image, quality, icc_profile)
-                totals[quality] += cost(len(data))
-                if totals[quality] > limit:
-                    del kept[quality]
-                else:
-                    kept[quality].append(data)
-            if not kept:
-                break
-        yield from kept.values()
+    none is left the next edge starts without decoding the remaining photos.
+
+    Several photos are made on all cores at once (Pillow lets go of the GIL while it decodes,
+    resizes and encodes); they are counted in their order, so the outcome is the same."""
+    workers = min(len(photos), os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photo-set") as pool:
+        for edge in EDGES:
+            kept: dict[int, list[bytes]] = {quality: [] for quality in QUALITIES}
+            totals = dict.fromkeys(QUALITIES, 0)
+            made = [pool.submit(_encoded, photo, edge, kept) for photo in photos]
+            try:
+                for future in made:
+                    encoded = future.result()
+                    for quality in list(kept):
+                        data = encoded[quality]
+                        totals[quality] += cost(len(data))
+                        if totals[quality] > limit:
+                            del kept[quality]
+                        else:
+                            kept[quality].append(data)
+                    if not kept:
+                        break
+            finally:
+                # The photos not needed any more (no quality left, or an unreadable photo).
+                for future in made:
+                    future.cancel()
+            yield from kept.values()
 
 
 def _too_large(count: int, budget: int) -> TooLarge:

@@ -16,7 +16,8 @@ import msgspec
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from organisatrice.compose.context import OrderContext
-from organisatrice.compose.pdf import render_pdf
+from organisatrice.compose.layouts import render_layout
+from organisatrice.compose.pdf import html_to_pdf
 from organisatrice.core.errors import Invalid
 
 # The companies' default colour (roles/tables.py); it stands in for a value that is not a
@@ -246,6 +247,11 @@ def _logo_url(logo: bytes) -> str:
 
 def render_work_report(ctx: OrderContext, *, logo: bytes | None) -> bytes:
     """The work report of `ctx.order` as an A4 PDF in `ctx.language`."""
+    return html_to_pdf(work_report_html(ctx, logo=logo))
+
+
+def work_report_html(ctx: OrderContext, *, logo: bytes | None) -> str:
+    """The work report as the HTML document the PDF is printed from."""
     language = ctx.language
     brand, brand_text = brand_colours(ctx.company.brand_colour)
     report = _Report(
@@ -274,4 +280,4 @@ def render_work_report(ctx: OrderContext, *, logo: bytes | None) -> bytes:
             for m in ctx.order.materials
         ],
     )
-    return render_pdf("work_report.html", ctx=ctx, report=report, language=language)
+    return render_layout("work_report.html", ctx=ctx, report=report, language=language)

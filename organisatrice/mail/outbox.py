@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import random
 import secrets
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
+from piccolo.querystring import QueryString
 
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.db import is_sqlite, transaction
@@ -152,75 +155,109 @@ class Claimed(msgspec.Struct, frozen=True, kw_only=True):
     recipients: list[str]
     attempts: int
     interrupted: bool
+    deadline_at: datetime | None = None
+    size: int = 0
 
 
-# The rows due: waiting and due now, or `sending` under a lease that expired (a dead worker).
-# Written out in each statement, with every value a bound parameter.
+# The rows due: waiting and due now, or `sending` under a lease that expired (a dead worker),
+# with what sending them needs. Written out in each statement, every value a bound parameter.
 _DUE_SQLITE = (
-    "SELECT id, status FROM sent_email "
+    "SELECT id, status, company, blob_sha256, envelope_sender, token, attempts, deadline_at, "
+    "size FROM sent_email "
     "WHERE (status IN ('queued', 'deferred') AND next_attempt_at <= {}) "
     "OR (status = 'sending' AND lease_until < {}) "
     "ORDER BY next_attempt_at, id LIMIT {}"
 )
 _TAKE_SQLITE = (
     "UPDATE sent_email SET status = 'sending', lease_until = {}, lease_owner = {}, "
-    "attempts = attempts + 1 WHERE id = {} AND ("
-    "(status IN ('queued', 'deferred') AND next_attempt_at <= {}) "
-    "OR (status = 'sending' AND lease_until < {})) RETURNING id"
+    "attempts = attempts + 1 WHERE id IN ({})"
 )
 _TAKE_POSTGRES = (
-    "WITH due AS (SELECT id, status FROM sent_email "
+    "WITH due AS (SELECT id, status, company, blob_sha256, envelope_sender, token, attempts, "
+    "deadline_at, size FROM sent_email "
     "WHERE (status IN ('queued', 'deferred') AND next_attempt_at <= {}) "
     "OR (status = 'sending' AND lease_until < {}) "
     "ORDER BY next_attempt_at, id LIMIT {} FOR UPDATE SKIP LOCKED) "
     "UPDATE sent_email s SET status = 'sending', lease_until = {}, lease_owner = {}, "
-    "attempts = s.attempts + 1 FROM due WHERE s.id = due.id RETURNING s.id, due.status"
+    "attempts = s.attempts + 1 FROM due WHERE s.id = due.id "
+    "RETURNING due.id, due.status, due.company, due.blob_sha256, due.envelope_sender, "
+    "due.token, due.attempts, due.deadline_at, due.size"
 )
+_INTERRUPTED = (
+    "Interrupted attempt: the sending process stopped while talking to the relay. "
+    "Sending again; the client may receive it twice."
+)
+
+
+def _list(values: Sequence[object]) -> QueryString:
+    """`{}, {}, …` with each value bound, for `IN (…)`."""
+    return QueryString(", ".join("{}" for _ in values), *values)
+
+
+def _instant(value: Any) -> datetime | None:
+    # Raw SQL on SQLite answers timestamps as text.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value if isinstance(value, datetime) else None
 
 
 async def claim(worker: str, *, limit: int) -> list[Claimed]:
     """Take up to `limit` emails due for sending; each is `sending` under this worker's lease
-    when this returns (committed), and no other worker can take it while the lease holds."""
+    when this returns (committed), and no other worker can take it while the lease holds.
+
+    One transaction and three statements for the whole batch: the due rows with what sending
+    needs, taking them, their waiting recipients (and the events of interrupted attempts)."""
     now = _now()
     until = now + timedelta(seconds=get_settings().mail_lease_seconds)
-    if is_sqlite():
-        # SQLite has no row locks: a conditional UPDATE wins or loses each row atomically.
-        candidates = await SentEmail.raw(_DUE_SQLITE, now, now, limit)
-        taken: list[tuple[int, bool]] = []
-        for c in candidates:
-            won = await SentEmail.raw(_TAKE_SQLITE, until, worker, c["id"], now, now)
-            if won:
-                taken.append((c["id"], c["status"] == "sending"))
-    else:
-        rows = await SentEmail.raw(_TAKE_POSTGRES, now, now, limit, until, worker)
-        taken = [(r["id"], r["status"] == "sending") for r in rows]
-    return [await _claimed(email_id, interrupted) for email_id, interrupted in taken]
+    async with transaction():
+        if is_sqlite():
+            # SQLite has no row locks, but this IMMEDIATE transaction holds its only write lock:
+            # no other worker changes these rows between the SELECT and the UPDATE.
+            due = await SentEmail.raw(_DUE_SQLITE, now, now, limit)
+            if due:
+                await SentEmail.raw(_TAKE_SQLITE, until, worker, _list([r["id"] for r in due]))
+        else:
+            due = await SentEmail.raw(_TAKE_POSTGRES, now, now, limit, until, worker)
+        if not due:
+            return []
+        return await _claimed(due)
 
 
-async def _claimed(email_id: int, interrupted: bool) -> Claimed:
-    row = await SentEmail.select().where(SentEmail.id == email_id).first()
-    assert row is not None
-    waiting = await EmailRecipient.select(EmailRecipient.email).where(
-        (EmailRecipient.sent_email == email_id) & EmailRecipient.status.is_in([*WAITING, "sending"])
+async def _claimed(due: list[dict[str, Any]]) -> list[Claimed]:
+    ids = [int(r["id"]) for r in due]
+    waiting: dict[int, list[str]] = defaultdict(list)
+    for w in await EmailRecipient.raw(
+        "SELECT sent_email, email FROM email_recipient WHERE sent_email IN ({}) "
+        "AND status IN ('queued', 'deferred', 'sending') ORDER BY id",
+        _list(ids),
+    ):
+        waiting[int(w["sent_email"])].append(w["email"])
+    now = _now()
+    await _insert_events(
+        [
+            (int(r["id"]), now, "interrupted", "", _INTERRUPTED)
+            for r in due
+            if r["status"] == "sending"
+        ]
     )
-    if interrupted:
-        await _event(
-            email_id,
-            "interrupted",
-            "",
-            "Interrupted attempt: the sending process stopped while talking to the relay. "
-            "Sending again; the client may receive it twice.",
+    return [
+        Claimed(
+            id=int(r["id"]),
+            company_id=int(r["company"]),
+            blob_sha256=r["blob_sha256"],
+            envelope_sender=r["envelope_sender"],
+            token=r["token"],
+            recipients=waiting[int(r["id"])],
+            # The row as it was before this claim counted one more attempt.
+            attempts=int(r["attempts"]) + 1,
+            interrupted=r["status"] == "sending",
+            deadline_at=_instant(r["deadline_at"]),
+            size=int(r["size"]),
         )
-    return Claimed(
-        id=email_id,
-        company_id=row["company"],
-        blob_sha256=row["blob_sha256"],
-        envelope_sender=row["envelope_sender"],
-        token=row["token"],
-        recipients=[w["email"] for w in waiting],
-        attempts=row["attempts"],
-        interrupted=interrupted,
-    )
+        for r in due
+    ]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -230,50 +267,129 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=base.total_seconds() * jitter)
 
 
+def _outcome(address: str, result: DeliveryResult, past_deadline: bool) -> tuple[EmailStatus, str]:
+    refusal = result.whole or result.refused.get(address)
+    if refusal is None:
+        return EmailStatus.SENT, f"Accepted by the relay: {result.reply}".strip()
+    if refusal.temporary and not past_deadline:
+        return EmailStatus.DEFERRED, refusal.text
+    if refusal.temporary:
+        return (
+            EmailStatus.FAILED,
+            f"Given up after {DEFAULT_DEADLINE.days * 24} hours: {refusal.text}",
+        )
+    return EmailStatus.FAILED, refusal.text
+
+
 async def record(claimed: Claimed, result: DeliveryResult) -> EmailStatus:
     """Write what the relay said, per recipient, and what happens next; answers the email's
     status."""
+    [status] = await record_all([(claimed, result)])
+    return status
+
+
+async def record_all(results: Sequence[tuple[Claimed, DeliveryResult]]) -> list[EmailStatus]:
+    """`record` for a batch of emails in one transaction, with a few statements for the whole
+    batch (the recipients' states, the events, the emails' statuses), not a few per email;
+    answers each email's status, in order."""
+    if not results:
+        return []
     now = _now()
+    ids = [claimed.id for claimed, _ in results]
     async with transaction():
-        row = (
-            await SentEmail.select(SentEmail.deadline_at).where(SentEmail.id == claimed.id).first()
-        )
-        past_deadline = row is not None and now >= row["deadline_at"]
-        for address in claimed.recipients:
-            refusal = result.whole or result.refused.get(address)
-            if refusal is None:
-                status, detail = EmailStatus.SENT, f"Accepted by the relay: {result.reply}".strip()
-            elif refusal.temporary and not past_deadline:
-                status, detail = EmailStatus.DEFERRED, refusal.text
+        unknown = [claimed.id for claimed, _ in results if claimed.deadline_at is None]
+        deadlines = {claimed.id: claimed.deadline_at for claimed, _ in results}
+        if unknown:
+            for r in await SentEmail.select(SentEmail.id, SentEmail.deadline_at).where(
+                SentEmail.id.is_in(unknown)
+            ):
+                deadlines[r["id"]] = r["deadline_at"]
+        # (email, address, status, detail) per recipient attempted, in order.
+        outcomes: list[tuple[int, str, str, str]] = []
+        for claimed, result in results:
+            deadline = deadlines.get(claimed.id)
+            past_deadline = deadline is not None and now >= deadline
+            for address in claimed.recipients:
+                status, detail = _outcome(address, result, past_deadline)
+                outcomes.append((claimed.id, address, status.value, detail))
+        if outcomes:
+            await _set_recipients(outcomes, now)
+            await _insert_events(
+                [
+                    (email_id, now, status, address, detail)
+                    for email_id, address, status, detail in outcomes
+                ]
+            )
+        states: dict[int, list[str]] = defaultdict(list)
+        for r in await EmailRecipient.raw(
+            "SELECT sent_email, status FROM email_recipient WHERE sent_email IN ({})", _list(ids)
+        ):
+            states[int(r["sent_email"])].append(r["status"])
+        overall = {email_id: overall_status(states[email_id]) for email_id in ids}
+        # Emails that end alike are updated together; a deferred one has its own retry time.
+        alike: dict[tuple[str, bool], list[int]] = defaultdict(list)
+        for claimed, result in results:
+            status = overall[claimed.id]
+            values: dict[Any, Any] = {
+                SentEmail.status: status.value,
+                SentEmail.lease_until: None,
+                SentEmail.lease_owner: "",
+            }
+            if status is EmailStatus.DEFERRED:
+                values[SentEmail.next_attempt_at] = now + backoff(claimed.attempts)
+                if result.accepted:
+                    values[SentEmail.sent_at] = now
+                await SentEmail.update(values).where(SentEmail.id == claimed.id)
             else:
-                status, detail = EmailStatus.FAILED, refusal.text
-                if refusal.temporary:
-                    detail = f"Given up after {DEFAULT_DEADLINE.days * 24} hours: {refusal.text}"
-            await EmailRecipient.update(
-                {
-                    EmailRecipient.status: status.value,
-                    EmailRecipient.detail: detail,
-                    EmailRecipient.updated_at: now,
-                }
-            ).where((EmailRecipient.sent_email == claimed.id) & (EmailRecipient.email == address))
-            await _event(claimed.id, status.value, address, detail)
-        overall = await _overall(claimed.id)
-        values: dict[Any, Any] = {
-            SentEmail.status: overall.value,
-            SentEmail.lease_until: None,
-            SentEmail.lease_owner: "",
-        }
-        if overall is EmailStatus.DEFERRED:
-            values[SentEmail.next_attempt_at] = now + backoff(claimed.attempts)
-        if result.accepted:
-            values[SentEmail.sent_at] = now
-        await SentEmail.update(values).where(SentEmail.id == claimed.id)
-    return overall
+                alike[(status.value, bool(result.accepted))].append(claimed.id)
+        for (status_value, accepted), group in alike.items():
+            await SentEmail.raw(
+                "UPDATE sent_email SET status = {}, lease_until = NULL, lease_owner = '', "
+                "sent_at = CASE WHEN {} THEN {} ELSE sent_at END WHERE id IN ({})",
+                status_value,
+                accepted,
+                now,
+                _list(group),
+            )
+    return [overall[claimed.id] for claimed, _ in results]
+
+
+async def _set_recipients(outcomes: list[tuple[int, str, str, str]], now: datetime) -> None:
+    """Each attempted recipient's new state, in one statement (UPDATE … FROM VALUES; SQLite
+    3.33+ and PostgreSQL name the columns of a VALUES list column1, column2, …)."""
+    rows = QueryString(
+        ", ".join("(CAST({} AS INTEGER), {}, {}, {})" for _ in outcomes),
+        *[value for outcome in outcomes for value in outcome],
+    )
+    await EmailRecipient.raw(
+        "UPDATE email_recipient SET status = v.column3, detail = v.column4, updated_at = {} "
+        "FROM (VALUES {}) AS v "
+        "WHERE email_recipient.sent_email = v.column1 AND email_recipient.email = v.column2",
+        now,
+        rows,
+    )
+
+
+async def _insert_events(events: list[tuple[int, datetime, str, str, str]]) -> None:
+    """(email, at, event, recipient, detail) rows, in one statement."""
+    if events:
+        await DeliveryEvent.raw(
+            "INSERT INTO delivery_event (sent_email, at, event, recipient, detail) VALUES {}",
+            QueryString(
+                ", ".join("({}, {}, {}, {}, {})" for _ in events),
+                *[value for event in events for value in event],
+            ),
+        )
 
 
 async def release(claimed: Claimed, reason: str) -> None:
     """The relay could not be reached: everything waits for the next try."""
-    await record(claimed, DeliveryResult(accepted=[], whole=Refusal(0, reason)))
+    await record(claimed, unreachable(reason))
+
+
+def unreachable(reason: str) -> DeliveryResult:
+    """What a relay that could not be reached said: nothing, to nobody; try again later."""
+    return DeliveryResult(accepted=[], whole=Refusal(0, reason))
 
 
 _ORDER = [
@@ -293,13 +409,6 @@ def overall_status(recipient_states: list[str]) -> EmailStatus:
     or failure is flagged even when others arrived), else the least advanced."""
     states = {EmailStatus(s) for s in recipient_states}
     return next((s for s in _ORDER if s in states), EmailStatus.QUEUED)
-
-
-async def _overall(email_id: int) -> EmailStatus:
-    rows = await EmailRecipient.select(EmailRecipient.status).where(
-        EmailRecipient.sent_email == email_id
-    )
-    return overall_status([r["status"] for r in rows])
 
 
 async def email_state(email_id: int) -> SentEmailOut:

@@ -1,0 +1,308 @@
+"""HTTP: the app under uvicorn (`organisatrice serve`, a process of its own on a free loopback
+port) and 32 concurrent clients in this process (one httpx.AsyncClient, 32 connections, signed
+in as a dispatcher). Every load is bounded in requests and in seconds.
+
+- Draft creation: `POST /api/orders/{id}/drafts` (template rendered, greeting, six blocks,
+  attachments listed) against `GET /api/health` on the same server, the framework's floor.
+- Send request: `POST …/drafts/{id}/send` for drafts composed beforehand (untimed): the email
+  assembled from the draft and its attached document, frozen into the archive (blob written
+  durably, archive row, hash chain, outbox row) and queued. The worker is off in the server, so
+  the request is measured alone. The health endpoint runs alternately, for information.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.common import (
+    Measurement,
+    Row,
+    alternate,
+    free_port,
+    percentile,
+    ratio_row,
+    start_child,
+    stop_child,
+)
+
+CONCURRENCY = 32
+
+
+@contextmanager
+def app_server(env: dict[str, str], data_dir: Path) -> Iterator[str]:
+    """The app on a free loopback port, on the benchmark's database; stopped on exit, and by the
+    kernel if this process dies. Answers its base URL."""
+    port = free_port()
+    server_env = dict(env, HOST="127.0.0.1", PORT=str(port), WORKER_IN_APP="0")
+    import os
+
+    server_env = {**os.environ, **server_env}
+    log = data_dir / f"server-{port}.log"
+    child = start_child([sys.executable, "-m", "organisatrice", "serve"], env=server_env, log=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if child.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the app server did not start:\n" + log.read_text()[-3000:])
+            time.sleep(0.1)
+        yield base
+    finally:
+        stop_child(child)
+
+
+class Load:
+    """`count` requests made by `CONCURRENCY` tasks, stopped after `seconds` whatever is left."""
+
+    def __init__(self, client: httpx.AsyncClient, *, count: int, seconds: float) -> None:
+        self.client = client
+        self.count = count
+        self.seconds = seconds
+
+    async def run(self, request: Callable[[int], Awaitable[httpx.Response]]) -> Measurement:
+        latencies: list[float] = []
+        failures: list[str] = []
+        next_index = iter(range(self.count))
+        start = time.perf_counter()
+        deadline = start + self.seconds
+
+        async def worker() -> None:
+            for n in next_index:
+                if time.perf_counter() > deadline:
+                    return
+                began = time.perf_counter()
+                answer = await request(n)
+                latencies.append((time.perf_counter() - began) * 1000)
+                if answer.status_code >= 300:
+                    failures.append(f"{answer.status_code} {answer.text[:300]}")
+
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        seconds = time.perf_counter() - start
+        if failures:
+            raise RuntimeError(f"{len(failures)} requests failed, the first: {failures[0]}")
+        return {
+            "requests/s": len(latencies) / seconds,
+            "p50 ms": percentile(latencies, 50),
+            "p99 ms": percentile(latencies, 99),
+            "requests": float(len(latencies)),
+        }
+
+
+class Office:
+    """A company ready to email, made directly in the database: a dispatcher, an order with work
+    done and a contact, a work report template, a template that attaches the order's documents,
+    and a relay whose limits a benchmark does not reach."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.company: int = values["company"]
+        self.dispatcher: str = values["dispatcher"]
+        self.order: int = values["order"]
+        self.contact: int = values["contact"]
+        self.report_template: int = values["report_template"]
+        self.document_template: int = values["document_template"]
+
+
+async def make_office() -> Office:
+    from organisatrice.roles.policy import Role
+    from tests.factories import (
+        make_company,
+        make_contact,
+        make_employee,
+        make_order,
+        make_relay,
+        make_template,
+        set_company,
+    )
+
+    company = await make_company(f"Bench AG {time.time_ns()}")
+    await make_relay(company, 2525, daily_limit=10**9, monthly_limit=10**9)
+    await set_company(company, phone="+41 44 123 45 67", email="info@bench.example")
+    dispatcher = await make_employee(company, roles={Role.DISPATCHER}, first_name="Lea")
+    technician = await make_employee(company, roles={Role.TECHNICIAN}, first_name="Tom")
+    order = await make_order(company, technician_id=technician.id)
+    contact = await make_contact(company, client_id=order.client_id)
+    report_template = await make_template(company, attachments=["work_report"])
+    document_template = await make_template(
+        company, kind="general", name="Documents", attachments=["documents"]
+    )
+    return Office(
+        {
+            "company": company,
+            "dispatcher": dispatcher.email,
+            "order": order.id,
+            "contact": contact,
+            "report_template": report_template,
+            "document_template": document_template,
+        }
+    )
+
+
+def _headers(client: httpx.AsyncClient) -> dict[str, str]:
+    return {"x-csrftoken": client.cookies.get("csrftoken") or ""}
+
+
+async def signed_in(base: str, email: str) -> httpx.AsyncClient:
+    from tests.factories import DEFAULT_PASSWORD
+
+    client = httpx.AsyncClient(
+        base_url=base,
+        timeout=120,
+        limits=httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY),
+    )
+    await client.get("/api/health")  # hands out the CSRF cookie, as the page load does
+    answer = await client.post(
+        "/api/session",
+        json={"email": email, "password": DEFAULT_PASSWORD},
+        headers=_headers(client),
+    )
+    answer.raise_for_status()
+    return client
+
+
+def _attachment() -> bytes:
+    """An offer PDF of about 20 KB, so that the email is about 30 KB."""
+    from tests.factories import make_pdf
+
+    pdf = make_pdf("Offer 4711")
+    return pdf[:-6] + b"%" + b"x" * 20_000 + b"\n%%EOF\n"
+
+
+async def run(
+    name: str,
+    size: str,
+    database: str,
+    *,
+    rounds: int,
+    warmup: int,
+    env: dict[str, str],
+    data_dir: Path,
+) -> list[Row]:
+    count, seconds = (1000, 15.0) if size == "full" else (20, 30.0)
+    office = await make_office()
+    with app_server(env, data_dir) as base:
+        client = await signed_in(base, office.dispatcher)
+        try:
+            if name == "drafts":
+                return [await _drafts(client, office, count, seconds, database, rounds, warmup)]
+            return [await _sends(client, office, count // 3, seconds, database, rounds, warmup)]
+        finally:
+            await client.aclose()
+
+
+async def _health(load: Load) -> Measurement:
+    client = load.client
+    return await load.run(lambda _: client.get("/api/health"))
+
+
+async def _drafts(
+    client: httpx.AsyncClient,
+    office: Office,
+    count: int,
+    seconds: float,
+    database: str,
+    rounds: int,
+    warmup: int,
+) -> Row:
+    load = Load(client, count=count, seconds=seconds)
+    url = f"/api/orders/{office.order}/drafts"
+    body = {"template_id": office.report_template, "contact_id": office.contact}
+    headers = _headers(client)
+
+    async def drafts() -> Measurement:
+        return await load.run(lambda _: client.post(url, json=body, headers=headers))
+
+    async def health() -> Measurement:
+        return await _health(load)
+
+    measured = await alternate({"drafts": drafts, "health": health}, rounds=rounds, warmup=warmup)
+    return ratio_row(
+        benchmark=f"Draft creation, {CONCURRENCY} clients",
+        database=database,
+        unit="requests/s",
+        ours=measured["drafts"],
+        baseline=measured["health"],
+        baseline_name="GET /api/health, same server",
+        key="requests/s",
+        target="≥ 0.3× health",
+        met=lambda r: r is not None and r >= 0.3,
+        note=(
+            f"p99 {measured['drafts']['p99 ms']:.0f} ms "
+            f"(health {measured['health']['p99 ms']:.0f} ms)"
+        ),
+    )
+
+
+async def _sends(
+    client: httpx.AsyncClient,
+    office: Office,
+    count: int,
+    seconds: float,
+    database: str,
+    rounds: int,
+    warmup: int,
+) -> Row:
+    headers = _headers(client)
+    base = f"/api/orders/{office.order}/drafts"
+    uploaded = await client.post(
+        f"/api/orders/{office.order}/documents",
+        files={"file": ("Offer 4711.pdf", _attachment(), "application/pdf")},
+        data={"kind": "offer"},
+        headers=headers,
+    )
+    uploaded.raise_for_status()
+    body = {"template_id": office.document_template, "contact_id": office.contact}
+    compose = Load(client, count=count, seconds=600)
+    send = Load(client, count=count, seconds=seconds)
+    drafts: list[int] = []
+
+    async def compose_drafts() -> None:
+        drafts.clear()
+
+        async def one(_: int) -> httpx.Response:
+            answer = await client.post(base, json=body, headers=headers)
+            if answer.status_code == 201:
+                drafts.append(int(answer.json()["id"]))
+            return answer
+
+        await compose.run(one)
+
+    async def sends() -> Measurement:
+        return await send.run(lambda n: client.post(f"{base}/{drafts[n]}/send", headers=headers))
+
+    async def health() -> Measurement:
+        return await _health(send)
+
+    async def between(contender: str) -> None:
+        if contender == "send":
+            await compose_drafts()
+
+    measured = await alternate(
+        {"send": sends, "health": health}, rounds=rounds, warmup=warmup, between=between
+    )
+    ours = measured["send"]
+    row = ratio_row(
+        benchmark=f"Send request (about 30 KB), {CONCURRENCY} clients",
+        database=database,
+        unit="p99 ms",
+        ours=ours,
+        baseline=measured["health"],
+        baseline_name="GET /api/health p99, same server",
+        key="p99 ms",
+        target="p99 < 50 ms",
+        note=f"p50 {ours['p50 ms']:.0f} ms, {ours['requests/s']:.0f} sends/s",
+    )
+    row.met = ours["p99 ms"] < 50
+    return row
