@@ -86,10 +86,41 @@ class CompanyOut(Out):
     id: int
     name: str
     email_enabled: bool
+    street: str
+    postal_code: str
+    city: str
+    phone: str
+    email: str
+    website: str
+    brand_colour: str
+    sender_address: str
+    mail_size_budget: int
+
+
+Line = Annotated[str, msgspec.Meta(max_length=200)]
 
 
 class CompanyPatch(In):
+    """Company details shown in signatures and reports, and its mail settings; absent fields
+    stay as they are."""
+
     email_enabled: bool | msgspec.UnsetType = msgspec.UNSET
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    street: Line | msgspec.UnsetType = msgspec.UNSET
+    postal_code: Annotated[str, msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
+    city: Annotated[str, msgspec.Meta(max_length=100)] | msgspec.UnsetType = msgspec.UNSET
+    phone: Annotated[str, msgspec.Meta(max_length=50)] | msgspec.UnsetType = msgspec.UNSET
+    email: Annotated[str, msgspec.Meta(max_length=254)] | msgspec.UnsetType = msgspec.UNSET
+    website: Line | msgspec.UnsetType = msgspec.UNSET
+    brand_colour: Annotated[str, msgspec.Meta(pattern="^#[0-9a-fA-F]{6}$")] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    sender_address: Annotated[str, msgspec.Meta(max_length=254)] | msgspec.UnsetType = msgspec.UNSET
+    mail_size_budget: (
+        Annotated[int, msgspec.Meta(ge=1_000_000, le=50_000_000)] | msgspec.UnsetType
+    ) = msgspec.UNSET
 
 
 class PermissionChangeOut(Out):

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from organisatrice.core.addresses import valid_address
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import Conflict, Invalid, NotFound
 from organisatrice.roles.accounts import create_employee, parse_roles
@@ -159,9 +160,12 @@ async def change_employee(actor: Actor, employee_id: int, patch: EmployeePatch) 
         return await employee_of_company(actor, employee_id)
 
 
+_COMPANY_FIELDS = tuple(CompanyOut.__struct_fields__)
+
+
 async def company_settings(actor: Actor) -> CompanyOut:
     row = (
-        await Company.select(Company.id, Company.name, Company.email_enabled)
+        await Company.select(*[getattr(Company, f) for f in _COMPANY_FIELDS])
         .where(Company.id == actor.company_id)
         .first()
     )
@@ -170,23 +174,51 @@ async def company_settings(actor: Actor) -> CompanyOut:
     return msgspec.convert(row, CompanyOut)
 
 
+def _checked_company(patch: CompanyPatch) -> dict[str, Any]:
+    """The fields the patch sets, each made safe: one line, valid addresses."""
+    values = {
+        f: getattr(patch, f)
+        for f in CompanyPatch.__struct_fields__
+        if getattr(patch, f) is not msgspec.UNSET
+    }
+    for field, value in values.items():
+        if isinstance(value, str):
+            refuse_line_breaks(value, field)
+            values[field] = value.strip()
+    for field in ("email", "sender_address"):
+        if values.get(field):
+            values[field] = valid_address(
+                values[field], label=f"The {field.replace('_', ' ')}", field=field
+            ).email
+    return values
+
+
 async def change_company(actor: Actor, patch: CompanyPatch) -> CompanyOut:
+    values = _checked_company(patch)
     async with transaction():
         before = await company_settings(actor)
-        if patch.email_enabled is not msgspec.UNSET and patch.email_enabled != before.email_enabled:
-            await Company.update({Company.email_enabled: patch.email_enabled}).where(
+        changed = {f: v for f, v in values.items() if getattr(before, f) != v}
+        if changed:
+            await Company.update({getattr(Company, f): v for f, v in changed.items()}).where(
                 Company.id == actor.company_id
             )
+        for field, value in changed.items():
             await record_change(
                 actor,
                 subject="company",
                 subject_id=actor.company_id,
                 subject_label=before.name,
-                field="email_enabled",
-                before=before.email_enabled,
-                after=patch.email_enabled,
+                field=field,
+                before=getattr(before, field),
+                after=value,
             )
         return await company_settings(actor)
+
+
+def refuse_line_breaks(value: str, field: str) -> None:
+    """Company details go into headers' display names and signatures: one line each."""
+    if any(c in value for c in "\r\n\x00\u2028\u2029"):
+        raise Invalid(f"The {field.replace('_', ' ')} must be one line.", field=field)
 
 
 async def sender_address(company_id: int) -> str:

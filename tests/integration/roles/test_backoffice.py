@@ -245,3 +245,40 @@ async def test_bad_employee_input_gets_a_clear_message(app: Litestar) -> None:
     assert await Employee.count().where(Employee.company == company) == 1
     row = await Company.select(Company.email_enabled).where(Company.id == company).first()
     assert row is not None and row["email_enabled"] is True
+
+
+async def test_company_details_and_mail_settings_are_changed_and_recorded(app: Litestar) -> None:
+    company = await make_company()
+    admin = await make_employee(company, roles={Role.BACKOFFICE})
+    async with ApiClient.signed_in(app, admin.email) as client:
+        answer = await client.patch(
+            "/api/company",
+            json={
+                "street": "Industriestrasse 5",
+                "brand_colour": "#c2410c",
+                "sender_address": " Auftraege@Meier.Example ",
+                "mail_size_budget": 8_000_000,
+            },
+        )
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["sender_address"] == "Auftraege@meier.example"
+        assert (body["brand_colour"], body["mail_size_budget"]) == ("#c2410c", 8_000_000)
+        fields = {c["field"] for c in await _changes(client)}
+    assert fields == {"street", "brand_colour", "sender_address", "mail_size_budget"}
+
+
+async def test_bad_company_details_are_refused_and_change_nothing(app: Litestar) -> None:
+    company = await make_company()
+    admin = await make_employee(company, roles={Role.BACKOFFICE})
+    before = await Company.select().where(Company.id == company).first()
+    async with ApiClient.signed_in(app, admin.email) as client:
+        for bad in (
+            {"brand_colour": "red; background:url(x)"},
+            {"sender_address": "not an address"},
+            {"name": "Meier AG\r\nBcc: x@y.example"},
+            {"mail_size_budget": 10},
+        ):
+            answer = await client.patch("/api/company", json=bad)
+            assert answer.status_code in (400, 422), bad
+    assert await Company.select().where(Company.id == company).first() == before

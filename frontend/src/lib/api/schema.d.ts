@@ -907,10 +907,29 @@ export interface components {
             id: number;
             name: string;
             email_enabled: boolean;
+            street: string;
+            postal_code: string;
+            city: string;
+            phone: string;
+            email: string;
+            website: string;
+            brand_colour: string;
+            sender_address: string;
+            mail_size_budget: number;
         };
         /** CompanyPatch */
         CompanyPatch: {
             email_enabled?: boolean;
+            name?: string;
+            street?: string;
+            postal_code?: string;
+            city?: string;
+            phone?: string;
+            email?: string;
+            website?: string;
+            brand_colour?: string;
+            sender_address?: string;
+            mail_size_budget?: number;
         };
         /** ContactOut */
         ContactOut: {
