@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -42,21 +43,27 @@ def _postgres_available() -> bool:
 def run_part(names: list[str], size: str, database: str | None, out: Path) -> list[Row]:
     """One `bench.part` process; on PostgreSQL inside tests/postgres_server.py."""
     command = [sys.executable, "-m", "bench.part", *names, "--size", size, "--out", str(out)]
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    if database == "postgresql":
-        command = [sys.executable, str(ROOT / "tests" / "postgres_server.py"), *command]
+    os.environ.pop("DATABASE_URL", None)
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
+    )
     label = database or "no database"
     print(f"== {', '.join(names)} ({label})", flush=True)
-    finished = subprocess.run(command, cwd=ROOT, env=env, check=False)  # noqa: S603
-    if finished.returncode != 0 or not out.exists():
+    if database == "postgresql":
+        from tests.postgres_server import main as with_postgres
+
+        # In this process, so that its `finally` stops the server when the run is stopped.
+        code = with_postgres(command)
+    else:
+        code = subprocess.run(command, cwd=ROOT, check=False).returncode  # noqa: S603
+    if code != 0 or not out.exists():
         return [
             Row(
                 benchmark=name,
                 database=label,
                 unit="",
                 ours=None,
-                note=f"the benchmark process failed (exit {finished.returncode}); see its output",
+                note=f"the benchmark process failed (exit {code}); see its output",
             )
             for name in names
         ]
@@ -85,7 +92,7 @@ def markdown(rows: list[Row], facts: dict[str, object]) -> str:
         f"on {facts['cpus']} cores, Python {facts['python']}; load average "
         f"{facts['load_before']} before, {facts['load_after']} after (other work on the machine "
         "slows both sides of a ratio alike, not the absolute numbers); one fsync of 4 KB took "
-        f"{facts['fsync_ms']} ms (each SQLite commit waits for one).",
+        f"{facts['fsync_ms']} (each SQLite commit waits for one).",
         "",
         f"Each benchmark alternates ours and its baseline in one run: {facts['rounds']} rounds "
         f"after {facts['warmup']} warm-up round(s), medians. Ratio = ours ÷ baseline in the "
@@ -122,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out-dir", type=Path, default=HERE, help="where results.md/json go")
     args = parser.parse_args(argv)
+    # Stopped (SIGTERM): unwind, so that every server this run started is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.time()
     load_before = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     fsync_before = fsync_ms()
@@ -156,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         "warmup": warmup,
         "load_before": load_before,
         "load_after": ", ".join(f"{v:.1f}" for v in os.getloadavg()),
-        "fsync_ms": f"{fsync_before} before, {fsync_ms()} after",
+        "fsync_ms": f"{fsync_before} ms before, {fsync_ms()} ms after",
         "seconds": round(time.time() - started),
         "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }

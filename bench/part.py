@@ -14,6 +14,7 @@ import contextlib
 import io
 import logging
 import shutil
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -104,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Stopped (SIGTERM): unwind, so that the scratch folder and the servers go too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     data_dir = scratch_dir("part")
     env = app_environment(data_dir)
     try:
