@@ -20,7 +20,7 @@ import filetype
 import msgspec
 
 from organisatrice.compose.context import OrderContext
-from organisatrice.compose.drafts import emailable_order, get_draft
+from organisatrice.compose.drafts import draft_of, emailable_order
 from organisatrice.compose.layouts import render_layout
 from organisatrice.compose.order_context import order_context
 from organisatrice.compose.photo_set import SourcePhoto, build_photo_set, part_size
@@ -223,7 +223,7 @@ async def assemble(
     """The draft's email; with `only_to`, the same email addressed to that one person (the
     proof an employee sends to themselves)."""
     order = await emailable_order(actor, order_id)
-    draft = await get_draft(actor, order_id, draft_id)
+    draft = await draft_of(actor, order_id, draft_id)
     if only_to is not None:
         draft = msgspec.structs.replace(draft, recipients=Recipients(to=[only_to]))
     if not draft.sender.email:
