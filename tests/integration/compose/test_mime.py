@@ -354,3 +354,14 @@ async def test_company_email_is_the_sender_when_no_sending_address_is_set(
         answer = await client.post(f"{office.draft_url(draft['id'])}/preview")
     assert answer.status_code == 200, answer.text
     assert answer.json()["sender"]["email"] == "info@meier.example"
+
+
+def test_html_names_the_attachments_in_words_not_with_an_emoji(sent: Sent) -> None:
+    """A paperclip emoji has no font on many systems (a box in Debian's Chromium): the list of
+    attachments is headed by a word in the reader's language."""
+    html = sent.body("html")
+    label = {"de": "Anhang", "fr": "Pièces jointes", "en": "Attachments"}[sent.draft["language"]]
+    shown = visible_lines(html)
+    names = [a.filename for a in sent.built.attachments]
+    assert shown[shown.index(label) + 1 : shown.index(label) + 1 + len(names)] == names
+    assert not any(ord(c) > 0xFFFF for c in html)
