@@ -11,11 +11,14 @@ import functools
 import hashlib
 import os
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import anyio
 import anyio.to_thread
 import msgspec
 
+from organisatrice.core.db import transaction
 from organisatrice.core.errors import NotFound
 from organisatrice.settings import get_settings
 
@@ -89,3 +92,28 @@ def _fsync_dir(path: Path) -> None:
 @functools.cache
 def blob_store() -> BlobStore:
     return BlobStore(get_settings().blob_root)
+
+
+async def store_then_record(
+    blobs: list[bytes], record: Callable[[list[str]], Awaitable[int]]
+) -> int:
+    """Write `blobs` durably, then run `record` (with their SHA-256s) in one transaction. If the
+    row cannot be written, the blobs this call created are removed again, so a failed upload
+    leaves neither row nor file; blobs that existed before belong to others and stay."""
+    store = blob_store()
+    created: list[str] = []
+    shas: list[str] = []
+    try:
+        for data in blobs:
+            ref, is_new = await store.put(data)
+            shas.append(ref.sha256)
+            if is_new:
+                created.append(ref.sha256)
+        async with transaction():
+            return await record(shas)
+    except BaseException:
+        # Shielded: when the request is cancelled, the clean-up must still run to the end.
+        with anyio.CancelScope(shield=True):
+            for sha in created:
+                await store.discard(sha)
+        raise

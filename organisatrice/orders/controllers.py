@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
 
-from litestar import Controller, Response, get, post, put
+from litestar import Controller, Response, get, patch, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, MultipartBody, QueryParameter
@@ -24,6 +24,7 @@ from organisatrice.orders.schemas import (
     OrderStatus,
     OrderSummary,
     PhotoOut,
+    PhotoPatch,
     RecipientOut,
     ResponsibleIn,
 )
@@ -124,6 +125,17 @@ class PhotoController(Controller):
         return await files.add_photo(
             actor, order_id, data=content, filename=data.file.filename, caption=data.caption
         )
+
+    @patch("/{photo_id:int}", opt=_ADD_FILES, operation_id="ChangePhoto")
+    async def change(
+        self,
+        order_id: PathId,
+        photo_id: PathId,
+        actor: NamedDependency[Actor],
+        data: JSONBody[PhotoPatch],
+    ) -> PhotoOut:
+        """Change a photo's caption after the upload."""
+        return await files.change_caption(actor, order_id, photo_id, data.caption)
 
     @get("/{photo_id:int}/image", opt=_VIEW, operation_id="GetPhotoImage", media_type="image/*")
     async def image(

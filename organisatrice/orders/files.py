@@ -1,30 +1,28 @@
-"""Photos and documents of an order: checked, written to the blob store, then recorded.
-
-The blobs are written (durably) before the row commits; if the row cannot be written, the blobs
-this upload created are removed again, so a failed upload leaves neither row nor file.
-"""
+"""Photos and documents of an order: checked, written to the blob store, then recorded
+(core/blobs.py `store_then_record`: a failed upload leaves neither row nor file); captions
+changed afterwards."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import re
 
-import anyio
 import anyio.to_thread
 import msgspec
 
-from organisatrice.core.blobs import blob_store
-from organisatrice.core.db import transaction
+from organisatrice.core.blobs import blob_store, store_then_record
 from organisatrice.core.errors import Invalid, NotFound
 from organisatrice.core.http import refuse_nul_text
 from organisatrice.orders.documents import check_document
 from organisatrice.orders.photos import ingest_photo, photo_filename
-from organisatrice.orders.schemas import DocumentOut, PhotoOut
+from organisatrice.orders.schemas import MAX_CAPTION, DocumentOut, PhotoOut
 from organisatrice.orders.services import order_documents, order_photos, visible_order
 from organisatrice.orders.tables import Document, Photo
 from organisatrice.roles.policy import Actor
 from organisatrice.settings import get_settings
 
-MAX_CAPTION = 500
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: a caption is
+# one line under a photo, in the photo set's PDF and in the email.
+_NOT_IN_A_CAPTION = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 DOCUMENT_KINDS = ("offer", "plan", "report", "other")
 
 
@@ -34,35 +32,24 @@ class StoredFile(msgspec.Struct, frozen=True):
     filename: str
 
 
-async def _store_then_record(
-    blobs: list[bytes], record: Callable[[list[str]], Awaitable[int]]
-) -> int:
-    store = blob_store()
-    created: list[str] = []
-    shas: list[str] = []
-    try:
-        for data in blobs:
-            ref, is_new = await store.put(data)
-            shas.append(ref.sha256)
-            if is_new:
-                created.append(ref.sha256)
-        async with transaction():
-            return await record(shas)
-    except BaseException:
-        # Shielded: when the request is cancelled, the clean-up must still run to the end.
-        with anyio.CancelScope(shield=True):
-            for sha in created:
-                await store.discard(sha)
-        raise
+def checked_caption(caption: str) -> str:
+    """A photo's caption made safe: one line of printable text, at most MAX_CAPTION long."""
+    refuse_nul_text(caption, "caption")
+    if _NOT_IN_A_CAPTION.search(caption):
+        raise Invalid(
+            "The caption may not contain line breaks, tabs or other control characters.",
+            field="caption",
+        )
+    if len(caption) > MAX_CAPTION:
+        raise Invalid(f"The caption is longer than {MAX_CAPTION} characters.", field="caption")
+    return caption.strip()
 
 
 async def add_photo(
     actor: Actor, order_id: int, *, data: bytes, filename: str, caption: str
 ) -> PhotoOut:
     await visible_order(actor, order_id)
-    refuse_nul_text(caption, "caption")
-    if len(caption) > MAX_CAPTION:
-        raise Invalid(f"The caption is longer than {MAX_CAPTION} characters.", field="caption")
+    caption = checked_caption(caption)
     settings = get_settings()
     photo = await anyio.to_thread.run_sync(
         lambda: ingest_photo(
@@ -83,7 +70,7 @@ async def add_photo(
             width=photo.width,
             height=photo.height,
             size=len(photo.image),
-            caption=caption.strip(),
+            caption=caption,
             original_filename=photo_filename(filename, photo.content_type),
             taken_at=photo.taken_at,
             taken_by=actor.employee_id,
@@ -91,7 +78,18 @@ async def add_photo(
         await row.save()
         return int(row.id)
 
-    photo_id = await _store_then_record([photo.image, photo.thumbnail], record)
+    photo_id = await store_then_record([photo.image, photo.thumbnail], record)
+    return next(p for p in await order_photos(order_id) if p.id == photo_id)
+
+
+async def change_caption(actor: Actor, order_id: int, photo_id: int, caption: str) -> PhotoOut:
+    await visible_order(actor, order_id)
+    caption = checked_caption(caption)
+    # The order is visible and the photo is one of its photos: the same scope as viewing it.
+    where = (Photo.id == photo_id) & (Photo.order == order_id)
+    if not await Photo.exists().where(where):
+        raise NotFound(f"Photo {photo_id} does not exist in this order.")
+    await Photo.update({Photo.caption: caption}).where(where)
     return next(p for p in await order_photos(order_id) if p.id == photo_id)
 
 
@@ -120,7 +118,7 @@ async def add_document(
         await row.save()
         return int(row.id)
 
-    document_id = await _store_then_record([data], record)
+    document_id = await store_then_record([data], record)
     return next(d for d in await order_documents(order_id) if d.id == document_id)
 
 

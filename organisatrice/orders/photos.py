@@ -1,27 +1,23 @@
 """Photo intake: check an uploaded image, make it upright, strip its metadata, thumbnail it.
 
-Pure: bytes in, bytes out. The file's own content decides its type, never its name; the pixel
-count is checked from the header before anything is decoded, so a decompression bomb is refused
-without costing memory.
+Pure: bytes in, bytes out. How an upload is read without trusting it (type by content, pixels
+counted before decoding, truncated files refused) is core/images.py.
 """
 
 from __future__ import annotations
 
 import io
 import re
-import threading
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 import pillow_heif
-from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
+from PIL import ExifTags, Image
 
-from organisatrice.core.errors import Invalid, TooLarge, UnsupportedType
+from organisatrice.core.errors import UnsupportedType
 from organisatrice.core.filenames import safe_filename
+from organisatrice.core.images import check_pixels, check_upload_size, reading_upload
 
 pillow_heif.register_heif_opener()
 
@@ -32,6 +28,7 @@ _STORED_AS_JPEG = {"HEIF", "MPO"}
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 _IMAGE_SUFFIX = re.compile(r"\.(jpe?g|png|webp|hei[cf]|mpo)$", re.IGNORECASE)
 THUMBNAIL_EDGE = 320
+_ACCEPTED_TEXT = "Photos must be JPEG, PNG, WebP or HEIC."
 
 # EXIF orientation → the transposition that makes the pixels upright (as ImageOps.exif_transpose).
 _UPRIGHT = {
@@ -91,23 +88,6 @@ def _metadata(image: Image.Image, time_zone: str) -> tuple[int, datetime | None]
     return (orientation if isinstance(orientation, int) else 1), taken_at
 
 
-_DECODING = threading.Lock()
-
-
-@contextmanager
-def _strict_decoding() -> Iterator[None]:
-    """Pillow's LOAD_TRUNCATED_IMAGES is one switch for the whole process, and WeasyPrint turns it
-    on when imported; with it on, half a JPEG or HEIC decodes "fine", padded with grey. A photo
-    is decoded with it off; the lock keeps concurrent intakes from restoring each other's value."""
-    with _DECODING:
-        before = ImageFile.LOAD_TRUNCATED_IMAGES
-        ImageFile.LOAD_TRUNCATED_IMAGES = False
-        try:
-            yield
-        finally:
-            ImageFile.LOAD_TRUNCATED_IMAGES = before
-
-
 def _encode(image: Image.Image, fmt: str, icc_profile: bytes | None) -> bytes:
     # Only what is passed here is written: no EXIF, XMP, comment or text chunk of the upload.
     out = io.BytesIO()
@@ -134,44 +114,24 @@ def ingest_photo(
     data: bytes, *, max_bytes: int, max_pixels: int, time_zone: str = "UTC"
 ) -> IngestedPhoto:
     """Check and normalise an uploaded photo; refuse anything that is not a sane image."""
-    if not data:
-        raise Invalid("The file is empty. Choose a photo and upload it again.", field="file")
-    if len(data) > max_bytes:
-        raise TooLarge(
-            f"The photo is {len(data) / 1e6:.1f} MB; "
-            f"at most {max_bytes / 1e6:.0f} MB are accepted.",
-            field="file",
-        )
-    try:
-        with _strict_decoding(), warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as probe:
-                fmt = probe.format or ""
-                width, height = probe.size
-                if fmt not in ACCEPTED and fmt != "MPO":
-                    raise UnsupportedType(
-                        f"This file is a {fmt or 'unknown'} image; photos must be JPEG, PNG, "
-                        "WebP or HEIC.",
-                        field="file",
-                    )
-                _check_pixels(width, height, max_pixels)
-                probe.verify()
-            with Image.open(io.BytesIO(data)) as image:
-                image.load()
-                orientation, taken_at = _metadata(image, time_zone)
-                method = _UPRIGHT.get(orientation)
-                upright = image.transpose(method) if method is not None else image.copy()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise TooLarge(
-            f"The image has too many pixels; at most {max_pixels / 1e6:.0f} megapixels are "
-            "accepted.",
-            field="file",
-        ) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise UnsupportedType(
-            "This file is not a readable image. Photos must be JPEG, PNG, WebP or HEIC.",
-            field="file",
-        ) from exc
+    check_upload_size(data, max_bytes=max_bytes, what="photo")
+    with reading_upload(max_pixels=max_pixels, accepted=_ACCEPTED_TEXT):
+        with Image.open(io.BytesIO(data)) as probe:
+            fmt = probe.format or ""
+            width, height = probe.size
+            if fmt not in ACCEPTED and fmt != "MPO":
+                raise UnsupportedType(
+                    f"This file is a {fmt or 'unknown'} image; photos must be JPEG, PNG, "
+                    "WebP or HEIC.",
+                    field="file",
+                )
+            check_pixels(width, height, max_pixels)
+            probe.verify()
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            orientation, taken_at = _metadata(image, time_zone)
+            method = _UPRIGHT.get(orientation)
+            upright = image.transpose(method) if method is not None else image.copy()
     stored_format = "JPEG" if fmt in _STORED_AS_JPEG else fmt
     if upright.mode not in ("RGB", "RGBA", "L", "LA"):
         # A palette image's transparency lives in its metadata: keep it as an alpha channel.
@@ -190,12 +150,3 @@ def ingest_photo(
         height=upright.height,
         taken_at=taken_at,
     )
-
-
-def _check_pixels(width: int, height: int, max_pixels: int) -> None:
-    if width * height > max_pixels:
-        raise TooLarge(
-            f"The image has {width}×{height} pixels ({width * height / 1e6:.0f} megapixels); "
-            f"at most {max_pixels / 1e6:.0f} megapixels are accepted.",
-            field="file",
-        )

@@ -110,6 +110,15 @@ class PhotoOut(Out):
     thumbnail_url: str
 
 
+MAX_CAPTION = 500
+
+
+class PhotoPatch(In):
+    """A photo's caption, changed after the upload; the rules beyond length are in files.py."""
+
+    caption: Annotated[str, msgspec.Meta(max_length=MAX_CAPTION)]
+
+
 class DocumentOut(Out):
     id: int
     filename: str

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.datastructures import Cookie
+from litestar.datastructures import Cookie, UploadFile
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import JSONBody, MultipartBody, QueryParameter
 
 from organisatrice.core.http import PathId
 from organisatrice.core.structs import Page
-from organisatrice.roles import audit, auth, staff
+from organisatrice.roles import audit, auth, logo, staff
 from organisatrice.roles.policy import Actor, Permission
 from organisatrice.roles.schemas import (
     CompanyOut,
@@ -93,21 +94,54 @@ class EmployeeController(Controller):
         return await staff.change_employee(actor, employee_id, data)
 
 
+_COMPANY = {"needs": Permission.MANAGE_COMPANY}
+
+
+@dataclass
+class LogoUpload:
+    file: UploadFile
+
+
 class CompanyController(Controller):
     path = "/api/company"
     tags = ["Back-office"]
 
-    @get("/", opt={"needs": Permission.MANAGE_COMPANY}, operation_id="GetCompanySettings")
+    @get("/", opt=_COMPANY, operation_id="GetCompanySettings")
     async def get_settings(self, actor: NamedDependency[Actor]) -> CompanyOut:
-        """The company's switches."""
+        """The company's details, mail settings and email switch."""
         return await staff.company_settings(actor)
 
-    @patch("/", opt={"needs": Permission.MANAGE_COMPANY}, operation_id="ChangeCompanySettings")
+    @patch("/", opt=_COMPANY, operation_id="ChangeCompanySettings")
     async def change(
         self, actor: NamedDependency[Actor], data: JSONBody[CompanyPatch]
     ) -> CompanyOut:
-        """Switch company email on or off; recorded."""
+        """Change details, mail settings or the email switch; each change is recorded."""
         return await staff.change_company(actor, data)
+
+    @get("/logo", opt=_COMPANY, operation_id="GetCompanyLogo", media_type="image/*")
+    async def get_logo(self, actor: NamedDependency[Actor]) -> Response[bytes]:
+        """The company logo (PNG or JPEG); 404 when there is none."""
+        image = await logo.company_logo(actor)
+        return Response(
+            image.data,
+            media_type=image.content_type,
+            headers={
+                "Cache-Control": "private, max-age=3600",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    @post("/logo", opt=_COMPANY, operation_id="UploadCompanyLogo", status_code=200)
+    async def upload_logo(
+        self, actor: NamedDependency[Actor], data: MultipartBody[LogoUpload]
+    ) -> CompanyOut:
+        """Set the logo of work reports and emails (PNG or JPEG, at most 2 MB); recorded."""
+        return await logo.set_logo(actor, await data.file.read())
+
+    @delete("/logo", opt=_COMPANY, operation_id="RemoveCompanyLogo", status_code=200)
+    async def remove_logo(self, actor: NamedDependency[Actor]) -> CompanyOut:
+        """Reports and emails go out without a logo; recorded."""
+        return await logo.remove_logo(actor)
 
 
 class PermissionChangeController(Controller):

@@ -95,6 +95,8 @@ class CompanyOut(Out):
     brand_colour: str
     sender_address: str
     mail_size_budget: int
+    # The logo image (GET), its address changing with the logo; None without a logo.
+    logo_url: str | None
 
 
 Line = Annotated[str, msgspec.Meta(max_length=200)]

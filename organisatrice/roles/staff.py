@@ -160,18 +160,21 @@ async def change_employee(actor: Actor, employee_id: int, patch: EmployeePatch) 
         return await employee_of_company(actor, employee_id)
 
 
-_COMPANY_FIELDS = tuple(CompanyOut.__struct_fields__)
+_COMPANY_FIELDS = tuple(f for f in CompanyOut.__struct_fields__ if f != "logo_url")
 
 
 async def company_settings(actor: Actor) -> CompanyOut:
     row = (
-        await Company.select(*[getattr(Company, f) for f in _COMPANY_FIELDS])
+        await Company.select(*[getattr(Company, f) for f in _COMPANY_FIELDS], Company.logo_sha256)
         .where(Company.id == actor.company_id)
         .first()
     )
     if row is None:
         raise NotFound("Your company no longer exists.")
-    return msgspec.convert(row, CompanyOut)
+    sha = row.pop("logo_sha256")
+    # The logo's address changes with the logo, so no browser shows the one it cached before.
+    logo_url = f"/api/company/logo?v={sha[:16]}" if sha else None
+    return msgspec.convert({**row, "logo_url": logo_url}, CompanyOut)
 
 
 def _checked_company(patch: CompanyPatch) -> dict[str, Any]:

@@ -108,8 +108,10 @@ def _request_body(operation_id: str) -> dict[str, Any]:
         },
         "ChangeEmployee": {"json": {"may_email": False}},
         "ChangeCompanySettings": {"json": {"email_enabled": True}},
+        "UploadCompanyLogo": {"files": {"file": ("logo.png", _png(), "image/png")}},
         "SetOrderResponsible": {"json": {"employee_ids": []}},
         "UploadPhoto": {"files": {"file": ("p.png", _png(), "image/png")}},
+        "ChangePhoto": {"json": {"caption": "Nach der Reparatur"}},
         "UploadDocument": {"files": {"file": ("o.pdf", PDF, "application/pdf")}},
         "CreateTemplate": {
             "json": {"kind": "general", "language": "de", "name": "T", "subject": "S"}
