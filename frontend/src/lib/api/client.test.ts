@@ -20,6 +20,25 @@ describe("problem+json answers", () => {
     expect(error.field).toBe("subject");
   });
 
+  it("blame the first field of a body that did not validate", () => {
+    const error = apiError(400, "Bad Request", {
+      type: "about:blank",
+      title: "Bad Request",
+      status: 400,
+      detail: "body brand_colour: Expected `str` matching regex",
+      errors: [{ message: "Expected `str` matching regex", key: "brand_colour", source: "body" }],
+    });
+    expect(error.field).toBe("brand_colour");
+    const query = apiError(400, "Bad Request", {
+      type: "about:blank",
+      title: "Bad Request",
+      status: 400,
+      detail: "query page: Expected `int`",
+      errors: [{ message: "Expected `int`", key: "page", source: "query" }],
+    });
+    expect(query.field).toBeUndefined();
+  });
+
   it("fall back to the title when the detail is empty", () => {
     const error = apiError(409, "Conflict", { type: "x", title: "Changed elsewhere", status: 409, detail: "" });
     expect(error.message).toBe("Changed elsewhere");

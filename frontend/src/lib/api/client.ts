@@ -23,9 +23,12 @@ export class ApiError extends Error {
     this.problem = problem;
   }
 
-  /** The field the server blamed, e.g. "recipients.to" or "version". */
+  /** The field the server blamed, e.g. "recipients.to" or "version"; for a body that did not
+   * validate (a pattern, a range), the first field the validation named. */
   get field(): string | undefined {
-    return this.problem?.field;
+    if (this.problem?.field) return this.problem.field;
+    const first = this.problem?.errors?.[0] as { source?: unknown; key?: unknown } | undefined;
+    return first?.source === "body" && typeof first.key === "string" ? first.key : undefined;
   }
 }
 

@@ -3,7 +3,7 @@
  * operationId). Paths and types come from the generated schema.d.ts: a path or field that
  * the backend renames is a type error here, not a broken screen.
  */
-import { call, client, upload, urlOf, type Schemas } from "./client";
+import { call, client, upload, urlOf, type Schemas, type UploadProgress } from "./client";
 
 export { ApiError, onSignedOut, type UploadProgress } from "./client";
 
@@ -149,6 +149,14 @@ export const uploadDocument = (
     urlOf("/api/orders/{order_id}/documents", { order_id: orderId }),
     { file, kind },
     onProgress,
+  );
+
+export const changePhoto = (orderId: number, photoId: number, body: Schemas["PhotoPatch"]) =>
+  call(
+    client.PATCH("/api/orders/{order_id}/photos/{photo_id}", {
+      params: { path: { order_id: orderId, photo_id: photoId } },
+      body,
+    }),
   );
 
 export const getOrderHistory = (orderId: number) =>
@@ -331,7 +339,15 @@ export const changeEmployee = (employeeId: number, body: EmployeePatch) =>
 
 export const getCompany = () => call(client.GET("/api/company"));
 
-export const changeCompany = (body: Schemas["CompanyPatch"]) => call(client.PATCH("/api/company", { body }));
+export type CompanyPatch = Schemas["CompanyPatch"];
+
+export const changeCompany = (body: CompanyPatch) => call(client.PATCH("/api/company", { body }));
+
+/** Set the company logo (PNG or JPEG); `onProgress` follows the bytes sent. */
+export const uploadCompanyLogo = (file: File, onProgress?: UploadProgress) =>
+  upload<Company>(urlOf("/api/company/logo"), { file }, onProgress);
+
+export const removeCompanyLogo = () => call(client.DELETE("/api/company/logo"));
 
 export const getRelay = () => call(client.GET("/api/mail/relay"));
 
