@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from piccolo.conf.apps import AppRegistry
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
 
+from organisatrice.core.sqlite import KeptSQLiteEngine
 from organisatrice.settings import get_settings
 
 _settings = get_settings()
 
-DB: PostgresEngine | SQLiteEngine
+DB: PostgresEngine | KeptSQLiteEngine
 if _settings.database_kind == "postgresql":
     DB = PostgresEngine(
         config={
@@ -23,8 +23,8 @@ if _settings.database_kind == "postgresql":
     )
 else:
     _settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-    # A writer waits up to 30 s for the lock instead of failing at once.
-    DB = SQLiteEngine(path=str(_settings.sqlite_path), timeout=30)
+    # A writer of another process waits up to 30 s for the lock instead of failing at once.
+    DB = KeptSQLiteEngine(path=str(_settings.sqlite_path), timeout=30)
 
 APP_REGISTRY = AppRegistry(
     apps=[

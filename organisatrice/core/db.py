@@ -1,7 +1,8 @@
 """Transactions and database facts that differ between SQLite and PostgreSQL.
 
-SQLite allows one writer: write transactions begin IMMEDIATE so that two writers queue on the
-lock (the engine waits up to its timeout) instead of failing half-way with "database is locked".
+SQLite allows one writer: write transactions begin IMMEDIATE so that two writers (of two
+processes; in one process they take turns, see core/sqlite.py) queue on the lock instead of
+failing half-way with "database is locked".
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from organisatrice.core.sqlite import KeptSQLiteEngine
 
 
 def engine() -> Engine[Any]:
@@ -50,6 +53,8 @@ async def release_engine() -> None:
     db = engine()
     if isinstance(db, PostgresEngine):
         await db.close_connection_pool()
+    elif isinstance(db, KeptSQLiteEngine):
+        await db.close_connections()
 
 
 class MigrationState(msgspec.Struct, frozen=True):

@@ -15,17 +15,13 @@ import logging
 import os
 import socket
 import time
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from itertools import groupby
-from types import TracebackType
-from typing import Any
 
 import anyio.to_thread
-from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 
 from organisatrice.core.blobs import blob_store
-from organisatrice.core.db import engine, transaction
+from organisatrice.core.db import transaction
 from organisatrice.core.errors import NotFound
 from organisatrice.mail.outbox import Claimed, claim, record_all, unreachable
 from organisatrice.mail.relay import relay_of
@@ -167,62 +163,11 @@ async def _send(relays: _Relays, claimed: list[Claimed], results: Results) -> No
         await _send_group(relays, company_id, list(group), results)
 
 
-class _OnKeptConnection(SQLiteTransaction):
-    """An IMMEDIATE transaction on the connection the worker keeps open, instead of a new
-    connection (a thread, a file opened) per transaction as the engine makes them."""
-
-    def __init__(self, db: SQLiteEngine, connection: Any) -> None:
-        super().__init__(db, transaction_type=TransactionType.immediate, allow_nested=False)
-        self.kept = connection
-
-    async def get_connection(self) -> Any:
-        return self.kept
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool:
-        # The engine's own commits or rolls back and then closes the connection; this one stays.
-        await self.connection.execute("COMMIT" if error is None else "ROLLBACK")
-        self.engine.current_transaction.reset(self.context)
-        return error is None
-
-
-@asynccontextmanager
-async def _sqlite_kept_open() -> AsyncIterator[Any]:
-    """On SQLite, one connection held open while the worker chains batches, for its own
-    transactions; None on PostgreSQL (its pool keeps connections open already).
-
-    The engine opens a connection per transaction, and when the last connection to a WAL database
-    closes, SQLite checkpoints the whole WAL into the database and deletes it, which costs
-    several fsyncs, at every batch. With this one open, a commit is one append to the WAL, and
-    the WAL is checkpointed as usual when it grows."""
-    db = engine()
-    if not isinstance(db, SQLiteEngine):
-        yield None
-        return
-    connection = await db.get_connection()
-    try:
-        # Reading a page opens the WAL; the statement ends at once and holds no lock.
-        await connection.execute("SELECT 1 FROM sent_email LIMIT 1")
-        yield connection
-    finally:
-        await connection.close()
-
-
-async def _record_and_claim(kept: Any, done: Results, worker: str, limit: int) -> list[Claimed]:
+async def _record_and_claim(done: Results, worker: str, limit: int) -> list[Claimed]:
     """One transaction: what the relay said about `done`, and the next `limit` emails taken."""
     if not done and not limit:
         return []
-    db = engine()
-    scope = (
-        _OnKeptConnection(db, kept)
-        if kept is not None and isinstance(db, SQLiteEngine)
-        else transaction()
-    )
-    async with scope:
+    async with transaction():
         await record_all(done)
         return await claim(worker, limit=limit) if limit else []
 
@@ -251,7 +196,6 @@ async def run_batch(worker: str, *, limit: int = BATCH) -> int:
     attempted = 0
     unrecorded: Results = []
     async with AsyncExitStack() as stack:
-        kept = await stack.enter_async_context(_sqlite_kept_open())
         relays = _Relays(stack)
         while current:
             attempted += len(current)
@@ -259,7 +203,7 @@ async def run_batch(worker: str, *, limit: int = BATCH) -> int:
             results: Results = []
             sending = asyncio.ensure_future(_send(relays, current, results))
             try:
-                upcoming = await _record_and_claim(kept, unrecorded, worker, half if more else 0)
+                upcoming = await _record_and_claim(unrecorded, worker, half if more else 0)
             except BaseException:
                 # The database failed: the half on the wire finishes; what is not on record
                 # is sent again when its lease expires.
