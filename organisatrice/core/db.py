@@ -7,6 +7,7 @@ failing half-way with "database is locked".
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import msgspec
@@ -62,21 +63,32 @@ class MigrationState(msgspec.Struct, frozen=True):
     pending: list[str]
 
 
-async def migration_state() -> MigrationState:
-    """Which migrations of our apps ran, and which wait (compared with the files on disk)."""
+_migration_table_seen: list[bool] = []
+
+
+@functools.cache
+def _migrations_on_disk() -> tuple[tuple[str, str], ...]:
+    """(app, migration id) of every migration file, in dependency order; read once, as the
+    files do not change under a running process (health asks for them on every call)."""
     manager = BaseMigrationManager()
-    await manager.create_migration_table()
-    ran = set(await Migration.get_migrations_which_ran())
-    pending: list[str] = []
-    applied = 0
+    found: list[tuple[str, str]] = []
     for app_name in manager.get_sorted_app_names():
         folder = str(manager.get_app_config(app_name).migrations_folder_path)
         for migration_id in manager.get_migration_ids(manager.get_migration_modules(folder)):
-            if migration_id in ran:
-                applied += 1
-            else:
-                pending.append(f"{app_name}:{migration_id}")
-    return MigrationState(applied=applied, pending=pending)
+            found.append((app_name, migration_id))
+    return tuple(found)
+
+
+async def migration_state() -> MigrationState:
+    """Which migrations of our apps ran, and which wait (compared with the files on disk)."""
+    if not _migration_table_seen:
+        # Piccolo's CREATE TABLE IF NOT EXISTS is a write: once per process is enough.
+        await BaseMigrationManager().create_migration_table()
+        _migration_table_seen.append(True)
+    ran = set(await Migration.get_migrations_which_ran())
+    on_disk = _migrations_on_disk()
+    pending = [f"{app}:{migration_id}" for app, migration_id in on_disk if migration_id not in ran]
+    return MigrationState(applied=len(on_disk) - len(pending), pending=pending)
 
 
 async def migrate() -> None:
