@@ -300,7 +300,7 @@ _SELECT = (
     "LEFT JOIN employee e ON e.id = s.author ORDER BY s.queued_at DESC, s.id DESC"
 )
 _PAGE = (
-    "SELECT * FROM sent_email s WHERE s.company = {p} AND {where} "
+    "SELECT * FROM sent_email s WHERE {company} = {p} AND {where} "
     "ORDER BY s.queued_at DESC, s.id DESC LIMIT 51"
 )
 
@@ -321,7 +321,9 @@ def raw_sql(case: str, sqlite: bool) -> str:
     else:
         first, second = p(), p()
         where = f"(s.queued_at, s.id) < ({first}, {second})"
-    page = _PAGE.format(p=company, where=where)
+    # As the listing writes it on SQLite for a rare recipient: starting from the matches.
+    column = "+s.company" if sqlite and case == "recipient" else "s.company"
+    page = _PAGE.format(company=column, p=company, where=where)
     return _SELECT.format(page=page)
 
 

@@ -13,6 +13,9 @@ in as a dispatcher). Every load is bounded in requests and in seconds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -46,7 +49,11 @@ def app_server(env: dict[str, str], data_dir: Path) -> Iterator[str]:
 
     server_env = {**os.environ, **server_env}
     log = data_dir / f"server-{port}.log"
-    child = start_child([sys.executable, "-m", "organisatrice", "serve"], env=server_env, log=log)
+    command = [sys.executable, "-m", "organisatrice", "serve"]
+    if profile := os.environ.get("BENCH_PROFILE"):
+        spy = str(Path(sys.executable).parent / "py-spy")
+        command = [spy, "record", "--nonblocking", "--format", "raw", "-o", profile, "--", *command]
+    child = start_child(command, env=server_env, log=log)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -60,7 +67,16 @@ def app_server(env: dict[str, str], data_dir: Path) -> Iterator[str]:
                 raise RuntimeError("the app server did not start:\n" + log.read_text()[-3000:])
             time.sleep(0.1)
         yield base
+    except BaseException:
+        # The scratch folder goes with the run: show why the server failed while it is there.
+        print("the app server's log, last lines:\n" + log.read_text()[-3000:], file=sys.stderr)
+        raise
     finally:
+        if profile:
+            # py-spy writes its profile when interrupted, and stops the server with it.
+            child.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=60)
         stop_child(child)
 
 

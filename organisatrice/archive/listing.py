@@ -9,8 +9,8 @@ an index that returns its rows already in page order (see the archive's index mi
 page reads about `limit` rows whether the archive holds a thousand emails or millions, and no
 total is counted.
 
-`listing_query` builds the SQL and its parameters; the listing runs exactly that, and the query
-plan tests explain exactly that.
+`listing_query` builds the SQL and its parameters, `page_query` chooses among its shapes; the
+listing runs exactly that, and the query plan tests explain exactly that.
 """
 
 from __future__ import annotations
@@ -257,13 +257,18 @@ def listing_query(
     after: Position | None = None,
     limit: int = DEFAULT_LIMIT,
     sqlite: bool | None = None,
+    few_matches: bool = False,
 ) -> QueryString:
     """The SQL of one page and its parameters. Every value is a bound parameter; only the shape
     (which conditions, which order) varies, and each shape is one an index serves."""
     sqlite = is_sqlite() if sqlite is None else sqlite
     # "C": byte order, so that a prefix is a range of the index whatever the database's locale.
     number = "s.order_number" if sqlite else 's.order_number COLLATE "C"'
-    where: list[QueryString] = [QueryString("s.company = {}", scope.company_id)]
+    # SQLite would walk the company's date index and test each row against the trigram
+    # table's matches; when these are few (see `few_recipient_matches`), starting from them is
+    # 20 times faster. A unary + keeps the planner off the company's indexes.
+    company = "+s.company" if sqlite and filters.recipient and few_matches else "s.company"
+    where: list[QueryString] = [QueryString(f"{company} = {{}}", scope.company_id)]
     if scope.visible_orders is not None:
         where.append(QueryString('s."order" IN ({})', scope.visible_orders))
     start, end = period(filters.sent_from, filters.sent_to, scope.time_zone)
@@ -288,12 +293,11 @@ def listing_query(
     if filters.recipient:
         if sqlite:
             # The FTS5 trigram table: a quoted phrase is a substring match, case-insensitive.
-            phrase = '"' + filters.recipient.replace('"', '""') + '"'
             where.append(
                 QueryString(
                     "s.id IN (SELECT rowid FROM sent_email_recipients "
                     "WHERE sent_email_recipients MATCH {})",
-                    phrase,
+                    _phrase(filters.recipient),
                 )
             )
         else:
@@ -329,6 +333,45 @@ def listing_query(
         # The joins keep the page's order only when told (same keys, on the page's alias).
         QueryString(", ".join(f"p.{key[2:]} {direction}" for key in keys)),
     )
+
+
+def _phrase(recipient: str) -> str:
+    """An FTS5 query that matches `recipient` as a substring (trigram table, quoted phrase)."""
+    return '"' + recipient.replace('"', '""') + '"'
+
+
+# SQLite keeps no statistics for the trigram table, so the listing counts, up to this many, how
+# many archived emails match before it chooses where to start.
+FEW_MATCHES = 2000
+
+
+async def few_recipient_matches(recipient: str) -> bool:
+    """On SQLite: at most FEW_MATCHES emails (of all companies) have `recipient` in an address."""
+    rows = await run(
+        QueryString(
+            "SELECT count(*) AS n FROM (SELECT 1 FROM sent_email_recipients "
+            "WHERE sent_email_recipients MATCH {} LIMIT {})",
+            _phrase(recipient),
+            FEW_MATCHES + 1,
+        )
+    )
+    return int(rows[0]["n"]) <= FEW_MATCHES
+
+
+async def page_query(
+    scope: Scope,
+    filters: ArchiveFilters,
+    *,
+    sort: ArchiveSort = ArchiveSort.NEWEST,
+    after: Position | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> QueryString:
+    """The SQL the listing runs for one page (on SQLite chosen after counting the matches of
+    a recipient search)."""
+    few = False
+    if filters.recipient and is_sqlite():
+        few = await few_recipient_matches(filters.recipient)
+    return listing_query(scope, filters, sort=sort, after=after, limit=limit, few_matches=few)
 
 
 async def run(query: QueryString) -> list[dict[str, Any]]:
@@ -375,8 +418,15 @@ async def list_archive(
         raise Invalid(f"A page holds 1 to {MAX_LIMIT} emails.", field="limit")
     filters = check_filters(filters)
     after = decode_cursor(cursor, filters, sort) if cursor else None
+    few = (
+        bool(filters.recipient)
+        and is_sqlite()
+        and await few_recipient_matches(filters.recipient or "")
+    )
     rows = await run(
-        listing_query(scope_of(actor), filters, sort=sort, after=after, limit=limit + 1)
+        listing_query(
+            scope_of(actor), filters, sort=sort, after=after, limit=limit + 1, few_matches=few
+        )
     )
     more = len(rows) > limit
     rows = rows[:limit]
