@@ -14,7 +14,6 @@ from organisatrice.compose.drafts import checked_recipients, emailable_order
 from organisatrice.compose.schemas import Recipient, Recipients
 from organisatrice.compose.tables import Draft
 from organisatrice.core.blobs import blob_store
-from organisatrice.core.db import transaction
 from organisatrice.core.errors import NotFound
 from organisatrice.mail.limits import check_limits
 from organisatrice.mail.message import Address, build_message, resent_spec
@@ -65,12 +64,14 @@ async def _send(actor: Actor, order_id: int, draft_id: int, *, proof: bool) -> S
         read_receipt=draft.read_receipt,
         bounce_domain=relay.bounce_domain or draft.sender.email.rsplit("@", 1)[-1],
     )
-    async with transaction():
-        # Inside the write transaction, so two sends cannot both take the last one of the day.
+
+    async def within() -> None:
+        # After the chain head is locked, so two sends cannot both take the last one of the day.
         await check_limits(actor.company_id, actor.time_zone)
-        email_id = await freeze(frozen)
         if not proof:
             await Draft.delete().where(Draft.id == draft_id)
+
+    email_id = await freeze(frozen, within=within)
     wake_worker()
     return await email_state(email_id)
 
@@ -117,9 +118,9 @@ async def resend(actor: Actor, email_id: int, recipients: Recipients) -> SentEma
         bounce_domain=relay.bounce_domain or original["sender"].rsplit("@", 1)[-1],
         resend_of=email_id,
     )
-    async with transaction():
-        await check_limits(actor.company_id, actor.time_zone)
-        new_id = await freeze(frozen)
+    new_id = await freeze(
+        frozen, within=functools.partial(check_limits, actor.company_id, actor.time_zone)
+    )
     wake_worker()
     return await email_state(new_id)
 

@@ -41,26 +41,21 @@ def entry_hash(prev: str, email_id: int, row: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
+_HEAD = "SELECT head FROM chain_head WHERE company = {}"
+_HEAD_LOCKED = _HEAD + " FOR UPDATE"
+
+
 async def lock_head(company_id: int) -> str:
-    """The company's current chain head, locked until the transaction ends."""
-    if is_sqlite():
-        # The IMMEDIATE write transaction already holds the database's only write lock.
-        row = await ChainHead.select(ChainHead.head).where(ChainHead.company == company_id).first()
-    else:
-        await ChainHead.raw(
-            "INSERT INTO chain_head (company, head) VALUES ({}, '') "
-            "ON CONFLICT (company) DO NOTHING",
-            company_id,
-        )
-        rows = await ChainHead.raw(
-            "SELECT head FROM chain_head WHERE company = {} FOR UPDATE", company_id
-        )
-        row = rows[0] if rows else None
-    return str(row["head"]) if row else ""
+    """The company's current chain head, locked until the transaction ends (on SQLite the
+    IMMEDIATE write transaction already holds the database's only write lock)."""
+    await ChainHead.raw(
+        "INSERT INTO chain_head (company, head) VALUES ({}, '') ON CONFLICT (company) DO NOTHING",
+        company_id,
+    )
+    rows = await ChainHead.raw(_HEAD if is_sqlite() else _HEAD_LOCKED, company_id)
+    return str(rows[0]["head"]) if rows else ""
 
 
 async def move_head(company_id: int, head: str) -> None:
-    if await ChainHead.exists().where(ChainHead.company == company_id):
-        await ChainHead.update({ChainHead.head: head}).where(ChainHead.company == company_id)
-    else:
-        await ChainHead.insert(ChainHead(company=company_id, head=head))
+    """After lock_head in the same transaction, which made sure the company has a head row."""
+    await ChainHead.update({ChainHead.head: head}).where(ChainHead.company == company_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import secrets
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -73,14 +73,21 @@ def envelope_sender(token: str, bounce_domain: str) -> str:
     return f"bounce+{token}@{bounce_domain}"
 
 
-async def freeze(email: Frozen) -> int:
-    """Archive the email as queued. The bytes are on disk before the row that names them
-    commits; call inside the caller's transaction so the whole send is one commit."""
+async def freeze(email: Frozen, *, within: Callable[[], Awaitable[None]] | None = None) -> int:
+    """Archive the email as queued, in one transaction, which also runs `within` (the caller's
+    checks and changes that must commit or fail with the email) after the company's chain head
+    is locked, so that sends of one company pass it one at a time.
+
+    The bytes are stored durably first, outside the transaction: they need no lock, and on
+    SQLite the only write lock would wait for their fsync. The row that names them commits
+    after them."""
     ref, _ = await blob_store().put(email.data)
     token = secrets.token_hex(16)
-    now = _now()
     async with transaction():
         prev = await lock_head(email.company_id)
+        if within is not None:
+            await within()
+        now = _now()
         row = SentEmail(
             company=email.company_id,
             order=email.order_id,
