@@ -81,12 +81,20 @@ def app_server(env: dict[str, str], data_dir: Path) -> Iterator[str]:
 
 
 class Load:
-    """`count` requests made by `CONCURRENCY` tasks, stopped after `seconds` whatever is left."""
+    """`count` requests made by `clients` tasks, stopped after `seconds` whatever is left."""
 
-    def __init__(self, client: httpx.AsyncClient, *, count: int, seconds: float) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        count: int,
+        seconds: float,
+        clients: int = CONCURRENCY,
+    ) -> None:
         self.client = client
         self.count = count
         self.seconds = seconds
+        self.clients = clients
 
     async def run(self, request: Callable[[int], Awaitable[httpx.Response]]) -> Measurement:
         latencies: list[float] = []
@@ -105,7 +113,7 @@ class Load:
                 if answer.status_code >= 300:
                     failures.append(f"{answer.status_code} {answer.text[:300]}")
 
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        await asyncio.gather(*(worker() for _ in range(self.clients)))
         seconds = time.perf_counter() - start
         if failures:
             raise RuntimeError(f"{len(failures)} requests failed, the first: {failures[0]}")
@@ -213,7 +221,7 @@ async def run(
         try:
             if name == "drafts":
                 return [await _drafts(client, office, count, seconds, database, rounds, warmup)]
-            return [await _sends(client, office, count // 3, seconds, database, rounds, warmup)]
+            return await _sends(client, office, count // 3, seconds, database, rounds, warmup)
         finally:
             await client.aclose()
 
@@ -269,7 +277,7 @@ async def _sends(
     database: str,
     rounds: int,
     warmup: int,
-) -> Row:
+) -> list[Row]:
     headers = _headers(client)
     base = f"/api/orders/{office.order}/drafts"
     uploaded = await client.post(
@@ -282,6 +290,8 @@ async def _sends(
     body = {"template_id": office.document_template, "contact_id": office.contact}
     compose = Load(client, count=count, seconds=600)
     send = Load(client, count=count, seconds=seconds)
+    # One client at a time: the request's own time, without waiting behind 31 others.
+    alone = Load(client, count=min(count, 100), seconds=seconds, clients=1)
     drafts: list[int] = []
 
     async def compose_drafts() -> None:
@@ -301,12 +311,21 @@ async def _sends(
     async def health() -> Measurement:
         return await _health(send)
 
+    async def send_alone() -> Measurement:
+        return await alone.run(lambda n: client.post(f"{base}/{drafts[n]}/send", headers=headers))
+
+    async def health_alone() -> Measurement:
+        return await _health(alone)
+
     async def between(contender: str) -> None:
-        if contender == "send":
+        if contender.startswith("send"):
             await compose_drafts()
 
     measured = await alternate(
-        {"send": sends, "health": health}, rounds=rounds, warmup=warmup, between=between
+        {"send": sends, "health": health, "send alone": send_alone, "health alone": health_alone},
+        rounds=rounds,
+        warmup=warmup,
+        between=between,
     )
     ours = measured["send"]
     row = ratio_row(
@@ -321,4 +340,15 @@ async def _sends(
         note=f"p50 {ours['p50 ms']:.0f} ms, {ours['requests/s']:.0f} sends/s",
     )
     row.met = ours["p99 ms"] < 50
-    return row
+    alone_row = ratio_row(
+        benchmark="Send request (about 30 KB), one client at a time",
+        database=database,
+        unit="p99 ms",
+        ours=measured["send alone"],
+        baseline=measured["health alone"],
+        baseline_name="GET /api/health p99, one client",
+        key="p99 ms",
+        target="(information)",
+        note=f"p50 {measured['send alone']['p50 ms']:.1f} ms",
+    )
+    return [row, alone_row]
