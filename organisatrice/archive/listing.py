@@ -95,6 +95,9 @@ class ArchiveRow(Out):
     queued_at: datetime
     sent_at: datetime | None
     attachment_count: int
+    # This email resends that one (fix and resend) / was itself resent as that one, the newest.
+    resend_of: int | None
+    resent_as: int | None
 
 
 class ArchivePage(Out):
@@ -228,9 +231,10 @@ _SELECT = (
     "c.name AS client_name, p.author AS author_id, "
     "coalesce(trim(e.first_name || ' ' || e.last_name), '') AS author_name, p.kind, p.subject, "
     "p.status, p.recipient_list, p.queued_at, p.sent_at, "
-    "coalesce(json_array_length(nullif(p.attachments, ''){json}), 0) AS attachment_count "
+    "coalesce(json_array_length(nullif(p.attachments, ''){json}), 0) AS attachment_count, "
+    "p.resend_of, (SELECT max(r.id) FROM sent_email r WHERE r.resend_of = p.id) AS resent_as "
     'FROM (SELECT s.id, s."order", s.order_number, s.client, s.author, s.kind, s.subject, '
-    "s.status, s.recipient_list, s.queued_at, s.sent_at, s.attachments "
+    "s.status, s.recipient_list, s.queued_at, s.sent_at, s.attachments, s.resend_of "
     "FROM sent_email s WHERE {{}} ORDER BY {{}} LIMIT {{}}) p "
     "JOIN client c ON c.id = p.client LEFT JOIN employee e ON e.id = p.author ORDER BY {{}}"
 )

@@ -113,6 +113,16 @@ async def test_the_author_sees_the_failed_email_and_fixes_and_resends_it(
         await page.goto(f"/#/mail/{failed['id']}")
         await expect(page.get_by_test_id("entry-resent")).to_be_visible()
 
+        # In the sent-mail table the bounced row is no longer marked, and leads to its resend.
+        await page.goto("/#/mail")
+        original = page.get_by_test_id("mail-row").filter(has_text=TYPO)
+        await expect(original).to_have_attribute("data-status", re.compile("failed|bounced"))
+        await expect(original).not_to_have_class(re.compile(r"\battention\b"))
+        await page.screenshot(path=screenshots / "mail-resent.png")
+        await original.get_by_test_id("row-resent-as").tap()
+        await expect(page).to_have_url(re.compile(r"#/mail/\d+$"))
+        await expect(page.get_by_test_id("entry-recipient")).to_contain_text(RIGHT)
+
 
 async def test_a_colleague_sees_no_notification_of_someone_elses_email(
     page: Page, app: Litestar

@@ -26,6 +26,7 @@ async def archived(
     cc: Sequence[str] = (),
     subject: str = "Arbeitsrapport",
     attachments: int = 0,
+    resend_of: int | None = None,
 ) -> int:
     """An email of `order` queued at `at` (UTC), as the send path freezes it."""
     built = build_message(
@@ -69,6 +70,7 @@ async def archived(
                 data=built.data,
                 read_receipt=False,
                 bounce_domain="bounces.test.example",
+                resend_of=resend_of,
             )
         )
 

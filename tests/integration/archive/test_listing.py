@@ -268,6 +268,8 @@ async def test_a_row_shows_order_client_author_recipients_and_attachments(
         "queued_at": "2026-11-03T10:00:00+01:00",
         "sent_at": "2026-11-03T10:01:00+01:00",
         "attachment_count": 2,
+        "resend_of": None,
+        "resent_as": None,
     }
     assert page["next_cursor"] is None
 
@@ -278,6 +280,26 @@ async def test_failed_and_bounced_emails_are_flagged(coordinator: ApiClient, wor
     assert flagged == {world.emails["e3"], world.emails["e4"]}
     queued = next(row for row in page["items"] if row["id"] == world.emails["e5"])
     assert queued["status"] == "queued" and queued["sent_at"] is None
+
+
+async def test_a_fixed_and_resent_email_and_its_resend_name_each_other(app: Litestar) -> None:
+    company, coordinator = await _office("Haustechnik Resend")
+    order = await _make_order(company, number="2026-0301")
+    bounced = await archived(company, order, coordinator.id, at=_at(6, 9), to=["anna@typo.example"])
+    await mark(bounced, "bounced", sent_at=_at(6, 9, 1))
+    first = await archived(
+        company, order, coordinator.id, at=_at(6, 10), to=["ana@typo.example"], resend_of=bounced
+    )
+    await mark(first, "bounced", sent_at=_at(6, 10, 1))
+    fixed = await archived(
+        company, order, coordinator.id, at=_at(6, 11), to=["anna@client.example"], resend_of=bounced
+    )
+    async with ApiClient.signed_in(app, coordinator.email) as client:
+        rows = {row["id"]: row for row in (await _page(client))["items"]}
+    # The original leads to its newest resend; each resend back to the original.
+    assert (rows[bounced]["resent_as"], rows[bounced]["resend_of"]) == (fixed, None)
+    assert (rows[first]["resent_as"], rows[first]["resend_of"]) == (None, bounced)
+    assert (rows[fixed]["resent_as"], rows[fixed]["resend_of"]) == (None, bounced)
 
 
 async def test_technician_sees_only_the_emails_of_orders_they_work_on(

@@ -860,6 +860,8 @@ export interface components {
             queued_at: string;
             sent_at: string | null;
             attachment_count: number;
+            resend_of: number | null;
+            resent_as: number | null;
         };
         /**
          * ArchiveSort

@@ -212,6 +212,7 @@ export const de = {
   "mail.subject": "Betreff",
   "mail.status": "Status",
   "mail.more": "Weitere laden",
+  "mail.resentAs": "Erneut gesendet – ansehen",
   "mail.attachmentCount": "Anhänge: {count}",
 
   "billing.open": "Export für die Verrechnung",

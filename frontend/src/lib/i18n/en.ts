@@ -213,6 +213,7 @@ export const en: Catalogue = {
   "mail.subject": "Subject",
   "mail.status": "Status",
   "mail.more": "Load more",
+  "mail.resentAs": "Resent – view",
   "mail.attachmentCount": "Attachments: {count}",
 
   "billing.open": "Export for billing",

@@ -213,6 +213,7 @@ export const fr: Catalogue = {
   "mail.subject": "Objet",
   "mail.status": "Statut",
   "mail.more": "Charger la suite",
+  "mail.resentAs": "Renvoyé – voir",
   "mail.attachmentCount": "Pièces jointes : {count}",
 
   "billing.open": "Export pour la facturation",

@@ -213,6 +213,7 @@ export const it: Catalogue = {
   "mail.subject": "Oggetto",
   "mail.status": "Stato",
   "mail.more": "Carica altre",
+  "mail.resentAs": "Reinviato – vedi",
   "mail.attachmentCount": "Allegati: {count}",
 
   "billing.open": "Esporta per la fatturazione",
