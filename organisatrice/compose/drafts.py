@@ -230,7 +230,8 @@ async def create_draft(actor: Actor, order_id: int, data: DraftIn) -> DraftOut:
         await EmailTemplate.update({EmailTemplate.last_used_at: datetime.now(UTC)}).where(
             EmailTemplate.id == template["id"]
         )
-    return await draft_of(actor, order_id, int(row.id))
+    # The row as saved (its defaults are set here, not by the database): no need to read it back.
+    return await _out(actor, row.to_dict())
 
 
 async def _draft_row(actor: Actor, order_id: int, draft_id: int) -> dict[str, Any]:
