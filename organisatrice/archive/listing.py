@@ -28,7 +28,7 @@ import msgspec
 from piccolo.querystring import QueryString
 
 from organisatrice.archive.entries import ATTENTION
-from organisatrice.core.db import engine, is_sqlite
+from organisatrice.core.db import engine, is_sqlite, long_reads
 from organisatrice.core.errors import Invalid
 from organisatrice.core.structs import MAX_ID, Out
 from organisatrice.mail.schemas import EmailStatus
@@ -380,7 +380,8 @@ async def page_query(
 
 
 async def run(query: QueryString) -> list[dict[str, Any]]:
-    rows = await engine().run_querystring(query)
+    with long_reads():
+        rows = await engine().run_querystring(query)
     # SQLite's rows are dicts already; PostgreSQL's are asyncpg Records.
     return [r if isinstance(r, dict) else dict(r) for r in rows]
 
