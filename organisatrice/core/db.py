@@ -24,7 +24,10 @@ from organisatrice.core.sqlite import KeptSQLiteEngine
 from organisatrice.core.sqlite import long_reads as sqlite_long_reads
 
 
+@functools.cache
 def engine() -> Engine[Any]:
+    """The process's engine. Piccolo looks its configuration module up on every call (tens of
+    microseconds); it does not change while the process runs."""
     found = engine_finder()
     if found is None:
         raise RuntimeError("no Piccolo engine configured (PICCOLO_CONF)")
