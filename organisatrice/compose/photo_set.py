@@ -13,10 +13,9 @@ import base64
 import io
 import math
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import BinaryIO, Literal
+from typing import Literal
 
 import msgspec
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -24,6 +23,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from organisatrice.compose.pdf import render_pdf
 from organisatrice.core.errors import Invalid, TooLarge
 from organisatrice.core.filenames import MAX_LENGTH, safe_filename
+from organisatrice.core.images import encoded
 from organisatrice.mail.message import encoded_size
 from organisatrice.orders.photos import photo_filename
 
@@ -143,19 +143,7 @@ def _rgb_on_white(image: Image.Image) -> Image.Image:
 
 def _jpeg(image: Image.Image, quality: int, icc_profile: bytes | None) -> bytes:
     extra = {"icc_profile": icc_profile} if icc_profile else {}
-    with _memory_file() as out:
-        image.save(out, "JPEG", quality=quality, optimize=True, **extra)
-        out.seek(0)
-        return out.read()
-
-
-def _memory_file() -> BinaryIO:
-    """A file in memory with a descriptor. Pillow encodes into a file that has one without
-    holding the GIL; into a BytesIO it holds it, and the photos of a set were encoded one at a
-    time whatever the number of cores (measured: 1.0 cores busy with two threads, 1.94 so)."""
-    if hasattr(os, "memfd_create"):
-        return open(os.memfd_create("organisatrice-jpeg"), "w+b")
-    return tempfile.TemporaryFile()
+    return encoded(image, "JPEG", quality=quality, optimize=True, **extra)
 
 
 def email_photo(photo: SourcePhoto, edge: int, quality: int) -> bytes:

@@ -8,10 +8,13 @@ become one refusal a person can act on.
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, BinaryIO
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
@@ -75,3 +78,22 @@ def reading_upload(*, max_pixels: int, accepted: str) -> Iterator[None]:
         raise UnsupportedType(
             f"This file is not a readable image. {accepted}", field="file"
         ) from exc
+
+
+def encoded(image: Image.Image, fmt: str, **params: Any) -> bytes:
+    """`image` saved as `fmt` (only what `params` name is written: no metadata of the source).
+
+    Into a file in memory that has a descriptor: Pillow encodes into such a file without holding
+    the GIL, into a BytesIO it holds it (measured with two threads: 1.00 cores busy into a
+    BytesIO, 1.94 into a file), so an encode in a worker thread stopped the event loop and the
+    photos of a set were encoded one at a time."""
+    with _memory_file() as out:
+        image.save(out, fmt, **params)
+        out.seek(0)
+        return out.read()
+
+
+def _memory_file() -> BinaryIO:
+    if hasattr(os, "memfd_create"):
+        return open(os.memfd_create("organisatrice-image"), "w+b")
+    return tempfile.TemporaryFile()

@@ -17,7 +17,7 @@ from PIL import ExifTags, Image
 
 from organisatrice.core.errors import UnsupportedType
 from organisatrice.core.filenames import safe_filename
-from organisatrice.core.images import check_pixels, check_upload_size, reading_upload
+from organisatrice.core.images import check_pixels, check_upload_size, encoded, reading_upload
 
 pillow_heif.register_heif_opener()
 
@@ -90,15 +90,12 @@ def _metadata(image: Image.Image, time_zone: str) -> tuple[int, datetime | None]
 
 def _encode(image: Image.Image, fmt: str, icc_profile: bytes | None) -> bytes:
     # Only what is passed here is written: no EXIF, XMP, comment or text chunk of the upload.
-    out = io.BytesIO()
     extra = {"icc_profile": icc_profile} if icc_profile else {}
     if fmt == "PNG":
-        image.save(out, "PNG", optimize=True, **extra)
-    elif fmt == "WEBP":
-        image.save(out, "WEBP", quality=90, **extra)
-    else:
-        image.convert("RGB").save(out, "JPEG", quality=90, optimize=True, **extra)
-    return out.getvalue()
+        return encoded(image, "PNG", optimize=True, **extra)
+    if fmt == "WEBP":
+        return encoded(image, "WEBP", quality=90, **extra)
+    return encoded(image.convert("RGB"), "JPEG", quality=90, optimize=True, **extra)
 
 
 def photo_filename(original: str, content_type: str, *, label: str = "") -> str:

@@ -19,7 +19,7 @@ from PIL import Image, ImageOps
 from organisatrice.core.blobs import blob_store, store_then_record
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import NotFound, UnsupportedType
-from organisatrice.core.images import check_pixels, check_upload_size, reading_upload
+from organisatrice.core.images import check_pixels, check_upload_size, encoded, reading_upload
 from organisatrice.roles.audit import record_change
 from organisatrice.roles.policy import Actor
 from organisatrice.roles.schemas import CompanyOut
@@ -65,12 +65,12 @@ def check_logo(data: bytes) -> LogoImage:
     logo.info = {}
     logo.thumbnail((LOGO_EDGE, LOGO_EDGE))
     extra = {"icc_profile": icc_profile} if icc_profile else {}
-    out = io.BytesIO()
-    if fmt == "PNG":
-        logo.save(out, "PNG", optimize=True, **extra)
-    else:
-        logo.save(out, "JPEG", quality=90, optimize=True, **extra)
-    return LogoImage(data=out.getvalue(), content_type=_ACCEPTED[fmt])
+    data = (
+        encoded(logo, "PNG", optimize=True, **extra)
+        if fmt == "PNG"
+        else encoded(logo, "JPEG", quality=90, optimize=True, **extra)
+    )
+    return LogoImage(data=data, content_type=_ACCEPTED[fmt])
 
 
 async def _logo_sha256(actor: Actor) -> str | None:
