@@ -425,15 +425,8 @@ async def list_archive(
         raise Invalid(f"A page holds 1 to {MAX_LIMIT} emails.", field="limit")
     filters = check_filters(filters)
     after = decode_cursor(cursor, filters, sort) if cursor else None
-    few = (
-        bool(filters.recipient)
-        and is_sqlite()
-        and await few_recipient_matches(filters.recipient or "")
-    )
     rows = await run(
-        listing_query(
-            scope_of(actor), filters, sort=sort, after=after, limit=limit + 1, few_matches=few
-        )
+        await page_query(scope_of(actor), filters, sort=sort, after=after, limit=limit + 1)
     )
     more = len(rows) > limit
     rows = rows[:limit]

@@ -1,4 +1,5 @@
-"""Reading an uploaded image without trusting it: shared by order photos and the company logo.
+"""Images in and out, shared by order photos, photo sets and the company logo: reading an
+upload without trusting it, and encoding (`encoded`).
 
 The file's own content decides its type, never its name; the pixel count is checked from the
 header before anything is decoded, so a decompression bomb is refused without costing memory;

@@ -55,6 +55,7 @@ class _Connections:
         # A connection left open by a loop that ended must not keep the process alive.
         connection._thread.daemon = True
         await connection
+        connection.row_factory = sqlite3.Row
         await connection.execute("PRAGMA foreign_keys = 1")
         self.all.append(connection)
         return connection
@@ -223,7 +224,6 @@ async def _fetch(connection: aiosqlite.Connection, query: str, args: Any) -> lis
     """The rows as dicts, as Piccolo answers them. One hand-over to the connection's thread
     (execute, fetch and close together), rows made in C there, dicts made here in one pass:
     Piccolo's own way took three hand-overs and a Python call per row."""
-    connection.row_factory = sqlite3.Row
     return _dicts(list(await connection.execute_fetchall(query, args or [])))
 
 
