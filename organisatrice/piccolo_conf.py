@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 from piccolo.conf.apps import AppRegistry
-from piccolo.engine.postgres import PostgresEngine
 
+from organisatrice.core.postgres import SearchingPostgresEngine
 from organisatrice.core.sqlite import KeptSQLiteEngine
 from organisatrice.settings import get_settings
 
 _settings = get_settings()
 
-DB: PostgresEngine | KeptSQLiteEngine
+DB: SearchingPostgresEngine | KeptSQLiteEngine
 if _settings.database_kind == "postgresql":
-    DB = PostgresEngine(
-        config={
-            "dsn": _settings.database_url,
-            # asyncpg prepares every statement and reuses it; after five runs PostgreSQL may
-            # switch to a generic plan that cannot see a search term's value and so walks the
-            # archive instead of its trigram index. Plan each execution with its values.
-            "server_settings": {"plan_cache_mode": "force_custom_plan"},
-        }
-    )
+    DB = SearchingPostgresEngine(config={"dsn": _settings.database_url})
 else:
     _settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     # A writer of another process waits up to 30 s for the lock instead of failing at once.

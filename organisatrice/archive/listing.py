@@ -19,6 +19,8 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
@@ -28,8 +30,9 @@ import msgspec
 from piccolo.querystring import QueryString
 
 from organisatrice.archive.entries import ATTENTION
-from organisatrice.core.db import engine, is_sqlite, long_reads
+from organisatrice.core.db import engine, is_sqlite
 from organisatrice.core.errors import Invalid
+from organisatrice.core.reads import long_reads
 from organisatrice.core.structs import MAX_ID, Out
 from organisatrice.mail.schemas import EmailStatus
 from organisatrice.orders.services import visible_orders
@@ -80,6 +83,8 @@ class ArchiveFilters(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ArchiveRow(Out):
+    """One row of the table; built from the page's statement column by column (see _COLUMNS)."""
+
     id: int
     order_id: int
     order_number: str
@@ -88,7 +93,6 @@ class ArchiveRow(Out):
     kind: str
     subject: str
     status: EmailStatus
-    needs_attention: bool
     recipients: list[str]
     author_id: int | None
     author_name: str
@@ -98,6 +102,7 @@ class ArchiveRow(Out):
     # This email resends that one (fix and resend) / was itself resent as that one, the newest.
     resend_of: int | None
     resent_as: int | None
+    needs_attention: bool
 
 
 class ArchivePage(Out):
@@ -224,18 +229,37 @@ def check_filters(filters: ArchiveFilters) -> ArchiveFilters:
 
 
 _LIKE_SPECIAL = re.compile(r"([\\%_])")
+# The statement's columns are ArchiveRow's fields, in their order: a page's rows become Structs
+# positionally, in C (from dicts, field by field, was most of a page's Python). The stored
+# recipient text stands in the recipients' place and is split after; needs_attention, the last
+# field, follows from the status.
+_COLUMNS = {
+    "id": "p.id",
+    "order_id": 'p."order"',
+    "order_number": "p.order_number",
+    "client_id": "p.client",
+    "client_name": "c.name",
+    "kind": "p.kind",
+    "subject": "p.subject",
+    "status": "p.status",
+    "recipients": "p.recipient_list",
+    "author_id": "p.author",
+    "author_name": "coalesce(trim(e.first_name || ' ' || e.last_name), '')",
+    "queued_at": "p.queued_at",
+    "sent_at": "p.sent_at",
+    "attachment_count": "coalesce(json_array_length(nullif(p.attachments, ''){json}), 0)",
+    "resend_of": "p.resend_of",
+    "resent_as": "(SELECT max(r.id) FROM sent_email r WHERE r.resend_of = p.id)",
+}
+# In the Struct's order (a field without a column fails here, at import).
+_COLUMN_LIST = ", ".join(f"{_COLUMNS[f]} AS {f}" for f in ArchiveRow.__struct_fields__[:-1])
 # The page is cut from sent_email alone, through its index; only its rows are joined to their
 # client's and author's names, in the same statement (one round trip per page).
 _SELECT = (
-    'SELECT p.id, p."order" AS order_id, p.order_number, p.client AS client_id, '
-    "c.name AS client_name, p.author AS author_id, "
-    "coalesce(trim(e.first_name || ' ' || e.last_name), '') AS author_name, p.kind, p.subject, "
-    "p.status, p.recipient_list, p.queued_at, p.sent_at, "
-    "coalesce(json_array_length(nullif(p.attachments, ''){json}), 0) AS attachment_count, "
-    "p.resend_of, (SELECT max(r.id) FROM sent_email r WHERE r.resend_of = p.id) AS resent_as "
+    "SELECT {columns} "
     'FROM (SELECT s.id, s."order", s.order_number, s.client, s.author, s.kind, s.subject, '
     "s.status, s.recipient_list, s.queued_at, s.sent_at, s.attachments, s.resend_of "
-    "FROM sent_email s WHERE {where} ORDER BY {order} LIMIT {{}}) p "
+    "FROM sent_email s WHERE {where} ORDER BY {order} LIMIT {limit:d}) p "
     "JOIN client c ON c.id = p.client LEFT JOIN employee e ON e.id = p.author ORDER BY {outer}"
 )
 
@@ -331,13 +355,16 @@ def listing_query(
             condition(f"(s.queued_at, s.id) {past} ({{}}, {{}})", after.queued_at, after.id)
     keys = ([number] if by_number else []) + ["s.queued_at", "s.id"]
     sql = _SELECT.format(
-        json="" if sqlite else "::json",
+        columns=_COLUMN_LIST.format(json="" if sqlite else "::json"),
         where=" AND ".join(where),
         order=", ".join(f"{key} {direction}" for key in keys),
         # The joins keep the page's order only when told (same keys, on the page's alias).
         outer=", ".join(f"p.{key[2:]} {direction}" for key in keys),
+        # In the text, not a parameter: PostgreSQL costs a generic plan with an unknown LIMIT
+        # as if it read a tenth of the archive, and so would plan every page anew.
+        limit=limit,
     )
-    return QueryString(sql, *args, limit)
+    return QueryString(sql, *args)
 
 
 def _phrase(recipient: str) -> str:
@@ -379,11 +406,55 @@ async def page_query(
     return listing_query(scope, filters, sort=sort, after=after, limit=limit, few_matches=few)
 
 
-async def run(query: QueryString) -> list[dict[str, Any]]:
-    with long_reads():
-        rows = await engine().run_querystring(query)
-    # SQLite's rows are dicts already; PostgreSQL's are asyncpg Records.
-    return [r if isinstance(r, dict) else dict(r) for r in rows]
+def reads_in_order(scope: Scope, filters: ArchiveFilters, sort: ArchiveSort) -> bool:
+    """One index hands out the page's rows in page order whatever the values (at most one
+    equality filter, sorted by date; or sorted by order number with no other filter), so the
+    page reads about `limit` rows: a quick read, whose plan the database may keep. Every other
+    page is a search (core/reads.py): how many rows it reads depends on the values."""
+    if scope.visible_orders is not None or filters.recipient:
+        return False
+    if sort in (ArchiveSort.ORDER_NUMBER, ArchiveSort.ORDER_NUMBER_DESC):
+        return msgspec.structs.replace(filters, order_number_prefix=None) == ArchiveFilters()
+    if filters.order_number_prefix:
+        return False
+    equalities = (
+        filters.client_id,
+        filters.author_id,
+        filters.kind,
+        filters.status,
+        filters.order_number,
+    )
+    return sum(value is not None for value in equalities) <= 1
+
+
+async def _fetch(query: QueryString, search: bool) -> list[Any]:
+    """The engine's rows: dicts on SQLite (in column order), asyncpg Records on PostgreSQL."""
+    with long_reads() if search else nullcontext():
+        return list(await engine().run_querystring(query))
+
+
+async def run(query: QueryString, *, search: bool = True) -> list[dict[str, Any]]:
+    return [r if isinstance(r, dict) else dict(r) for r in await _fetch(query, search)]
+
+
+_STATUSES = {status.value: status for status in EmailStatus}
+_ROW: Callable[..., ArchiveRow] = ArchiveRow
+
+
+def _items(rows: list[Any], zone: ZoneInfo) -> list[ArchiveRow]:
+    """The page statement's rows (columns in ArchiveRow's order, see _COLUMNS) as Structs."""
+    items = [_ROW(*(r.values() if isinstance(r, dict) else r), False) for r in rows]
+    statuses, attention = _STATUSES, _ATTENTION
+    for item in items:
+        stored: Any = item.recipients
+        item.recipients = stored.split()
+        item.status = statuses[item.status]
+        item.needs_attention = item.status in attention
+        # Both engines answer timestamps as aware datetimes (UTC).
+        item.queued_at = item.queued_at.astimezone(zone)
+        if item.sent_at is not None:
+            item.sent_at = item.sent_at.astimezone(zone)
+    return items
 
 
 def as_utc(value: Any) -> datetime:
@@ -425,30 +496,18 @@ async def list_archive(
         raise Invalid(f"A page holds 1 to {MAX_LIMIT} emails.", field="limit")
     filters = check_filters(filters)
     after = decode_cursor(cursor, filters, sort) if cursor else None
-    rows = await run(
-        await page_query(scope_of(actor), filters, sort=sort, after=after, limit=limit + 1)
+    scope = scope_of(actor)
+    rows = await _fetch(
+        await page_query(scope, filters, sort=sort, after=after, limit=limit + 1),
+        search=not reads_in_order(scope, filters, sort),
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    for r in rows:
-        r["recipients"] = r["recipient_list"].split()
-        r["needs_attention"] = r["status"] in _ATTENTION
-    items = msgspec.convert(rows, list[ArchiveRow])
-    zone = ZoneInfo(actor.time_zone)
-    for item in items:
-        item.queued_at = as_utc(item.queued_at).astimezone(zone)
-        if item.sent_at is not None:
-            item.sent_at = as_utc(item.sent_at).astimezone(zone)
+    items = _items(rows[:limit], ZoneInfo(actor.time_zone))
     next_cursor = None
-    if more and rows:
-        last = rows[-1]
+    if len(rows) > limit:
+        last = items[-1]
         next_cursor = encode_cursor(
             filters,
             sort,
-            Position(
-                queued_at=as_utc(last["queued_at"]),
-                id=last["id"],
-                order_number=last["order_number"],
-            ),
+            Position(queued_at=last.queued_at, id=last.id, order_number=last.order_number),
         )
     return ArchivePage(items=items, next_cursor=next_cursor)

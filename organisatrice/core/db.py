@@ -8,7 +8,6 @@ failing half-way with "database is locked".
 from __future__ import annotations
 
 import functools
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import msgspec
@@ -21,7 +20,6 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from organisatrice.core.sqlite import KeptSQLiteEngine
-from organisatrice.core.sqlite import long_reads as sqlite_long_reads
 
 
 @functools.cache
@@ -44,12 +42,6 @@ def transaction() -> Any:
     if isinstance(db, SQLiteEngine):
         return db.transaction(transaction_type=TransactionType.immediate)
     return db.transaction()
-
-
-def long_reads() -> AbstractContextManager[None]:
-    """Around reads that may take milliseconds: on SQLite they leave the event loop's thread
-    (see core/sqlite.py); PostgreSQL's reads never run on it."""
-    return sqlite_long_reads() if is_sqlite() else nullcontext()
 
 
 async def prepare_engine() -> None:

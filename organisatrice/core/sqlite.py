@@ -17,11 +17,10 @@ are still kept in order by SQLite's own lock and busy timeout.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any
 
@@ -32,6 +31,8 @@ from piccolo.engine.sqlite import (
     TransactionType,
 )
 from piccolo.querystring import QueryString
+
+from organisatrice.core.reads import in_long_reads
 
 # Reads run in the connections' own threads; SQLite lets the GIL go while it works, so a few
 # readers use both cores without each one costing a thread per query.
@@ -195,7 +196,7 @@ class KeptSQLiteEngine(SQLiteEngine):
             return await super().run_querystring(querystring, in_pool)
         query, args = querystring.compile_string(engine_type=self.engine_type)
         if query.lstrip()[:6].upper() == "SELECT":
-            if not _LONG_READS.get():
+            if not in_long_reads():
                 # Most reads take SQLite tens of microseconds: less than handing them to a
                 # thread and back, which was half of a draft request's time. A WAL reader
                 # waits for no lock, so this never stalls the loop behind a writer.
@@ -232,17 +233,3 @@ def _dicts(rows: list[sqlite3.Row]) -> list[dict[str, Any]]:
         return []
     columns = rows[0].keys()
     return [dict(zip(columns, row, strict=True)) for row in rows]
-
-
-_LONG_READS: contextvars.ContextVar[bool] = contextvars.ContextVar("long_reads", default=False)
-
-
-@contextmanager
-def long_reads() -> Iterator[None]:
-    """Reads that may take milliseconds (a search over the archive, an export) run in the
-    reader connections' threads, so that the event loop serves other requests meanwhile."""
-    token = _LONG_READS.set(True)
-    try:
-        yield
-    finally:
-        _LONG_READS.reset(token)

@@ -15,8 +15,9 @@ from piccolo.columns import Column
 from piccolo.columns.combination import Where
 from piccolo.columns.operators.comparison import ComparisonOperator
 
-from organisatrice.core.db import is_sqlite, long_reads
+from organisatrice.core.db import is_sqlite
 from organisatrice.core.errors import NotFound
+from organisatrice.core.reads import long_reads
 from organisatrice.core.structs import Page
 from organisatrice.orders.schemas import (
     BuildingOut,

@@ -4,8 +4,9 @@ An archive of 24,000 emails over two companies (rows as wide as real ones) is lo
 analysed, then the database explains the very SQL the listing runs (`listing_query`) for each
 filter, both sorts and a following page: PostgreSQL's planner must choose the filter's index by
 itself, and SQLite must search, not scan. The recipient search must use the trigram index
-(pg_trgm GIN; FTS5 trigram on SQLite), also as the prepared statement the app's connections
-execute again and again (`plan_cache_mode = force_custom_plan`)."""
+(pg_trgm GIN; FTS5 trigram on SQLite), also as the prepared statement the app's search
+connections execute again and again (`plan_cache_mode = force_custom_plan`); the pages that one
+index reads in order keep their index in a generic plan, made once for all values."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from organisatrice.archive.listing import (
     scope_of,
 )
 from organisatrice.core.db import engine, is_sqlite
+from organisatrice.core.postgres import SearchingPostgresEngine
 from organisatrice.mail.schemas import EmailStatus
 from organisatrice.mail.tables import SentEmail
 from organisatrice.roles.policy import Actor, Role
@@ -361,50 +363,111 @@ async def test_the_listing_finds_the_rows_the_plans_were_read_for(bulk: Bulk) ->
     scope = Scope(company_id=bulk.company, time_zone="Europe/Zurich")
     filters = check_filters(ArchiveFilters(recipient=local_part(1234).upper()))
     rows = await listing.run(listing_query(scope, filters, limit=LIMIT))
-    assert [r["recipient_list"].split("@")[0] for r in rows] == [f"k{local_part(1234)}"]
+    assert [r["recipients"].split("@")[0] for r in rows] == [f"k{local_part(1234)}"]
 
 
 def _literal(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, datetime):
+        value = value.isoformat()
     assert isinstance(value, str)
     return "'" + value.replace("'", "''") + "'"
+
+
+def _postgres_plan(raw: Any) -> dict[str, Any]:
+    tree = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+    assert isinstance(tree, dict)
+    return tree
 
 
 @pytest.mark.skipif(is_sqlite(), reason="prepared statements and plan caching are PostgreSQL's")
 async def test_the_apps_prepared_recipient_search_never_falls_back_to_a_generic_plan(
     bulk: Bulk,
 ) -> None:
-    db = engine()
-    shown = await db.run_querystring(QueryString("SHOW plan_cache_mode"))
-    assert shown[0]["plan_cache_mode"] == "force_custom_plan"
     scope = Scope(company_id=bulk.company, time_zone="Europe/Zurich")
-    query = listing_query(
-        scope, check_filters(ArchiveFilters(recipient=local_part(777))), limit=LIMIT
-    )
+    filters = check_filters(ArchiveFilters(recipient=local_part(777)))
+    assert not listing.reads_in_order(scope, filters, ArchiveSort.NEWEST)
+    query = listing_query(scope, filters, limit=LIMIT)
     sql, args = query.compile_string("postgres")
-    counters = QueryString(
-        "SELECT name, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = {}",
-        sql,
-    )
-    # One connection for the whole test: the app's statement cache prepares the query once and
-    # runs it again and again, which is when PostgreSQL would otherwise go generic (after five).
-    async with db.transaction():
-        for _ in range(8):
-            assert len(await listing.run(query)) == 1
-        [prepared] = await db.run_querystring(counters)
+    # The app's statement cache prepares the query once and runs it again and again, which is
+    # when PostgreSQL would otherwise go generic (after five). Searches run on their own pool;
+    # used one at a time, it keeps one connection.
+    for _ in range(8):
+        assert len(await listing.run(query)) == 1
+    db = engine()
+    assert isinstance(db, SearchingPostgresEngine) and db.search_pool is not None
+    async with db.search_pool.acquire() as connection:
+        assert await connection.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
+        counters = (
+            "SELECT name, generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement = $1"
+        )
+        prepared = await connection.fetchrow(counters, sql)
         assert prepared["generic_plans"] == 0
         assert prepared["custom_plans"] >= 8
         literals = ", ".join(_literal(a) for a in args)
-        rows = await db.run_querystring(
-            QueryString(f'EXPLAIN (FORMAT JSON) EXECUTE "{prepared["name"]}"({literals})')
+        raw = await connection.fetchval(
+            f'EXPLAIN (FORMAT JSON) EXECUTE "{prepared["name"]}"({literals})'
         )
-        raw = rows[0]["QUERY PLAN"]
-        tree = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
-        used = {n.get("Index Name") for n in _postgres_nodes(tree)}
-        assert "sent_email_archive_recipient" in used, json.dumps(tree, indent=1)
+        used = {n.get("Index Name") for n in _postgres_nodes(_postgres_plan(raw))}
+        assert "sent_email_archive_recipient" in used, raw
         # The counter does see a generic plan when one is used: the check above can fail.
+        async with connection.transaction():
+            await connection.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+            await connection.fetch(sql, *args)
+            assert (await connection.fetchrow(counters, sql))["generic_plans"] == 1
+
+
+IN_ORDER = {
+    "newest",
+    "oldest",
+    "by-order-number",
+    "by-order-number-desc",
+    "dates",
+    "client",
+    "kind",
+    "status",
+    "author",
+    "order-number",
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+async def test_pages_that_one_index_reads_in_order_are_told_from_searches(
+    bulk: Bulk, case: str
+) -> None:
+    given, sort, _ = CASES[case]
+    scope = Scope(company_id=bulk.company, time_zone="Europe/Zurich")
+    assert listing.reads_in_order(scope, _filters(bulk, given), sort) is (case in IN_ORDER)
+    assert not listing.reads_in_order(scope_of(bulk.technician), _filters(bulk, given), sort)
+
+
+@pytest.mark.skipif(is_sqlite(), reason="prepared statements and plan caching are PostgreSQL's")
+@pytest.mark.parametrize("page", ["first", "later"])
+@pytest.mark.parametrize("case", sorted(IN_ORDER))
+async def test_a_page_read_in_order_keeps_its_index_in_a_generic_plan(
+    bulk: Bulk, case: str, page: str
+) -> None:
+    """Pages that are not searches run on the pool where PostgreSQL may keep one plan for all
+    values: that plan must read the filter's index too."""
+    given, sort, index = CASES[case]
+    scope = Scope(company_id=bulk.company, time_zone="Europe/Zurich")
+    after = _second_page() if page == "later" else None
+    query = await page_query(scope, _filters(bulk, given), sort=sort, after=after, limit=LIMIT)
+    sql, args = query.compile_string("postgres")
+    db = engine()
+    async with db.transaction():
         await db.run_ddl("SET LOCAL plan_cache_mode = force_generic_plan")
-        await listing.run(query)
-        [prepared] = await db.run_querystring(counters)
-        assert prepared["generic_plans"] == 1
+        await db.run_ddl(f"PREPARE page AS {sql}")
+        literals = ", ".join(_literal(a) for a in args)
+        rows = await db.run_querystring(
+            QueryString(f"EXPLAIN (FORMAT JSON) EXECUTE page({literals})")
+        )
+        await db.run_ddl("DEALLOCATE page")
+    tree = _postgres_plan(rows[0]["QUERY PLAN"])
+    nodes = list(_postgres_nodes(tree))
+    assert not [
+        n for n in nodes if n.get("Relation Name") == "sent_email" and n["Node Type"] == "Seq Scan"
+    ]
+    assert index in {n.get("Index Name") for n in nodes}, json.dumps(tree, indent=1)
