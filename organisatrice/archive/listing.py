@@ -23,6 +23,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,7 +46,6 @@ MAX_LIMIT = 100
 # A trigram index finds substrings of three characters or more; shorter ones would read the
 # whole archive, and would match most of it anyway.
 MIN_RECIPIENT_SEARCH = 3
-_ATTENTION = frozenset(status.value for status in ATTENTION)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -377,17 +377,52 @@ def _phrase(recipient: str) -> str:
 FEW_MATCHES = 2000
 
 
+class MatchCounts:
+    """What the last counts said, per search text, for a minute. The count only chooses the
+    plan (either start gives the same page), so an old answer costs time, never a wrong row;
+    a search's next pages, and the same text searched again, skip one read of the archive
+    (a rare text among common trigrams takes SQLite 20 ms to count at a million emails)."""
+
+    SECONDS = 60.0
+    SIZE = 256
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[float, bool]] = {}
+
+    def get(self, recipient: str) -> bool | None:
+        seen = self._seen.get(recipient)
+        if seen is None or monotonic() - seen[0] > self.SECONDS:
+            return None
+        return seen[1]
+
+    def put(self, recipient: str, few: bool) -> None:
+        self._seen.pop(recipient, None)
+        if len(self._seen) >= self.SIZE:
+            del self._seen[next(iter(self._seen))]  # the oldest
+        self._seen[recipient] = (monotonic(), few)
+
+    def clear(self) -> None:
+        self._seen.clear()
+
+
+match_counts = MatchCounts()
+
+
 async def few_recipient_matches(recipient: str) -> bool:
     """On SQLite: at most FEW_MATCHES emails (of all companies) have `recipient` in an address."""
-    rows = await run(
-        QueryString(
-            "SELECT count(*) AS n FROM (SELECT 1 FROM sent_email_recipients "
-            "WHERE sent_email_recipients MATCH {} LIMIT {})",
-            _phrase(recipient),
-            FEW_MATCHES + 1,
+    few = match_counts.get(recipient)
+    if few is None:
+        rows = await run(
+            QueryString(
+                "SELECT count(*) AS n FROM (SELECT 1 FROM sent_email_recipients "
+                "WHERE sent_email_recipients MATCH {} LIMIT {})",
+                _phrase(recipient),
+                FEW_MATCHES + 1,
+            )
         )
-    )
-    return int(rows[0]["n"]) <= FEW_MATCHES
+        few = int(rows[0]["n"]) <= FEW_MATCHES
+        match_counts.put(recipient, few)
+    return few
 
 
 async def page_query(
@@ -437,19 +472,19 @@ async def run(query: QueryString, *, search: bool = True) -> list[dict[str, Any]
     return [r if isinstance(r, dict) else dict(r) for r in await _fetch(query, search)]
 
 
-_STATUSES = {status.value: status for status in EmailStatus}
+# Each stored status: as the enum, and whether it needs attention.
+_STATUSES = {status.value: (status, status in ATTENTION) for status in EmailStatus}
 _ROW: Callable[..., ArchiveRow] = ArchiveRow
 
 
 def _items(rows: list[Any], zone: ZoneInfo) -> list[ArchiveRow]:
     """The page statement's rows (columns in ArchiveRow's order, see _COLUMNS) as Structs."""
     items = [_ROW(*(r.values() if isinstance(r, dict) else r), False) for r in rows]
-    statuses, attention = _STATUSES, _ATTENTION
+    statuses = _STATUSES
     for item in items:
         stored: Any = item.recipients
         item.recipients = stored.split()
-        item.status = statuses[item.status]
-        item.needs_attention = item.status in attention
+        item.status, item.needs_attention = statuses[item.status]
         # Both engines answer timestamps as aware datetimes (UTC).
         item.queued_at = item.queued_at.astimezone(zone)
         if item.sent_at is not None:
