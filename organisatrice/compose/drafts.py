@@ -31,6 +31,7 @@ from organisatrice.core.addresses import valid_address
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import Conflict, Forbidden, Invalid, NotFound
 from organisatrice.core.filenames import safe_filename
+from organisatrice.core.statements import Statement
 from organisatrice.mail.message import refuse_unsafe_header
 from organisatrice.orders.schemas import ContactOut, OrderDetail
 from organisatrice.orders.services import contact_detail, order_detail
@@ -234,17 +235,22 @@ async def create_draft(actor: Actor, order_id: int, data: DraftIn) -> DraftOut:
     return await _out(actor, row.to_dict())
 
 
-async def _draft_row(actor: Actor, order_id: int, draft_id: int) -> dict[str, Any]:
-    row = (
-        await Draft.select()
+_DRAFT = Statement(
+    lambda company, order, draft, author: (
+        Draft.select()
         .where(
-            (Draft.company == actor.company_id)
-            & (Draft.order == order_id)
-            & (Draft.id == draft_id)
-            & (Draft.author == actor.employee_id)
+            (Draft.company == company)
+            & (Draft.order == order)
+            & (Draft.id == draft)
+            & (Draft.author == author)
         )
         .first()
     )
+)
+
+
+async def _draft_row(actor: Actor, order_id: int, draft_id: int) -> dict[str, Any]:
+    row = await _DRAFT.first(actor.company_id, order_id, draft_id, actor.employee_id)
     if row is None:
         raise NotFound(f"Draft {draft_id} does not exist for this order.")
     return dict(row)

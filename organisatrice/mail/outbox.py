@@ -20,6 +20,7 @@ from piccolo.querystring import QueryString
 
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.db import is_sqlite, transaction
+from organisatrice.core.statements import Statement
 from organisatrice.mail.chain import entry_hash, lock_head, move_head
 from organisatrice.mail.schemas import (
     DeliveryEventOut,
@@ -418,14 +419,20 @@ def overall_status(recipient_states: list[str]) -> EmailStatus:
     return next((s for s in _ORDER if s in states), EmailStatus.QUEUED)
 
 
-async def email_state(email_id: int) -> SentEmailOut:
-    row = await SentEmail.select().where(SentEmail.id == email_id).first()
-    assert row is not None
-    recipients = (
-        await EmailRecipient.select()
-        .where(EmailRecipient.sent_email == email_id)
+_EMAIL = Statement(lambda email: SentEmail.select().where(SentEmail.id == email).first())
+_RECIPIENTS = Statement(
+    lambda email: (
+        EmailRecipient.select()
+        .where(EmailRecipient.sent_email == email)
         .order_by(EmailRecipient.id)
     )
+)
+
+
+async def email_state(email_id: int) -> SentEmailOut:
+    row = await _EMAIL.first(email_id)
+    assert row is not None
+    recipients = await _RECIPIENTS.rows(email_id)
     return SentEmailOut(
         id=row["id"],
         order_id=row["order"],

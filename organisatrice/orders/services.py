@@ -18,6 +18,7 @@ from piccolo.columns.operators.comparison import ComparisonOperator
 from organisatrice.core.db import is_sqlite
 from organisatrice.core.errors import NotFound
 from organisatrice.core.reads import long_reads
+from organisatrice.core.statements import Statement
 from organisatrice.core.structs import Page
 from organisatrice.orders.schemas import (
     BuildingOut,
@@ -267,22 +268,47 @@ async def order_detail(actor: Actor, order_id: int) -> OrderDetail:
     )
 
 
+_CLIENT = Statement(lambda client: Client.select().where(Client.id == client).first())
+
+
 async def _client(client_id: int) -> ClientOut:
-    client = await Client.select().where(Client.id == client_id).first()
+    client = await _CLIENT.first(client_id)
     assert client is not None  # a foreign key with ON DELETE RESTRICT
     return msgspec.convert(client, ClientOut)
+
+
+_BUILDINGS = Statement(
+    lambda order: (
+        OrderBuilding.select(*OrderBuilding.building.all_columns())
+        .where(OrderBuilding.order == order)
+        .order_by(OrderBuilding.id)
+    )
+)
 
 
 async def _buildings_and_recipients(
     order_id: int, client_id: int
 ) -> tuple[list[BuildingOut], list[RecipientOut]]:
-    buildings = [
-        _building(r, "building.")
-        for r in await OrderBuilding.select(*OrderBuilding.building.all_columns())
-        .where(OrderBuilding.order == order_id)
-        .order_by(OrderBuilding.id)
-    ]
+    buildings = [_building(r, "building.") for r in await _BUILDINGS.rows(order_id)]
     return buildings, await _recipients(client_id, [b.id for b in buildings])
+
+
+_WORK_ITEMS = Statement(
+    lambda order: (
+        WorkItem.select(
+            WorkItem.id,
+            WorkItem.date,
+            WorkItem.hours,
+            WorkItem.description,
+            WorkItem.technician.id,
+            WorkItem.technician.first_name,
+            WorkItem.technician.last_name,
+        )
+        .where(WorkItem.order == order)
+        .order_by(WorkItem.date)
+        .order_by(WorkItem.id)
+    )
+)
 
 
 async def _work_items(order_id: int) -> list[WorkItemOut]:
@@ -297,28 +323,34 @@ async def _work_items(order_id: int) -> list[WorkItemOut]:
             hours=r["hours"],
             description=r["description"],
         )
-        for r in await WorkItem.select(
-            WorkItem.id,
-            WorkItem.date,
-            WorkItem.hours,
-            WorkItem.description,
-            WorkItem.technician.id,
-            WorkItem.technician.first_name,
-            WorkItem.technician.last_name,
-        )
-        .where(WorkItem.order == order_id)
-        .order_by(WorkItem.date)
-        .order_by(WorkItem.id)
+        for r in await _WORK_ITEMS.rows(order_id)
     ]
 
 
-async def _materials(order_id: int) -> list[MaterialOut]:
-    return msgspec.convert(
-        await Material.select(Material.id, Material.article, Material.quantity, Material.unit)
-        .where(Material.order == order_id)
-        .order_by(Material.id),
-        list[MaterialOut],
+_MATERIALS = Statement(
+    lambda order: (
+        Material.select(Material.id, Material.article, Material.quantity, Material.unit)
+        .where(Material.order == order)
+        .order_by(Material.id)
     )
+)
+
+
+async def _materials(order_id: int) -> list[MaterialOut]:
+    return msgspec.convert(await _MATERIALS.rows(order_id), list[MaterialOut])
+
+
+_RESPONSIBLE = Statement(
+    lambda order: (
+        OrderResponsible.select(
+            OrderResponsible.employee.id,
+            OrderResponsible.employee.first_name,
+            OrderResponsible.employee.last_name,
+        )
+        .where(OrderResponsible.order == order)
+        .order_by(OrderResponsible.id)
+    )
+)
 
 
 async def responsible_of(order_id: int) -> list[EmployeeRef]:
@@ -326,27 +358,26 @@ async def responsible_of(order_id: int) -> list[EmployeeRef]:
         EmployeeRef(
             id=r["employee.id"], name=f"{r['employee.first_name']} {r['employee.last_name']}"
         )
-        for r in await OrderResponsible.select(
-            OrderResponsible.employee.id,
-            OrderResponsible.employee.first_name,
-            OrderResponsible.employee.last_name,
-        )
-        .where(OrderResponsible.order == order_id)
-        .order_by(OrderResponsible.id)
+        for r in await _RESPONSIBLE.rows(order_id)
     ]
 
 
-async def order_photos(order_id: int) -> list[PhotoOut]:
-    rows = (
-        await Photo.select(
+_PHOTOS = Statement(
+    lambda order: (
+        Photo.select(
             *Photo.all_columns(exclude=[Photo.taken_by]),
             Photo.taken_by.id,
             Photo.taken_by.first_name,
             Photo.taken_by.last_name,
         )
-        .where(Photo.order == order_id)
+        .where(Photo.order == order)
         .order_by(Photo.id)
     )
+)
+
+
+async def order_photos(order_id: int) -> list[PhotoOut]:
+    rows = await _PHOTOS.rows(order_id)
     base = f"/api/orders/{order_id}/photos"
     return [
         PhotoOut(
@@ -367,17 +398,22 @@ async def order_photos(order_id: int) -> list[PhotoOut]:
     ]
 
 
-async def order_documents(order_id: int) -> list[DocumentOut]:
-    rows = (
-        await Document.select(
+_DOCUMENTS = Statement(
+    lambda order: (
+        Document.select(
             *Document.all_columns(exclude=[Document.uploaded_by]),
             Document.uploaded_by.id,
             Document.uploaded_by.first_name,
             Document.uploaded_by.last_name,
         )
-        .where(Document.order == order_id)
+        .where(Document.order == order)
         .order_by(Document.id)
     )
+)
+
+
+async def order_documents(order_id: int) -> list[DocumentOut]:
+    rows = await _DOCUMENTS.rows(order_id)
     return [
         DocumentOut(
             id=r["id"],

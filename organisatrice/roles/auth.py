@@ -18,6 +18,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import TooManyRequests, Unauthorized
+from organisatrice.core.statements import Statement
 from organisatrice.roles.passwords import verify_password
 from organisatrice.roles.policy import Actor, Role
 from organisatrice.roles.tables import Employee, SignInFailure, SignInSession
@@ -129,16 +130,25 @@ async def sign_out(token: str) -> None:
     await SignInSession.delete().where(SignInSession.token_hash == _token_hash(token))
 
 
-async def actor_for_token(token: str) -> Actor | None:
-    """The employee signed in with `token`, in one statement (it runs before every request)."""
-    session = SignInSession.select(SignInSession.employee).where(
-        (SignInSession.token_hash == _token_hash(token)) & (SignInSession.expires_at > _now())
-    )
-    row = (
-        await Employee.select(*_ACTOR_COLUMNS)
-        .where(Employee.id.is_in(session) & (Employee.active == True))  # noqa: E712
+_ACTOR_OF_TOKEN = Statement(
+    lambda token_hash, now: (
+        Employee.select(*_ACTOR_COLUMNS)
+        .where(
+            Employee.id.is_in(
+                SignInSession.select(SignInSession.employee).where(
+                    (SignInSession.token_hash == token_hash) & (SignInSession.expires_at > now)
+                )
+            )
+            & (Employee.active == True)  # noqa: E712
+        )
         .first()
     )
+)
+
+
+async def actor_for_token(token: str) -> Actor | None:
+    """The employee signed in with `token`, in one statement (it runs before every request)."""
+    row = await _ACTOR_OF_TOKEN.first(_token_hash(token), _now())
     return _actor(row) if row else None
 
 
