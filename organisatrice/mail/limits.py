@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from organisatrice.core.errors import TooManyRequests
+from organisatrice.core.statements import Statement
 from organisatrice.core.structs import Out
 from organisatrice.mail.relay import relay_of
 from organisatrice.mail.tables import SentEmail
@@ -24,14 +25,26 @@ def _starts(time_zone: str) -> tuple[datetime, datetime, datetime]:
     return now, day, day.replace(day=1)
 
 
+# Before every send, inside its transaction.
+_QUEUED_SINCE = Statement(
+    lambda company, since: SentEmail.count().where(
+        (SentEmail.company == company) & (SentEmail.queued_at >= since)
+    )
+)
+
+
+async def _queued_since(company_id: int, since: datetime) -> int:
+    row = await _QUEUED_SINCE.first(company_id, since)
+    return int(row["count"]) if row else 0
+
+
 async def quota(company_id: int, time_zone: str) -> QuotaOut:
     relay = await relay_of(company_id)
     _, day, month = _starts(time_zone)
-    mine = SentEmail.company == company_id
     return QuotaOut(
-        today=await SentEmail.count().where(mine & (SentEmail.queued_at >= day)),
+        today=await _queued_since(company_id, day),
         daily_limit=relay.daily_limit,
-        this_month=await SentEmail.count().where(mine & (SentEmail.queued_at >= month)),
+        this_month=await _queued_since(company_id, month),
         monthly_limit=relay.monthly_limit,
     )
 

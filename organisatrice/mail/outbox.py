@@ -74,6 +74,16 @@ def envelope_sender(token: str, bounce_domain: str) -> str:
     return f"bounce+{token}@{bounce_domain}"
 
 
+_EMAIL = Statement(lambda email: SentEmail.select().where(SentEmail.id == email).first())
+_RECIPIENTS = Statement(
+    lambda email: (
+        EmailRecipient.select()
+        .where(EmailRecipient.sent_email == email)
+        .order_by(EmailRecipient.id)
+    )
+)
+
+
 async def freeze(email: Frozen, *, within: Callable[[], Awaitable[None]] | None = None) -> int:
     """Archive the email as queued, in one transaction, which also runs `within` (the caller's
     checks and changes that must commit or fail with the email) after the company's chain head
@@ -120,7 +130,7 @@ async def freeze(email: Frozen, *, within: Callable[[], Awaitable[None]] | None 
         )
         await row.save()
         email_id = int(row.id)
-        stored = await SentEmail.select().where(SentEmail.id == email_id).first()
+        stored = await _EMAIL.first(email_id)
         assert stored is not None
         chained = entry_hash(prev, email_id, dict(stored))
         await SentEmail.update({SentEmail.chain_prev: prev, SentEmail.chain_hash: chained}).where(
@@ -417,16 +427,6 @@ def overall_status(recipient_states: list[str]) -> EmailStatus:
     or failure is flagged even when others arrived), else the least advanced."""
     states = {EmailStatus(s) for s in recipient_states}
     return next((s for s in _ORDER if s in states), EmailStatus.QUEUED)
-
-
-_EMAIL = Statement(lambda email: SentEmail.select().where(SentEmail.id == email).first())
-_RECIPIENTS = Statement(
-    lambda email: (
-        EmailRecipient.select()
-        .where(EmailRecipient.sent_email == email)
-        .order_by(EmailRecipient.id)
-    )
-)
 
 
 async def email_state(email_id: int) -> SentEmailOut:

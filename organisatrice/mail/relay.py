@@ -9,6 +9,7 @@ from typing import Literal
 import msgspec
 from cryptography.fernet import Fernet, InvalidToken
 
+from organisatrice.core.statements import Statement
 from organisatrice.mail.tables import MailRelay
 from organisatrice.settings import get_settings
 
@@ -53,8 +54,11 @@ def default_relay() -> Relay:
     return Relay(host=settings.smtp_host, port=settings.smtp_port, tls_mode="none")
 
 
+_RELAY = Statement(lambda company: MailRelay.select().where(MailRelay.company == company).first())
+
+
 async def relay_of(company_id: int) -> Relay:
-    row = await MailRelay.select().where(MailRelay.company == company_id).first()
+    row = await _RELAY.first(company_id)
     if row is None:
         return default_relay()
     return Relay(
