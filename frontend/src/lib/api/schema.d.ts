@@ -852,7 +852,6 @@ export interface components {
             kind: string;
             subject: string;
             status: components["schemas"]["EmailStatus"];
-            needs_attention: boolean;
             recipients: string[];
             author_id: number | null;
             author_name: string;
@@ -862,6 +861,7 @@ export interface components {
             attachment_count: number;
             resend_of: number | null;
             resent_as: number | null;
+            needs_attention: boolean;
         };
         /**
          * ArchiveSort
