@@ -56,13 +56,17 @@ MAX_SEARCH_WORDS = 6
 
 def visible_orders(actor: Actor) -> Any:
     """The where-clause of the orders `actor` may see."""
-    clause = Order.company == actor.company_id
-    if sees_all_orders(actor):
+    return _visible(actor.company_id, actor.employee_id, all_orders=sees_all_orders(actor))
+
+
+def _visible(company: Any, employee: Any, *, all_orders: bool) -> Any:
+    clause = Order.company == company
+    if all_orders:
         return clause
     mine = OrderResponsible.select(OrderResponsible.order).where(
-        OrderResponsible.employee == actor.employee_id
+        OrderResponsible.employee == employee
     )
-    worked_on = WorkItem.select(WorkItem.order).where(WorkItem.technician == actor.employee_id)
+    worked_on = WorkItem.select(WorkItem.order).where(WorkItem.technician == employee)
     return clause & (Order.id.is_in(mine) | Order.id.is_in(worked_on))
 
 
@@ -203,9 +207,27 @@ async def _first_addresses(order_ids: list[int]) -> dict[int, str]:
     return found
 
 
+# Every request about one order asks first whether its employee may see it.
+_ORDER_OF_COMPANY = Statement(
+    lambda company, order: (
+        Order.select().where(_visible(company, None, all_orders=True) & (Order.id == order)).first()
+    )
+)
+_ORDER_OF_TECHNICIAN = Statement(
+    lambda company, employee, order: (
+        Order.select()
+        .where(_visible(company, employee, all_orders=False) & (Order.id == order))
+        .first()
+    )
+)
+
+
 async def visible_order(actor: Actor, order_id: int) -> dict[str, Any]:
     """The order's own row if the actor may see it; NotFound otherwise (other companies too)."""
-    row = await Order.select().where(visible_orders(actor) & (Order.id == order_id)).first()
+    if sees_all_orders(actor):
+        row = await _ORDER_OF_COMPANY.first(actor.company_id, order_id)
+    else:
+        row = await _ORDER_OF_TECHNICIAN.first(actor.company_id, actor.employee_id, order_id)
     if row is None:
         raise NotFound(f"Order {order_id} does not exist or is not visible to you.")
     return dict(row)
@@ -290,7 +312,7 @@ async def _buildings_and_recipients(
     order_id: int, client_id: int
 ) -> tuple[list[BuildingOut], list[RecipientOut]]:
     buildings = [_building(r, "building.") for r in await _BUILDINGS.rows(order_id)]
-    return buildings, await _recipients(client_id, [b.id for b in buildings])
+    return buildings, await _recipients(client_id, order_id)
 
 
 _WORK_ITEMS = Statement(
@@ -429,13 +451,26 @@ async def order_documents(order_id: int) -> list[DocumentOut]:
     ]
 
 
-async def _recipients(client_id: int, building_ids: list[int]) -> list[RecipientOut]:
+_CONTACTS_OF_ORDER = Statement(
+    lambda client, order: (
+        Contact.select()
+        .where(
+            (
+                (Contact.client == client)
+                | Contact.building.is_in(
+                    OrderBuilding.select(OrderBuilding.building).where(OrderBuilding.order == order)
+                )
+            )
+            & (Contact.email != "")
+        )
+        .order_by(Contact.id)
+    )
+)
+
+
+async def _recipients(client_id: int, order_id: int) -> list[RecipientOut]:
     """Contacts of the client and of the order's buildings that have an email address."""
-    of_buildings = Contact.building.is_in(building_ids) if building_ids else None
-    where: Any = Contact.client == client_id
-    if of_buildings is not None:
-        where = where | of_buildings
-    rows = await Contact.select().where(where & (Contact.email != "")).order_by(Contact.id)
+    rows = await _CONTACTS_OF_ORDER.rows(client_id, order_id)
     return [
         RecipientOut(
             contact_id=r["id"],
@@ -452,13 +487,7 @@ async def _recipients(client_id: int, building_ids: list[int]) -> list[Recipient
 
 async def order_recipients(actor: Actor, order_id: int) -> list[RecipientOut]:
     order = await visible_order(actor, order_id)
-    building_ids = [
-        r["building"]
-        for r in await OrderBuilding.select(OrderBuilding.building).where(
-            OrderBuilding.order == order_id
-        )
-    ]
-    return await _recipients(order["client"], building_ids)
+    return await _recipients(order["client"], order_id)
 
 
 async def list_clients(actor: Actor, *, search: str = "") -> list[ClientOut]:
