@@ -44,6 +44,10 @@ def serve_command(workers: int) -> None:
         http="httptools",
         proxy_headers=False,
         log_level="info",
+        # Longer than clients keep an idle connection (httpx: 5 s, uvicorn's default too): at
+        # equal timeouts the server closed connections that a client was just reusing, and
+        # uvloop runs that timer before it reads the request already waiting on the socket.
+        timeout_keep_alive=75,
     )
 
 
