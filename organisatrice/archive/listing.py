@@ -470,7 +470,7 @@ async def _fetch(query: QueryString, search: bool) -> list[Any]:
 
 async def run(query: QueryString) -> list[dict[str, Any]]:
     """A search's rows as dicts (the export, the match count)."""
-    return [r if isinstance(r, dict) else dict(r) for r in await _fetch(query, search=True)]
+    return engine().transform_response_to_dicts(await _fetch(query, search=True))
 
 
 # Each stored status: as the enum, and whether it needs attention.

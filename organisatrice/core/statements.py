@@ -67,8 +67,8 @@ class Statement:
         )
 
     async def rows(self, *values: Any) -> list[dict[str, Any]]:
-        rows = await engine().run_querystring(self.query(*values))
-        return [r if isinstance(r, dict) else dict(r) for r in rows]
+        db = engine()
+        return db.transform_response_to_dicts(await db.run_querystring(self.query(*values)))
 
     async def first(self, *values: Any) -> dict[str, Any] | None:
         rows = await self.rows(*values)

@@ -257,13 +257,13 @@ async def order_detail(actor: Actor, order_id: int) -> OrderDetail:
     # The parts are independent reads: asked at once, their round trips overlap.
     async with asyncio.TaskGroup() as group:
         client = group.create_task(_client(order["client"]))
-        parts = group.create_task(_buildings_and_recipients(order_id, order["client"]))
+        buildings = group.create_task(_buildings(order_id))
+        recipients = group.create_task(_recipients(order["client"], order_id))
         responsible_task = group.create_task(responsible_of(order_id))
         work_task = group.create_task(_work_items(order_id))
         materials = group.create_task(_materials(order_id))
         photos = group.create_task(order_photos(order_id))
         documents = group.create_task(order_documents(order_id))
-    buildings, recipients = parts.result()
     responsible = responsible_task.result()
     work_items = work_task.result()
     return OrderDetail(
@@ -276,7 +276,7 @@ async def order_detail(actor: Actor, order_id: int) -> OrderDetail:
         start_date=order["start_date"],
         end_date=order["end_date"],
         client=client.result(),
-        buildings=buildings,
+        buildings=buildings.result(),
         responsible=responsible,
         email=may_email_on_order(
             actor, responsible=any(e.id == actor.employee_id for e in responsible)
@@ -286,7 +286,7 @@ async def order_detail(actor: Actor, order_id: int) -> OrderDetail:
         materials=materials.result(),
         photos=photos.result(),
         documents=documents.result(),
-        recipients=recipients,
+        recipients=recipients.result(),
     )
 
 
@@ -308,11 +308,8 @@ _BUILDINGS = Statement(
 )
 
 
-async def _buildings_and_recipients(
-    order_id: int, client_id: int
-) -> tuple[list[BuildingOut], list[RecipientOut]]:
-    buildings = [_building(r, "building.") for r in await _BUILDINGS.rows(order_id)]
-    return buildings, await _recipients(client_id, order_id)
+async def _buildings(order_id: int) -> list[BuildingOut]:
+    return [_building(r, "building.") for r in await _BUILDINGS.rows(order_id)]
 
 
 _WORK_ITEMS = Statement(
