@@ -15,6 +15,7 @@ listing runs its quick pages, for information):
 
 from __future__ import annotations
 
+import functools
 import random
 import sqlite3
 import statistics
@@ -336,6 +337,19 @@ class Case(msgspec.Struct, frozen=True):
 
 _ON_LOOP = "raw, sqlite3 on the event loop"
 _NEW_SEARCH = "ours, a new search"
+# Measured beside ours and the raw SQL, for information: (contender, detail, what the note says).
+_BESIDE = (
+    (
+        _NEW_SEARCH,
+        "ours new search p95 ms",
+        "the first page of a new search (the match count not yet remembered)",
+    ),
+    (
+        _ON_LOOP,
+        "raw sqlite3 on the loop p95 ms",
+        "raw SQL through sqlite3 on the event loop's thread (no hand-over)",
+    ),
+)
 
 
 def cases(sc: Scale) -> list[Case]:
@@ -364,30 +378,20 @@ async def run(size: str, database: str, *, rounds: int, warmup: int) -> list[Row
     }
     from organisatrice.archive import listing
 
-    raw = await _raw_runner(sqlite)
+    runners = {"raw": await _raw_runner(sqlite)}
     # Quick pages run on the loop's own SQLite connection (organisatrice/core/sqlite.py), which
     # the baseline through aiosqlite does not: shown beside it, for information.
-    on_loop = await _raw_runner(sqlite, on_loop=True) if sqlite else None
+    if sqlite:
+        runners[_ON_LOOP] = await _raw_runner(sqlite, on_loop=True)
     rows: list[Row] = []
     try:
         for case in cases(sc):
             sql = raw_sql(case.name, sqlite)
             params = raw_params[case.name]
-
-            async def raw_once(sql: str = sql, params: list[Any] = params) -> int:
-                return await raw.fetch(sql, params)
-
             contenders: dict[str, Callable[[], Awaitable[Measurement]]] = {
-                "raw": _timed(raw_once, sc.repeats)
+                name: _timed(functools.partial(runner.fetch, sql, params), sc.repeats)
+                for name, runner in runners.items()
             }
-            if on_loop is not None:
-
-                async def on_loop_once(
-                    sql: str = sql, params: list[Any] = params, runner: _Raw = on_loop
-                ) -> int:
-                    return await runner.fetch(sql, params)
-
-                contenders[_ON_LOOP] = _timed(on_loop_once, sc.repeats)
             ours_once = _ours(listing, case.name, company, loaded, position)
             contenders["ours"] = _timed(ours_once, sc.repeats)
             if sqlite and case.name == "recipient":
@@ -403,9 +407,8 @@ async def run(size: str, database: str, *, rounds: int, warmup: int) -> list[Row
             measured = await alternate(contenders, rounds=rounds, warmup=warmup)
             rows.append(_row(case, database, measured, sc, loaded))
     finally:
-        await raw.close()
-        if on_loop is not None:
-            await on_loop.close()
+        for runner in runners.values():
+            await runner.close()
     return rows
 
 
@@ -427,20 +430,11 @@ def _row(
     )
     ratio = ours["p95 ms"] / raw["p95 ms"] if raw["p95 ms"] else None
     note = f"p50 {ours['p50 ms']:.1f} ms (raw {raw['p50 ms']:.1f})"
-    new_search = measured.get(_NEW_SEARCH)
-    if new_search is not None:
-        details["ours new search p95 ms"] = round(new_search["p95 ms"], 3)
-        note += (
-            f"; the first page of a new search (the match count not yet remembered): p95 "
-            f"{new_search['p95 ms']:.2f} ms"
-        )
-    on_loop = measured.get(_ON_LOOP)
-    if on_loop is not None:
-        details["raw sqlite3 on the loop p95 ms"] = round(on_loop["p95 ms"], 3)
-        note += (
-            f"; raw SQL through sqlite3 on the event loop's thread (no hand-over): p95 "
-            f"{on_loop['p95 ms']:.2f} ms"
-        )
+    for name, detail, label in _BESIDE:
+        beside = measured.get(name)
+        if beside is not None:
+            details[detail] = round(beside["p95 ms"], 3)
+            note += f"; {label}: p95 {beside['p95 ms']:.2f} ms"
     return Row(
         benchmark=f"Archive listing: {case.label}",
         database=database,
