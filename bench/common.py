@@ -153,12 +153,14 @@ async def alternate(
                 kept[name].append(measured)
         print(
             f"    round {r + 1}/{warmup + rounds}{' (warm-up)' if r < warmup else ''}: "
-            + ", ".join(
-                f"{n} {next(iter(kept[n][-1].values())) if r >= warmup else '-'}" for n in names
-            ),
+            + "; ".join(f"{n} {_brief(kept[n][-1]) if r >= warmup else '-'}" for n in names),
             flush=True,
         )
     return {n: medians(kept[n]) for n in names}
+
+
+def _brief(measured: Measurement) -> str:
+    return ", ".join(f"{key} {value:.3g}" for key, value in measured.items())
 
 
 def ratio_row(

@@ -35,7 +35,7 @@ def serve_command(workers: int) -> None:
         f"Organisatrice on http://{settings.host}:{settings.port} ({settings.database_kind})"
     )
     uvicorn.run(
-        "organisatrice.app:create_app",
+        "organisatrice.app:create_served_app",
         factory=True,
         host=settings.host,
         port=settings.port,

@@ -67,7 +67,7 @@ async def _send(actor: Actor, order_id: int, draft_id: int, *, proof: bool) -> S
 
     async def within() -> None:
         # After the chain head is locked, so two sends cannot both take the last one of the day.
-        await check_limits(actor.company_id, actor.time_zone)
+        await check_limits(actor.company_id, relay, actor.time_zone)
         if not proof:
             await Draft.delete().where(Draft.id == draft_id)
 
@@ -119,7 +119,7 @@ async def resend(actor: Actor, email_id: int, recipients: Recipients) -> SentEma
         resend_of=email_id,
     )
     new_id = await freeze(
-        frozen, within=functools.partial(check_limits, actor.company_id, actor.time_zone)
+        frozen, within=functools.partial(check_limits, actor.company_id, relay, actor.time_zone)
     )
     wake_worker()
     return await email_state(new_id)

@@ -9,7 +9,6 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from organisatrice.core.db import is_sqlite
 from organisatrice.mail.tables import ChainHead
 
 # The facts the hash covers, in this order; adding one means a new version of the chain.
@@ -41,19 +40,19 @@ def entry_hash(prev: str, email_id: int, row: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
-_HEAD = "SELECT head FROM chain_head WHERE company = {}"
-_HEAD_LOCKED = _HEAD + " FOR UPDATE"
+# One statement: makes sure the company has a head row and locks it (the upsert takes the
+# row's lock on PostgreSQL; on SQLite the IMMEDIATE write transaction already holds the
+# database's only write lock). Every send waits for this lock, so it is one round trip.
+_LOCK_HEAD = (
+    "INSERT INTO chain_head (company, head) VALUES ({}, '') "
+    "ON CONFLICT (company) DO UPDATE SET head = chain_head.head RETURNING head"
+)
 
 
 async def lock_head(company_id: int) -> str:
-    """The company's current chain head, locked until the transaction ends (on SQLite the
-    IMMEDIATE write transaction already holds the database's only write lock)."""
-    await ChainHead.raw(
-        "INSERT INTO chain_head (company, head) VALUES ({}, '') ON CONFLICT (company) DO NOTHING",
-        company_id,
-    )
-    rows = await ChainHead.raw(_HEAD if is_sqlite() else _HEAD_LOCKED, company_id)
-    return str(rows[0]["head"]) if rows else ""
+    """The company's current chain head, locked until the transaction ends."""
+    rows = await ChainHead.raw(_LOCK_HEAD, company_id)
+    return str(rows[0]["head"])
 
 
 async def move_head(company_id: int, head: str) -> None:

@@ -6,9 +6,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from organisatrice.core.errors import TooManyRequests
-from organisatrice.core.statements import Statement
 from organisatrice.core.structs import Out
-from organisatrice.mail.relay import relay_of
+from organisatrice.mail.relay import Relay, relay_of
 from organisatrice.mail.tables import SentEmail
 
 
@@ -25,33 +24,34 @@ def _starts(time_zone: str) -> tuple[datetime, datetime, datetime]:
     return now, day, day.replace(day=1)
 
 
-# Before every send, inside its transaction.
-_QUEUED_SINCE = Statement(
-    lambda company, since: SentEmail.count().where(
-        (SentEmail.company == company) & (SentEmail.queued_at >= since)
-    )
+# Before every send, inside its transaction, while the company's chain head is locked: both
+# windows in one statement (the month's start is never after the day's).
+_QUEUED_SINCE = (
+    "SELECT COUNT(*) AS this_month, "
+    "COALESCE(SUM(CASE WHEN queued_at >= {} THEN 1 ELSE 0 END), 0) AS today "
+    "FROM sent_email WHERE company = {} AND queued_at >= {}"
 )
 
 
-async def _queued_since(company_id: int, since: datetime) -> int:
-    row = await _QUEUED_SINCE.first(company_id, since)
-    return int(row["count"]) if row else 0
-
-
-async def quota(company_id: int, time_zone: str) -> QuotaOut:
-    relay = await relay_of(company_id)
+async def _used(company_id: int, relay: Relay, time_zone: str) -> QuotaOut:
     _, day, month = _starts(time_zone)
+    rows = await SentEmail.raw(_QUEUED_SINCE, day, company_id, month)
     return QuotaOut(
-        today=await _queued_since(company_id, day),
+        today=int(rows[0]["today"]),
         daily_limit=relay.daily_limit,
-        this_month=await _queued_since(company_id, month),
+        this_month=int(rows[0]["this_month"]),
         monthly_limit=relay.monthly_limit,
     )
 
 
-async def check_limits(company_id: int, time_zone: str) -> None:
-    """Refuse one more email past the day's or the month's limit, with when it may go."""
-    used = await quota(company_id, time_zone)
+async def quota(company_id: int, time_zone: str) -> QuotaOut:
+    return await _used(company_id, await relay_of(company_id), time_zone)
+
+
+async def check_limits(company_id: int, relay: Relay, time_zone: str) -> None:
+    """Refuse one more email past the day's or the month's limit of the company's relay, with
+    when it may go."""
+    used = await _used(company_id, relay, time_zone)
     now, day, _ = _starts(time_zone)
     if used.today >= used.daily_limit:
         tomorrow = day + timedelta(days=1)

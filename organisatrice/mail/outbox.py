@@ -21,7 +21,7 @@ from piccolo.querystring import QueryString
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.db import is_sqlite, transaction
 from organisatrice.core.statements import Statement
-from organisatrice.mail.chain import entry_hash, lock_head, move_head
+from organisatrice.mail.chain import CHAINED, entry_hash, lock_head, move_head
 from organisatrice.mail.schemas import (
     DeliveryEventOut,
     EmailDetailOut,
@@ -75,6 +75,7 @@ def envelope_sender(token: str, bounce_domain: str) -> str:
 
 
 _EMAIL = Statement(lambda email: SentEmail.select().where(SentEmail.id == email).first())
+_HASHED = tuple(SentEmail._meta.get_column_by_name(name) for name in ("id", *CHAINED, "queued_at"))
 _RECIPIENTS = Statement(
     lambda email: (
         EmailRecipient.select()
@@ -128,11 +129,10 @@ async def freeze(email: Frozen, *, within: Callable[[], Awaitable[None]] | None 
             next_attempt_at=now,
             deadline_at=now + DEFAULT_DEADLINE,
         )
-        await row.save()
-        email_id = int(row.id)
-        stored = await _EMAIL.first(email_id)
-        assert stored is not None
-        chained = entry_hash(prev, email_id, dict(stored))
+        # The chain hashes the facts as stored, which RETURNING gives without another read.
+        stored = (await SentEmail.insert(row).returning(*_HASHED))[0]
+        email_id = int(stored["id"])
+        chained = entry_hash(prev, email_id, stored)
         await SentEmail.update({SentEmail.chain_prev: prev, SentEmail.chain_hash: chained}).where(
             SentEmail.id == email_id
         )

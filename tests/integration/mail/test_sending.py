@@ -237,6 +237,34 @@ async def test_the_301st_email_of_the_day_is_refused_before_queueing(app: Litest
     assert await SentEmail.count().where(SentEmail.company == setup.company) == 2
 
 
+async def test_the_months_last_email_is_refused_and_last_months_emails_do_not_count(
+    app: Litestar,
+) -> None:
+    with smtp_relay() as (_, port):
+        setup = await _setup(port, daily_limit=10, monthly_limit=2)
+        first = await _send(app, setup, ["a@client.example"])
+        await _send(app, setup, ["b@client.example"])
+        async with ApiClient.signed_in(app, setup.dispatcher.email) as client:
+            draft = await client.post(
+                f"/api/orders/{setup.order}/drafts",
+                json={"template_id": setup.template, "address": "c@client.example"},
+            )
+            url = f"/api/orders/{setup.order}/drafts/{draft.json()['id']}/send"
+            answer = await client.post(url)
+            assert answer.status_code == 429
+            assert "monthly limit" in answer.json()["detail"]
+            quota = (await client.get("/api/mail/quota")).json()
+            assert (quota["today"], quota["this_month"]) == (2, 2)
+            # An email of last month counts neither today nor this month: the draft can go.
+            await SentEmail.update({SentEmail.queued_at: datetime(2020, 1, 31, tzinfo=UTC)}).where(
+                SentEmail.id == first["id"]
+            )
+            quota = (await client.get("/api/mail/quota")).json()
+            assert (quota["today"], quota["this_month"]) == (1, 1)
+            assert (await client.post(url)).status_code == 201
+    assert await SentEmail.count().where(SentEmail.company == setup.company) == 3
+
+
 async def test_sending_deletes_the_draft_and_the_order_lists_the_email(app: Litestar) -> None:
     with smtp_relay() as (_, port):
         setup = await _setup(port)
