@@ -56,6 +56,7 @@ def worker_command() -> None:
     """Send queued emails, as a process of its own (set WORKER_IN_APP=0 on the app then)."""
     import signal
 
+    from organisatrice.core.collector import freeze_startup
     from organisatrice.core.db import prepare_engine, release_engine
     from organisatrice.mail.worker import run_worker
 
@@ -65,6 +66,7 @@ def worker_command() -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         await prepare_engine()
+        freeze_startup()
         try:
             await run_worker(stop)
         finally:
@@ -78,6 +80,7 @@ def inbound_command() -> None:
     """Receive delivery reports and read receipts on INBOUND_HOST:INBOUND_PORT."""
     import signal
 
+    from organisatrice.core.collector import freeze_startup
     from organisatrice.core.db import prepare_engine, release_engine
     from organisatrice.mail.inbound import start_inbound
 
@@ -89,6 +92,7 @@ def inbound_command() -> None:
         await prepare_engine()
         settings = get_settings()
         controller = start_inbound(settings.inbound_host, settings.inbound_port, loop)
+        freeze_startup()
         try:
             await stop.wait()
         finally:

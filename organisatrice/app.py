@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -23,6 +22,7 @@ from litestar.types import ControllerRouterHandler
 from organisatrice.archive.controllers import CONTROLLERS as ARCHIVE_CONTROLLERS
 from organisatrice.archive.listing_controllers import CONTROLLERS as ARCHIVE_LISTING_CONTROLLERS
 from organisatrice.compose.controllers import CONTROLLERS as COMPOSE_CONTROLLERS
+from organisatrice.core.collector import freeze_startup
 from organisatrice.core.db import prepare_engine, release_engine
 from organisatrice.core.errors import DomainError, TooManyRequests
 from organisatrice.core.health import health
@@ -206,12 +206,8 @@ def create_app() -> Litestar:
 
 
 def create_served_app() -> Litestar:
-    """create_app() for a server process (`organisatrice serve`). What it built, and every
-    module it imported, live as long as the process: about 140,000 objects that Python's
-    collector walked in each full collection, every few seconds under load, pausing every
-    request in flight for 100 ms. Frozen, they are never walked again. Tests build many apps in
-    one process and keep create_app()."""
+    """create_app() for a server process (`organisatrice serve`), its startup frozen (see
+    core/collector.py). Tests build many apps in one process and keep create_app()."""
     app = create_app()
-    gc.collect()
-    gc.freeze()
+    freeze_startup()
     return app

@@ -1,5 +1,5 @@
 """The app a server process serves keeps what startup built out of the collector's walks
-(a full collection over it paused every request for 100 ms; bench/ measures the effect)."""
+(core/collector.py says why; bench/ measures the effect)."""
 
 from __future__ import annotations
 
