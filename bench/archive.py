@@ -28,7 +28,7 @@ from typing import Any
 import msgspec
 
 from bench.common import Measurement, Row, alternate, percentile
-from organisatrice.core.db import is_sqlite
+from organisatrice.core.db import engine, is_sqlite
 from organisatrice.roles.policy import Actor, Role
 from organisatrice.settings import get_settings
 
@@ -530,14 +530,11 @@ def _ours(listing: Any, page: _Page, case: str) -> Callable[[], Awaitable[object
 
 
 async def _statement(listing: Any, page: _Page) -> tuple[str, list[Any]]:
-    """The SQL and values the listing runs for the page (one more row than it shows, to know
-    whether a next page exists), in the driver's own parameter style."""
-    filters = listing.check_filters(page.filters)
-    after = listing.decode_cursor(page.cursor, filters, page.sort) if page.cursor else None
-    query = await listing.page_query(
-        listing.scope_of(page.actor), filters, sort=page.sort, after=after, limit=51
+    """The SQL and values list_archive runs for the page, in the driver's parameter style."""
+    read = await listing.page_read(
+        page.actor, page.filters, sort=page.sort, cursor=page.cursor, limit=50
     )
-    sql, values = query.compile_string(engine_type="sqlite" if is_sqlite() else "postgres")
+    sql, values = read.query.compile_string(engine_type=engine().engine_type)
     return sql, list(values)
 
 

@@ -24,7 +24,7 @@ from contextlib import nullcontext
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from time import monotonic
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -520,6 +520,37 @@ async def names_of(
     return clients, authors
 
 
+class PageRead(NamedTuple):
+    """How list_archive reads a page: the filters as checked (what its cursors name), the
+    statement, and whether it is a search (core/reads.py)."""
+
+    filters: ArchiveFilters
+    query: QueryString
+    search: bool
+
+
+async def page_read(
+    actor: Actor,
+    filters: ArchiveFilters,
+    *,
+    sort: ArchiveSort = ArchiveSort.NEWEST,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> PageRead:
+    """The read of a page of `limit` emails (the statement asks one more, to know whether a
+    next page exists); also what the benchmark runs raw through the driver."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid(f"A page holds 1 to {MAX_LIMIT} emails.", field="limit")
+    filters = check_filters(filters)
+    after = decode_cursor(cursor, filters, sort) if cursor else None
+    scope = scope_of(actor)
+    return PageRead(
+        filters=filters,
+        query=await page_query(scope, filters, sort=sort, after=after, limit=limit + 1),
+        search=not reads_in_order(scope, filters, sort),
+    )
+
+
 async def list_archive(
     actor: Actor,
     filters: ArchiveFilters,
@@ -529,21 +560,14 @@ async def list_archive(
     limit: int = DEFAULT_LIMIT,
 ) -> ArchivePage:
     """One page of the archive the actor may see, and the cursor of the next."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise Invalid(f"A page holds 1 to {MAX_LIMIT} emails.", field="limit")
-    filters = check_filters(filters)
-    after = decode_cursor(cursor, filters, sort) if cursor else None
-    scope = scope_of(actor)
-    rows = await _fetch(
-        await page_query(scope, filters, sort=sort, after=after, limit=limit + 1),
-        search=not reads_in_order(scope, filters, sort),
-    )
+    read = await page_read(actor, filters, sort=sort, cursor=cursor, limit=limit)
+    rows = await _fetch(read.query, read.search)
     items = _items(rows[:limit], ZoneInfo(actor.time_zone))
     next_cursor = None
     if len(rows) > limit:
         last = items[-1]
         next_cursor = encode_cursor(
-            filters,
+            read.filters,
             sort,
             Position(queued_at=last.queued_at, id=last.id, order_number=last.order_number),
         )
