@@ -14,6 +14,7 @@ from litestar import Litestar, Request, Response, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
@@ -33,7 +34,7 @@ from organisatrice.mail.controllers import CONTROLLERS as MAIL_CONTROLLERS
 from organisatrice.mail.inbound import start_inbound
 from organisatrice.mail.worker import run_worker
 from organisatrice.orders.controllers import CONTROLLERS as ORDER_CONTROLLERS
-from organisatrice.roles.auth import SessionMiddleware
+from organisatrice.roles.auth import CsrfUnlessBearer, SessionMiddleware
 from organisatrice.roles.controllers import CONTROLLERS as ROLE_CONTROLLERS
 from organisatrice.roles.guards import current_actor, guard, routes_without_guard
 from organisatrice.settings import get_settings
@@ -166,13 +167,18 @@ def create_app() -> Litestar:
         route_handlers=route_handlers(),
         guards=[guard],
         before_request=refuse_nul_characters,
-        middleware=[SessionMiddleware()],
+        middleware=[
+            SessionMiddleware(),
+            DefineMiddleware(
+                CsrfUnlessBearer,
+                config=CSRFConfig(
+                    secret=settings.secret_key,
+                    cookie_secure=settings.cookie_secure,
+                    cookie_samesite="strict",
+                ),
+            ),
+        ],
         dependencies={"actor": Provide(current_actor, sync_to_thread=False)},
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_secure=settings.cookie_secure,
-            cookie_samesite="strict",
-        ),
         exception_handlers={
             DomainError: _domain_error,
             HTTPException: _http_error,

@@ -36,6 +36,18 @@ class ApiClient:
             assert answer.status_code == 200, answer.text
             yield client
 
+    @classmethod
+    @asynccontextmanager
+    async def with_token(cls, app: Litestar, secret: str) -> AsyncIterator[ApiClient]:
+        """A machine's client: every request carries the API token, no cookie, no CSRF."""
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://testserver",
+            headers={"Authorization": f"Bearer {secret}"},
+        ) as http:
+            yield cls(http)
+
     def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
         headers = {"x-csrftoken": self.http.cookies.get("csrftoken", "")}
         headers.update(extra or {})

@@ -28,7 +28,7 @@ from organisatrice.core.errors import Invalid
 from organisatrice.core.http import PathId
 from organisatrice.roles.policy import Actor, Permission
 
-_VIEW = {"needs": Permission.VIEW_ORDERS}
+_VIEW = {"needs": Permission.VIEW_ARCHIVE}
 _MANAGE = {"needs": Permission.MANAGE_ARCHIVE}
 
 
@@ -122,7 +122,7 @@ class OrderHistoryController(Controller):
         """The order's emails and hand-overs, whether one failed, and the work report sent."""
         return await history.order_history(actor, order_id)
 
-    @post("/handovers", opt=_VIEW, operation_id="RecordHandover")
+    @post("/handovers", opt={"needs": Permission.ANNOTATE_ARCHIVE}, operation_id="RecordHandover")
     async def record_handover(
         self, order_id: PathId, actor: NamedDependency[Actor], data: JSONBody[HandoverIn]
     ) -> HandoverOut:

@@ -24,7 +24,7 @@ class ArchiveListingController(Controller):
     path = "/api/archive"
     tags = ["Archive"]
 
-    @get("/", opt={"needs": Permission.VIEW_ORDERS}, operation_id="ListArchive")
+    @get("/", opt={"needs": Permission.VIEW_ARCHIVE}, operation_id="ListArchive")
     async def list_archive(
         self,
         actor: NamedDependency[Actor],

@@ -16,6 +16,7 @@ from organisatrice.orders.tables import (
     OrderBuilding,
     OrderResponsible,
     Photo,
+    RecordChange,
     WorkItem,
 )
 
@@ -33,6 +34,7 @@ APP_CONFIG = AppConfig(
         Material,
         Photo,
         Document,
+        RecordChange,
     ],
     migration_dependencies=["organisatrice.roles.piccolo_app"],
     commands=[],

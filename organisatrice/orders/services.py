@@ -245,6 +245,8 @@ def _building(row: dict[str, Any], prefix: str = "") -> BuildingOut:
         postal_code=get("postal_code"),
         city=get("city"),
         address=_address(get("street"), get("postal_code"), get("city")),
+        external_id=get("external_id"),
+        active=get("active"),
     )
 
 
@@ -287,6 +289,8 @@ async def order_detail(actor: Actor, order_id: int) -> OrderDetail:
         photos=photos.result(),
         documents=documents.result(),
         recipients=recipients.result(),
+        external_id=order["external_id"],
+        active=order["active"],
     )
 
 
@@ -459,6 +463,7 @@ _CONTACTS_OF_ORDER = Statement(
                 )
             )
             & (Contact.email != "")
+            & (Contact.active == True)  # noqa: E712
         )
         .order_by(Contact.id)
     )
@@ -487,22 +492,41 @@ async def order_recipients(actor: Actor, order_id: int) -> list[RecipientOut]:
     return await _recipients(order["client"], order_id)
 
 
-async def list_clients(actor: Actor, *, search: str = "") -> list[ClientOut]:
+def _clients_visible(actor: Actor) -> Any:
+    """The company's clients; for technicians only the clients of orders they may see."""
     where: Any = Client.company == actor.company_id
+    if not sees_all_orders(actor):
+        where = where & Client.id.is_in(Order.select(Order.client).where(visible_orders(actor)))
+    return where
+
+
+async def _visible_client(actor: Actor, client_id: int) -> dict[str, Any]:
+    client = await Client.select().where(_clients_visible(actor) & (Client.id == client_id)).first()
+    if client is None:
+        raise NotFound(f"Client {client_id} does not exist.")
+    return client
+
+
+async def list_clients(
+    actor: Actor, *, search: str = "", include_inactive: bool = False, limit: int = 200
+) -> list[ClientOut]:
+    where = _clients_visible(actor)
     for word in search.split()[:MAX_SEARCH_WORDS]:
-        where = where & (_contains(Client.name, word) | _contains(Client.city, word))
-    rows = await Client.select().where(where).order_by(Client.name)
+        where = where & (
+            _contains(Client.name, word)
+            | _contains(Client.city, word)
+            | _contains(Client.number, word)
+            | _contains(Client.external_id, word)
+        )
+    if not include_inactive:
+        where = where & (Client.active == True)  # noqa: E712
+    with long_reads():
+        rows = await Client.select().where(where).order_by(Client.name).limit(limit)
     return msgspec.convert(rows, list[ClientOut])
 
 
 async def client_detail(actor: Actor, client_id: int) -> ClientDetail:
-    client = (
-        await Client.select()
-        .where((Client.company == actor.company_id) & (Client.id == client_id))
-        .first()
-    )
-    if client is None:
-        raise NotFound(f"Client {client_id} does not exist.")
+    client = await _visible_client(actor, client_id)
     buildings = [
         _building(r)
         for r in await Building.select().where(Building.client == client_id).order_by(Building.id)
@@ -518,6 +542,60 @@ async def client_detail(actor: Actor, client_id: int) -> ClientDetail:
     )
 
 
+async def building_detail(actor: Actor, building_id: int) -> BuildingOut:
+    row = (
+        await Building.select()
+        .where(
+            (Building.company == actor.company_id)
+            & (Building.id == building_id)
+            & Building.client.is_in(Client.select(Client.id).where(_clients_visible(actor)))
+        )
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"Building {building_id} does not exist.")
+    return _building(row)
+
+
+def _contacts_visible(actor: Actor) -> Any:
+    where: Any = Contact.company == actor.company_id
+    if not sees_all_orders(actor):
+        clients = Client.select(Client.id).where(_clients_visible(actor))
+        where = where & (
+            Contact.client.is_in(clients)
+            | Contact.building.is_in(
+                Building.select(Building.id).where(Building.client.is_in(clients))
+            )
+        )
+    return where
+
+
+async def list_contacts(
+    actor: Actor, *, search: str = "", include_inactive: bool = False, limit: int = 200
+) -> list[ContactOut]:
+    """Contacts whose name, email, function or external id contain every word."""
+    where = _contacts_visible(actor)
+    for word in search.split()[:MAX_SEARCH_WORDS]:
+        where = where & (
+            _contains(Contact.first_name, word)
+            | _contains(Contact.last_name, word)
+            | _contains(Contact.email, word)
+            | _contains(Contact.function, word)
+            | _contains(Contact.external_id, word)
+        )
+    if not include_inactive:
+        where = where & (Contact.active == True)  # noqa: E712
+    with long_reads():
+        rows = (
+            await Contact.select()
+            .where(where)
+            .order_by(Contact.last_name)
+            .order_by(Contact.first_name)
+            .limit(limit)
+        )
+    return [_contact_out(r) for r in rows]
+
+
 def _contact_out(row: dict[str, Any]) -> ContactOut:
     return ContactOut(
         id=row["id"],
@@ -530,14 +608,14 @@ def _contact_out(row: dict[str, Any]) -> ContactOut:
         email=row["email"],
         phone=row["phone"],
         language=row["language"],
+        external_id=row["external_id"],
+        active=row["active"],
     )
 
 
 async def contact_detail(actor: Actor, contact_id: int) -> ContactOut:
     row = (
-        await Contact.select()
-        .where((Contact.company == actor.company_id) & (Contact.id == contact_id))
-        .first()
+        await Contact.select().where(_contacts_visible(actor) & (Contact.id == contact_id)).first()
     )
     if row is None:
         raise NotFound(f"Contact {contact_id} does not exist.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from piccolo.columns import (
+    Boolean,
     Date,
     Float,
     ForeignKey,
@@ -16,7 +17,7 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from organisatrice.roles.tables import Company, Employee
+from organisatrice.roles.tables import ApiToken, Company, Employee
 
 
 class Client(Table):
@@ -30,6 +31,10 @@ class Client(Table):
     phone = Varchar(length=50, default="")
     email = Varchar(length=254, default="")
     language = Varchar(length=2, default="de")
+    # The company's own key (its ERP's or spreadsheet's id): a second import updates the row
+    # instead of adding one. Unique per company where set (an index in the migration).
+    external_id = Varchar(length=100, null=True, default=None)
+    active = Boolean(default=True)
 
 
 class Building(Table):
@@ -40,6 +45,10 @@ class Building(Table):
     street = Varchar(length=200)
     postal_code = Varchar(length=20, default="")
     city = Varchar(length=100, default="")
+    # The company's own key (its ERP's or spreadsheet's id): a second import updates the row
+    # instead of adding one. Unique per company where set (an index in the migration).
+    external_id = Varchar(length=100, null=True, default=None)
+    active = Boolean(default=True)
 
 
 class Contact(Table):
@@ -56,6 +65,10 @@ class Contact(Table):
     email = Varchar(length=254, default="")
     phone = Varchar(length=50, default="")
     language = Varchar(length=2, default="de")
+    # The company's own key (its ERP's or spreadsheet's id): a second import updates the row
+    # instead of adding one. Unique per company where set (an index in the migration).
+    external_id = Varchar(length=100, null=True, default=None)
+    active = Boolean(default=True)
 
 
 class Order(Table, tablename="work_order"):
@@ -70,6 +83,10 @@ class Order(Table, tablename="work_order"):
     end_date = Date(null=True, default=None)
     remarks = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    # The company's own key (its ERP's or spreadsheet's id): a second import updates the row
+    # instead of adding one. Unique per company where set (an index in the migration).
+    external_id = Varchar(length=100, null=True, default=None)
+    active = Boolean(default=True)
 
 
 class OrderBuilding(Table):
@@ -133,3 +150,21 @@ class Document(Table):
     kind = Varchar(length=20, default="other")
     uploaded_by = ForeignKey(references=Employee, on_delete=OnDelete.set_null, null=True)
     uploaded_at = Timestamptz(default=TimestamptzNow())
+
+
+class RecordChange(Table):
+    """The change log of clients, buildings, contacts and orders: who (a person or an API
+    token) created or changed which record, and each field's value before and after. Written
+    in the transaction of the change; a write that changes nothing writes no entry."""
+
+    id = Serial(primary_key=True)
+    company = ForeignKey(references=Company, on_delete=OnDelete.cascade, index=True)
+    at = Timestamptz(default=TimestamptzNow(), index=True)
+    employee = ForeignKey(references=Employee, on_delete=OnDelete.set_null, null=True)
+    token = ForeignKey(references=ApiToken, on_delete=OnDelete.set_null, null=True)
+    source = Varchar(length=20, default="api")
+    subject = Varchar(length=20)
+    subject_id = Integer(index=True)
+    action = Varchar(length=20)
+    # JSON: {field: [before, after]}; on creation every field given, before null.
+    changes = Text(default="{}")

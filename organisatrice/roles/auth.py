@@ -13,7 +13,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from organisatrice.core.db import transaction
@@ -22,6 +24,7 @@ from organisatrice.core.statements import Statement
 from organisatrice.roles.passwords import verify_password
 from organisatrice.roles.policy import Actor, Role
 from organisatrice.roles.tables import Employee, SignInFailure, SignInSession
+from organisatrice.roles.tokens import actor_for_secret
 from organisatrice.settings import get_settings
 
 SESSION_COOKIE = "organisatrice_session"
@@ -152,13 +155,41 @@ async def actor_for_token(token: str) -> Actor | None:
     return _actor(row) if row else None
 
 
+def bearer_secret(scope: Scope) -> str | None:
+    """The secret of an `Authorization: Bearer …` header, if the request carries one."""
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            kind, _, secret = value.decode("latin-1").partition(" ")
+            return secret.strip() if kind.lower() == "bearer" else None
+    return None
+
+
 class SessionMiddleware(ASGIMiddleware):
-    """Puts the signed-in employee (or None) into the connection's `user` for every request."""
+    """Puts who asks into the connection's `user` for every request: the signed-in employee,
+    the API token's actor, or None. A request with a bearer token is judged by the token
+    alone, whatever cookies it carries."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         # Only the API needs to know who asks; static files and the schema do not.
-        token = None
+        actor = None
         if scope["path"].startswith("/api/"):
-            token = ASGIConnection[Any, Any, Any, Any](scope).cookies.get(SESSION_COOKIE)
-        scope["user"] = await actor_for_token(token) if token else None
+            secret = bearer_secret(scope)
+            if secret is not None:
+                actor = await actor_for_secret(secret)
+            else:
+                token = ASGIConnection[Any, Any, Any, Any](scope).cookies.get(SESSION_COOKIE)
+                actor = await actor_for_token(token) if token else None
+        scope["user"] = actor
         await next_app(scope, receive, send)
+
+
+class CsrfUnlessBearer(CSRFMiddleware):
+    """Litestar's CSRF check, except for requests that carry a bearer token: they are judged by
+    the token alone (never by a cookie), and a browser does not add that header by itself, so
+    no other site can forge one."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP and bearer_secret(scope) is not None:
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)

@@ -12,9 +12,12 @@ from litestar.params import JSONBody, MultipartBody, QueryParameter
 
 from organisatrice.core.http import PathId
 from organisatrice.core.structs import Page
-from organisatrice.roles import audit, auth, logo, staff
+from organisatrice.roles import audit, auth, logo, staff, tokens
 from organisatrice.roles.policy import Actor, Permission
 from organisatrice.roles.schemas import (
+    ApiTokenCreated,
+    ApiTokenIn,
+    ApiTokenOut,
     CompanyOut,
     CompanyPatch,
     EmployeeIn,
@@ -161,4 +164,35 @@ class PermissionChangeController(Controller):
         return await audit.list_changes(actor, page=page, per_page=per_page)
 
 
-CONTROLLERS = [SessionController, EmployeeController, CompanyController, PermissionChangeController]
+_TOKENS = {"needs": Permission.MANAGE_TOKENS}
+
+
+class ApiTokenController(Controller):
+    path = "/api/tokens"
+    tags = ["Back-office"]
+
+    @get("/", opt=_TOKENS, operation_id="ListApiTokens")
+    async def list_tokens(self, actor: NamedDependency[Actor]) -> list[ApiTokenOut]:
+        """The company's API tokens, newest first, with when each was last used."""
+        return await tokens.list_tokens(actor)
+
+    @post("/", opt=_TOKENS, operation_id="CreateApiToken")
+    async def create(
+        self, actor: NamedDependency[Actor], data: JSONBody[ApiTokenIn]
+    ) -> ApiTokenCreated:
+        """Create a token with scopes; its secret is in this answer and never again."""
+        return await tokens.create_token(actor, data)
+
+    @post("/{token_id:int}/revoke", opt=_TOKENS, operation_id="RevokeApiToken", status_code=200)
+    async def revoke(self, token_id: PathId, actor: NamedDependency[Actor]) -> ApiTokenOut:
+        """Revoke a token: every later request with it answers 401."""
+        return await tokens.revoke_token(actor, token_id)
+
+
+CONTROLLERS = [
+    SessionController,
+    EmployeeController,
+    CompanyController,
+    PermissionChangeController,
+    ApiTokenController,
+]

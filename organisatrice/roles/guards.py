@@ -10,6 +10,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.handlers.base import BaseRouteHandler
 
 from organisatrice.core.errors import Forbidden, Unauthorized
+from organisatrice.roles.auth import bearer_secret
 from organisatrice.roles.policy import Actor, Permission, decide
 
 
@@ -47,6 +48,8 @@ def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHand
         return
     actor = connection.scope.get("user")
     if not isinstance(actor, Actor):
+        if bearer_secret(connection.scope) is not None:
+            raise Unauthorized("The API token is unknown, revoked or expired.")
         raise Unauthorized("Please sign in.")
     decision = decide(actor, needs)
     if not decision.allowed:

@@ -7,6 +7,7 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig
 
 from organisatrice.roles.tables import (
+    ApiToken,
     Company,
     Employee,
     PermissionChange,
@@ -17,7 +18,7 @@ from organisatrice.roles.tables import (
 APP_CONFIG = AppConfig(
     app_name="roles",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[Company, Employee, SignInSession, SignInFailure, PermissionChange],
+    table_classes=[Company, Employee, SignInSession, SignInFailure, PermissionChange, ApiToken],
     migration_dependencies=[],
     commands=[],
 )

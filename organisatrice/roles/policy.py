@@ -38,6 +38,26 @@ class Permission(StrEnum):
     MANAGE_ARCHIVE = "manage_archive"
     # The CSV of the work reports sent in a period, for invoicing.
     EXPORT_BILLING = "export_billing"
+    VIEW_ARCHIVE = "view_archive"
+    # Create and change clients, buildings and contacts; orders with their work.
+    WRITE_CLIENTS = "write_clients"
+    WRITE_ORDERS = "write_orders"
+    # Spreadsheets of clients, contacts or orders, with a dry run first.
+    IMPORT_DATA = "import_data"
+    # API tokens for machines: only people hold this, no token can make another.
+    MANAGE_TOKENS = "manage_tokens"
+    # Endpoints that receive events (webhooks) and their delivery log.
+    MANAGE_WEBHOOKS = "manage_webhooks"
+
+
+class Scope(StrEnum):
+    """What an API token may do; each scope grants a fixed set of permissions."""
+
+    ORDERS_READ = "orders:read"
+    ORDERS_WRITE = "orders:write"
+    CONTACTS_WRITE = "contacts:write"
+    ARCHIVE_READ = "archive:read"
+    EVENTS_MANAGE = "events:manage"
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
@@ -54,6 +74,10 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
     roles: frozenset[Role]
     may_email: bool
     company_email_enabled: bool
+    # Set when a machine acts with an API token: it may do exactly what `scopes` grant, and
+    # what it changes is recorded as the token. `employee_id` is then 0 (no person).
+    token_id: int | None = None
+    scopes: frozenset[Scope] = frozenset()
 
 
 class Decision(msgspec.Struct, frozen=True):
@@ -72,14 +96,17 @@ _EVERYONE = frozenset(
         Permission.ADD_ORDER_FILES,
         Permission.VIEW_CLIENTS,
         Permission.VIEW_TEMPLATES,
+        Permission.VIEW_ARCHIVE,
         # Whoever may see an archived email may leave an internal note beside it.
         Permission.ANNOTATE_ARCHIVE,
     }
 )
 
 _BY_ROLE: dict[Role, frozenset[Permission]] = {
-    Role.DISPATCHER: frozenset(),
-    Role.COORDINATOR: frozenset({Permission.EXPORT_BILLING}),
+    Role.DISPATCHER: frozenset({Permission.WRITE_CLIENTS, Permission.WRITE_ORDERS}),
+    Role.COORDINATOR: frozenset(
+        {Permission.EXPORT_BILLING, Permission.WRITE_CLIENTS, Permission.WRITE_ORDERS}
+    ),
     Role.TECHNICIAN: frozenset(),
     Role.BACKOFFICE: frozenset(
         {
@@ -90,14 +117,31 @@ _BY_ROLE: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_TEMPLATES,
             Permission.MANAGE_ARCHIVE,
             Permission.EXPORT_BILLING,
+            Permission.WRITE_CLIENTS,
+            Permission.WRITE_ORDERS,
+            Permission.IMPORT_DATA,
+            Permission.MANAGE_TOKENS,
+            Permission.MANAGE_WEBHOOKS,
         }
     ),
+}
+
+_BY_SCOPE: dict[Scope, frozenset[Permission]] = {
+    Scope.ORDERS_READ: frozenset({Permission.VIEW_ORDERS, Permission.VIEW_CLIENTS}),
+    Scope.ORDERS_WRITE: frozenset(
+        {Permission.VIEW_ORDERS, Permission.VIEW_CLIENTS, Permission.WRITE_ORDERS}
+    ),
+    Scope.CONTACTS_WRITE: frozenset({Permission.VIEW_CLIENTS, Permission.WRITE_CLIENTS}),
+    Scope.ARCHIVE_READ: frozenset({Permission.VIEW_ARCHIVE}),
+    Scope.EVENTS_MANAGE: frozenset({Permission.MANAGE_WEBHOOKS}),
 }
 
 _ROLE_LABELS = {Role.BACKOFFICE: "back-office"}
 
 
 def permissions(actor: Actor) -> frozenset[Permission]:
+    if actor.token_id is not None:
+        return frozenset({Permission.PUBLIC}).union(*(_BY_SCOPE[s] for s in actor.scopes))
     held = set(_EVERYONE)
     if may_email_at_all(actor).allowed:
         held.add(Permission.COMPOSE_EMAIL)
@@ -112,18 +156,28 @@ def decide(actor: Actor, needs: Permission) -> Decision:
         return may_email_at_all(actor)
     if needs in permissions(actor):
         return ALLOWED
+    if actor.token_id is not None:
+        granting = [s.value for s, held in _BY_SCOPE.items() if needs in held]
+        if not granting:
+            return Decision(False, "API tokens may not do this; sign in as a person.")
+        return Decision(False, f"This token lacks the scope {' or '.join(granting)}.")
     holders = [_ROLE_LABELS.get(r, r.value) for r, held in _BY_ROLE.items() if needs in held]
     return Decision(False, f"Only {' or '.join(holders) or 'authorised'} staff may do this.")
 
 
 def sees_all_orders(actor: Actor) -> bool:
     """Dispatchers, coordinators and back-office see every order of their company; others
-    (technicians) only those they are responsible for or worked on."""
+    (technicians) only those they are responsible for or worked on. A token acts for the
+    whole company."""
+    if actor.token_id is not None:
+        return True
     return bool(actor.roles & {Role.DISPATCHER, Role.COORDINATOR, Role.BACKOFFICE})
 
 
 def may_email_at_all(actor: Actor) -> Decision:
-    """The switches: the company's and the employee's."""
+    """The switches: the company's and the employee's. Machines never email."""
+    if actor.token_id is not None:
+        return Decision(False, "API tokens cannot send emails.")
     if not actor.company_email_enabled:
         return Decision(False, "Email is switched off for the company.")
     if not actor.may_email:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import msgspec
 
 from organisatrice.core.structs import In, Out
-from organisatrice.roles.policy import Actor, Permission, Role, permissions
+from organisatrice.roles.policy import Actor, Permission, Role, Scope, permissions
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 EmailText = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
@@ -136,3 +136,31 @@ class PermissionChangeOut(Out):
     field: str
     before: Any
     after: Any
+
+
+class ApiTokenIn(In):
+    """A new API token: a name that says which system uses it, and what it may do."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    scopes: Annotated[list[Scope], msgspec.Meta(min_length=1, max_length=len(Scope))]
+    expires_at: datetime | None = None
+
+
+class ApiTokenOut(Out):
+    id: int
+    name: str
+    scopes: list[Scope]
+    prefix: str
+    created_at: datetime
+    created_by_name: str
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    active: bool
+
+
+class ApiTokenCreated(Out):
+    """The token's secret, shown this once: the server keeps only its hash."""
+
+    token: ApiTokenOut
+    secret: str

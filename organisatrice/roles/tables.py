@@ -86,3 +86,21 @@ class PermissionChange(Table):
     field = Varchar(length=50)
     before = Text(default="")
     after = Text(default="")
+
+
+class ApiToken(Table):
+    """A machine's credential (an ERP's, say): the company it acts for and what it may do. The
+    secret is shown once; only its SHA-256 is kept."""
+
+    id = Serial(primary_key=True)
+    company = ForeignKey(references=Company, on_delete=OnDelete.cascade, index=True)
+    name = Varchar(length=100)
+    scopes = Array(base_column=Varchar(length=30), default=list)
+    token_hash = Varchar(length=64, unique=True, index=True)
+    # The secret's first characters, so a person can tell two tokens apart in the list.
+    prefix = Varchar(length=12)
+    created_by = ForeignKey(references=Employee, on_delete=OnDelete.set_null, null=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)
+    expires_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
