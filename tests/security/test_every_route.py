@@ -18,7 +18,7 @@ from PIL import Image
 
 from organisatrice.orders.tables import OrderResponsible
 from organisatrice.roles.guards import needs_of, routes_without_guard
-from organisatrice.roles.policy import Actor, Permission, Role, decide
+from organisatrice.roles.policy import Actor, Permission, Role, Scope, decide
 from organisatrice.roles.tables import Company
 from tests.client import ApiClient
 from tests.factories import (
@@ -74,8 +74,14 @@ async def _world(app: Litestar) -> World:
             f"/api/orders/{order.id}/documents",
             files={"file": ("offer.pdf", PDF, "application/pdf")},
         )
+        building = await client.post(
+            "/api/buildings", json={"client_id": order.client_id, "street": "Weg 1"}
+        )
+        token = await client.post("/api/tokens", json={"name": "ERP", "scopes": ["orders:read"]})
     assert photo.status_code == 201, photo.text
     assert document.status_code == 201, document.text
+    assert building.status_code == 201, building.text
+    assert token.status_code == 201, token.text
     return World(
         company_id=company_id,
         ids={
@@ -88,6 +94,8 @@ async def _world(app: Litestar) -> World:
             "template_id": template,
             "draft_id": draft.json()["id"],
             "email_id": email.json()["id"],
+            "building_id": building.json()["id"],
+            "token_id": token.json()["token"]["id"],
             "index": 0,
         },
     )
@@ -128,6 +136,20 @@ def _request_body(operation_id: str) -> dict[str, Any]:
         "ResendEmail": {"json": {"to": [{"email": "fixed@client.example"}]}},
         "AddArchiveNote": {"json": {"text": "Called the client."}},
         "RecordHandover": {"json": {"kind": "work_report", "handed_over_on": "2026-11-20"}},
+        "CreateClient": {"json": {"name": "Neubau AG"}},
+        "ChangeClient": {"json": {"city": "Bern"}},
+        "UpsertClients": {"json": {"rows": [{"external_id": "C1", "name": "Neubau AG"}]}},
+        "CreateBuilding": {"json": {"client_id": 1, "street": "Weg 1"}},
+        "ChangeBuilding": {"json": {"city": "Bern"}},
+        "UpsertBuildings": {"json": {"rows": [{"external_id": "B1", "client": "C1"}]}},
+        "CreateContact": {"json": {"client_id": 1, "last_name": "Huber"}},
+        "ChangeContact": {"json": {"phone": "+41 44 000 00 00"}},
+        "UpsertContacts": {"json": {"rows": [{"external_id": "P1", "client": "C1"}]}},
+        "CreateOrder": {"json": {"number": "1", "title": "Service", "client_id": 1}},
+        "ChangeOrder": {"json": {"status": "completed"}},
+        "UpsertOrders": {"json": {"rows": [{"external_id": "O1", "number": "1"}]}},
+        "CreateApiToken": {"json": {"name": "ERP", "scopes": ["orders:read"]}},
+        "RevokeApiToken": {},
         "DeleteOldArchivedEmails": {
             "json": {"older_than": "2000-01-01T00:00:00+00:00", "confirm_count": 0}
         },
@@ -262,4 +284,61 @@ async def test_every_route_hides_another_companys_ids(
                 f"{route.method} {route.path} with another company's ids: {status}"
             )
             checked += 1
+        assert checked >= 8
+
+
+async def _token(app: Litestar, company_id: int, scopes: list[Scope]) -> str:
+    admin = await make_employee(company_id, roles={Role.BACKOFFICE})
+    async with ApiClient.signed_in(app, admin.email) as office:
+        made = await office.post("/api/tokens", json={"name": "ERP", "scopes": scopes})
+    assert made.status_code == 201, made.text
+    return str(made.json()["secret"])
+
+
+@pytest.mark.parametrize("scope", list(Scope))
+async def test_every_route_answers_each_token_scope_as_the_rule_book_says(
+    app: Litestar, worlds: tuple[World, World], scope: Scope
+) -> None:
+    own, _ = worlds
+    probe = Actor(
+        employee_id=0,
+        company_id=own.company_id,
+        company_name="",
+        first_name="",
+        last_name="",
+        email="",
+        locale="en",
+        time_zone="UTC",
+        roles=frozenset(),
+        may_email=False,
+        company_email_enabled=True,
+        token_id=1,
+        scopes=frozenset({scope}),
+    )
+    async with ApiClient.with_token(app, await _token(app, own.company_id, [scope])) as machine:
+        for route in _routes(app):
+            if route.needs is Permission.PUBLIC:
+                continue
+            status = await _call(machine, route, own.ids)
+            where = f"{scope.value}: {route.method} {route.path} answered {status}"
+            assert status < 500, where
+            if decide(probe, route.needs).allowed:
+                assert status not in (401, 403), where
+            else:
+                assert status == 403, where
+
+
+async def test_a_token_with_every_scope_gets_404_for_another_companys_ids(
+    app: Litestar, worlds: tuple[World, World]
+) -> None:
+    own, foreign = worlds
+    secret = await _token(app, own.company_id, list(Scope))
+    async with ApiClient.with_token(app, secret) as machine:
+        checked = 0
+        for route in _routes(app):
+            if "{" not in route.path or route.needs is Permission.PUBLIC:
+                continue
+            status = await _call(machine, route, foreign.ids)
+            assert status in (403, 404), f"{route.method} {route.path} with foreign ids: {status}"
+            checked += status == 404
         assert checked >= 8
