@@ -17,6 +17,7 @@ from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
@@ -188,7 +189,26 @@ def create_app() -> Litestar:
         openapi_config=OpenAPIConfig(
             title="Organisatrice",
             version="0.1.0",
-            description="Compose, send and archive work-order emails.",
+            description="Compose, send and archive work-order emails. People sign in with a "
+            "session cookie (and send the CSRF token with every change); machines send an API "
+            "token that back-office made: `Authorization: Bearer org_…`.",
+            components=Components(
+                security_schemes={
+                    "session": SecurityScheme(
+                        type="apiKey",
+                        name="organisatrice_session",
+                        security_scheme_in="cookie",
+                        description="The cookie POST /api/session sets; changes also need the "
+                        "x-csrftoken header with the csrftoken cookie's value.",
+                    ),
+                    "bearer": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="An API token with scopes (Back-office → API tokens).",
+                    ),
+                }
+            ),
+            security=[{"session": []}, {"bearer": []}],
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
             # The API description is public, like the sign-in page that uses it.
