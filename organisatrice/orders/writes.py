@@ -12,7 +12,6 @@ and the archive keeps its frozen facts whatever happens to the order later.
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
@@ -21,10 +20,10 @@ from typing import Any, TypeAlias
 
 import msgspec
 from piccolo.columns import Column
-from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from organisatrice.core.addresses import valid_address
+from organisatrice.core.bulk import insert_rows
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import Conflict, Invalid, NotFound
 from organisatrice.core.reads import long_reads
@@ -142,8 +141,6 @@ _KINDS: dict[RecordKind, _Kind] = {
     ),
 }
 
-# A statement takes at most this many values (SQLite's limit is 32,766, asyncpg's 32,767).
-_MAX_VALUES = 30_000
 # Lists given to IN (…) are read in slices of this size.
 _IN_SLICE = 1_000
 
@@ -610,23 +607,9 @@ def _is_unique_violation(error: Exception) -> bool:
 
 
 async def _many(
-    table: type[Table], columns: Sequence[str], values: list[list[Any]], tail: str = ""
+    table: type[Table], columns: Sequence[str], values: list[list[Any]], returning: str = ""
 ) -> list[dict[str, Any]]:
-    """INSERT of many rows in few statements (each within the databases' limit on values):
-    one statement per row would cost a round trip each."""
-    per_statement = max(1, _MAX_VALUES // len(columns))
-    placeholders = "(" + ", ".join("{}" for _ in columns) + ")"
-    names = ", ".join(f'"{c}"' for c in columns)
-    answered: list[dict[str, Any]] = []
-    for part in _slices(values, per_statement):
-        rows = QueryString(", ".join(placeholders for _ in part), *itertools.chain(*part))
-        result = await table.raw(
-            # Names are our tables' and columns'; every value is a bound parameter.
-            f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES {{}}{tail}',  # noqa: S608
-            rows,
-        )
-        answered.extend(result or [])
-    return answered
+    return await insert_rows(table._meta.tablename, columns, values, returning=returning)
 
 
 async def _insert(actor: Actor, spec: _Kind, rows: list[_Row]) -> None:
@@ -636,7 +619,7 @@ async def _insert(actor: Actor, spec: _Kind, rows: list[_Row]) -> None:
     keyed = [r for r in rows if r.external_id is not None]
     if keyed:
         values = [[actor.company_id, *r.values.values()] for r in keyed]
-        answered = await _many(spec.table, columns, values, " RETURNING id, external_id")
+        answered = await _many(spec.table, columns, values, "id, external_id")
         ids = {a["external_id"]: a["id"] for a in answered}
         for row in keyed:
             row.id = ids[row.external_id]
@@ -646,7 +629,7 @@ async def _insert(actor: Actor, spec: _Kind, rows: list[_Row]) -> None:
                 spec.table,
                 columns,
                 [[actor.company_id, *row.values.values()]],
-                " RETURNING id",
+                "id",
             )
             row.id = answered_row["id"]
 
