@@ -21,6 +21,7 @@ from piccolo.querystring import QueryString
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.db import is_sqlite, transaction
 from organisatrice.core.statements import Statement
+from organisatrice.events.email import emit_email_events
 from organisatrice.mail.chain import CHAINED, entry_hash, lock_head, move_head
 from organisatrice.mail.schemas import (
     DeliveryEventOut,
@@ -157,11 +158,11 @@ async def freeze(email: Frozen, *, within: Callable[[], Awaitable[None]] | None 
 
 
 async def _event(email_id: int, event: str, recipient: str, detail: str) -> None:
+    at = _now()
     await DeliveryEvent.insert(
-        DeliveryEvent(
-            sent_email=email_id, at=_now(), event=event, recipient=recipient, detail=detail
-        )
+        DeliveryEvent(sent_email=email_id, at=at, event=event, recipient=recipient, detail=detail)
     )
+    await emit_email_events([(email_id, at, event, recipient, detail)])
 
 
 class Claimed(msgspec.Struct, frozen=True, kw_only=True):
@@ -389,7 +390,7 @@ async def _set_recipients(outcomes: list[tuple[int, str, str, str]], now: dateti
 
 
 async def _insert_events(events: list[tuple[int, datetime, str, str, str]]) -> None:
-    """(email, at, event, recipient, detail) rows, in one statement."""
+    """(email, at, event, recipient, detail) rows, in one statement, and their webhook events."""
     if events:
         await DeliveryEvent.raw(
             "INSERT INTO delivery_event (sent_email, at, event, recipient, detail) VALUES {}",
@@ -398,6 +399,7 @@ async def _insert_events(events: list[tuple[int, datetime, str, str, str]]) -> N
                 *[value for event in events for value in event],
             ),
         )
+        await emit_email_events(events)
 
 
 async def release(claimed: Claimed, reason: str) -> None:
@@ -433,6 +435,7 @@ async def email_state(email_id: int) -> SentEmailOut:
     row = await _EMAIL.first(email_id)
     assert row is not None
     recipients = await _RECIPIENTS.rows(email_id)
+    contacts = _contacts_of(row["recipients"])
     return SentEmailOut(
         id=row["id"],
         order_id=row["order"],
@@ -449,10 +452,33 @@ async def email_state(email_id: int) -> SentEmailOut:
                 status=EmailStatus(r["status"]),
                 detail=r["detail"],
                 updated_at=r["updated_at"],
+                contact_id=contacts.get((r["field"], r["email"].lower())),
             )
             for r in recipients
         ],
     )
+
+
+class _FrozenAddress(msgspec.Struct):
+    email: str
+    contact_id: int | None = None
+
+
+class _FrozenRecipients(msgspec.Struct):
+    to: list[_FrozenAddress] = []
+    cc: list[_FrozenAddress] = []
+    bcc: list[_FrozenAddress] = []
+
+
+def _contacts_of(frozen: str) -> dict[tuple[str, str], int]:
+    """(field, address) → contact id, from the recipients frozen at send time."""
+    recipients = msgspec.json.decode(frozen, type=_FrozenRecipients)
+    return {
+        (field, address.email.lower()): address.contact_id
+        for field, group in (("to", recipients.to), ("cc", recipients.cc), ("bcc", recipients.bcc))
+        for address in group
+        if address.contact_id is not None
+    }
 
 
 async def email_detail(email_id: int) -> EmailDetailOut:

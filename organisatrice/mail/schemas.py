@@ -26,6 +26,9 @@ class RecipientStateOut(Out):
     status: EmailStatus
     detail: str
     updated_at: datetime
+    # The contact the address came from, when it came from one: a bounced address can then
+    # be corrected where it lives, so the next draft does not propose it again.
+    contact_id: int | None = None
 
 
 class DeliveryEventOut(Out):

@@ -9,9 +9,10 @@ from litestar import Litestar
 
 from organisatrice.mail.outbox import email_detail
 from organisatrice.mail.tables import SentEmail
+from organisatrice.orders.tables import Order
 from organisatrice.roles.policy import Role
 from tests.client import ApiClient
-from tests.factories import make_employee
+from tests.factories import make_contact, make_employee
 from tests.integration.archive.helpers import drain, office, send, upload_offer
 from tests.smtp_relay import smtp_relay
 
@@ -68,3 +69,39 @@ async def test_back_office_sees_every_failed_email_of_the_company(app: Litestar)
     async with ApiClient.signed_in(app, boss.email) as client:
         notes = (await client.get("/api/notifications")).json()
     assert [n["email_id"] for n in notes] == [sent["id"]]
+
+
+async def test_a_bounced_contacts_address_is_corrected_at_the_contact_and_proposed_next_time(
+    app: Litestar,
+) -> None:
+    with smtp_relay() as (relay, port):
+        relay.rcpt_replies = {"anna.meir@client.example": "550 5.1.1 User unknown"}
+        setup = await office(port, attachments=[])
+        order = await Order.select(Order.client).where(Order.id == setup.order).first()
+        assert order is not None
+        contact = await make_contact(
+            setup.company, client_id=order["client"], email="anna.meir@client.example"
+        )
+        async with ApiClient.signed_in(app, setup.dispatcher.email) as client:
+            draft = await client.post(
+                f"/api/orders/{setup.order}/drafts",
+                json={"template_id": setup.template, "contact_id": contact},
+            )
+            sent = await client.post(f"/api/orders/{setup.order}/drafts/{draft.json()['id']}/send")
+            assert sent.status_code == 201, sent.text
+            await drain()
+            entry = (await client.get(f"/api/archive/{sent.json()['id']}")).json()
+            [bounced] = entry["recipients"]
+            assert (bounced["status"], bounced["contact_id"]) == ("failed", contact)
+            fixed = await client.patch(
+                f"/api/contacts/{bounced['contact_id']}",
+                json={"email": "anna.meier@client.example"},
+            )
+            assert fixed.status_code == 200, fixed.text
+            next_draft = await client.post(
+                f"/api/orders/{setup.order}/drafts",
+                json={"template_id": setup.template, "contact_id": contact},
+            )
+    assert [r["email"] for r in next_draft.json()["recipients"]["to"]] == [
+        "anna.meier@client.example"
+    ]
