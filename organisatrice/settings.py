@@ -33,6 +33,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     inbound_host: str
     inbound_port: int
     inbound_in_app: bool
+    outbound_allow_private: bool
+    outbound_allowed_hosts: tuple[str, ...]
+    outbound_allowed_ports: tuple[int, ...]
+    bounded_workers: int
+    bounded_memory_mb: int
+    template_seconds: float
 
     @property
     def database_kind(self) -> str:
@@ -70,6 +76,18 @@ def _int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _words(name: str) -> tuple[str, ...]:
+    """A comma-separated list, without blanks."""
+    return tuple(w.strip() for w in os.environ.get(name, "").split(",") if w.strip())
+
+
+def _ports(name: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(word) for word in _words(name))
+    except ValueError:
+        raise SystemExit(f"{name} must be port numbers separated by commas") from None
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -115,4 +133,15 @@ def get_settings() -> Settings:
         inbound_host=os.environ.get("INBOUND_HOST", "127.0.0.1"),
         inbound_port=_int("INBOUND_PORT", 2526),
         inbound_in_app=_flag("INBOUND_IN_APP", False),
+        # Outbound connections (webhooks, relays) go to public addresses on usual ports; these
+        # let the operator allow internal ones: any non-public address, some hosts or networks
+        # (any address, any port), more ports.
+        outbound_allow_private=_flag("OUTBOUND_ALLOW_PRIVATE", False),
+        outbound_allowed_hosts=_words("OUTBOUND_ALLOWED_HOSTS"),
+        outbound_allowed_ports=_ports("OUTBOUND_ALLOWED_PORTS"),
+        # Work whose size a user controls (core/bounded.py): worker processes, the memory each
+        # may address, and how long one template may take to render.
+        bounded_workers=max(1, _int("BOUNDED_WORKERS", 2)),
+        bounded_memory_mb=_int("BOUNDED_MEMORY_MB", 768),
+        template_seconds=_int("TEMPLATE_MILLISECONDS", 2000) / 1000,
     )

@@ -318,7 +318,7 @@ async def set_company(company_id: int, **values: object) -> None:
 
 async def save_template(company_id: int, template: TemplateIn) -> int:
     """A template checked and stored as the back-office API would store it."""
-    check_template(template)
+    await check_template(template)
     values = msgspec.structs.asdict(template)
     values.update(
         kind=template.kind.value,

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from organisatrice.compose.order_context import order_context
-from organisatrice.compose.rendering import render
+from organisatrice.compose.rendering import render_bounded
 from organisatrice.compose.schemas import (
     AttachmentSource,
     Blocks,
@@ -134,19 +134,29 @@ def checked_attachments(
     return checked
 
 
-def _proposed_attachments(
-    template: dict[str, Any], order: OrderDetail, context: dict[str, Any]
-) -> list[DraftAttachment]:
+def _name_patterns(template: dict[str, Any]) -> dict[str, str]:
+    """The attachment names a draft of `template` renders: its work report's, its photo PDF's."""
     language = template["language"]
+    patterns = {}
+    if AttachmentSource.WORK_REPORT in template["attachments"]:
+        patterns["attachment_filename"] = (
+            template["attachment_filename"] or DEFAULT_REPORT_NAMES[language]
+        )
+    if AttachmentSource.PHOTOS in template["attachments"] and template["photos_as_pdf"]:
+        patterns["photos_pdf_filename"] = PHOTOS_PDF_NAMES[language]
+    return patterns
+
+
+def _proposed_attachments(
+    template: dict[str, Any], order: OrderDetail, names: dict[str, str]
+) -> list[DraftAttachment]:
     sources = set(template["attachments"])
     proposed: list[DraftAttachment] = []
     if AttachmentSource.WORK_REPORT in sources:
-        pattern = template["attachment_filename"] or DEFAULT_REPORT_NAMES[language]
-        name = render(pattern, context, field="attachment_filename")
-        proposed.append(DraftAttachment(kind="work_report", filename=name))
+        proposed.append(DraftAttachment(kind="work_report", filename=names["attachment_filename"]))
     if AttachmentSource.PHOTOS in sources and order.photos:
         if template["photos_as_pdf"]:
-            name = render(PHOTOS_PDF_NAMES[language], context, field="attachment_filename")
+            name = names["photos_pdf_filename"]
             proposed.append(
                 DraftAttachment(
                     kind="photos_pdf", filename=name, photo_ids=[p.id for p in order.photos]
@@ -203,16 +213,25 @@ async def create_draft(actor: Actor, order_id: int, data: DraftIn) -> DraftOut:
     language = template["language"]
     context = msgspec.to_builtins(await order_context(actor, order, contact, language))
     signature = context["employee"]["signature"] or template["signature"]
+    fields = ("subject", "greeting", "motivation", "closing")
+    rendered = await render_bounded(
+        {
+            **{field: template[field] for field in fields},
+            "signature": signature,
+            **_name_patterns(template),
+        },
+        context,
+    )
     blocks = Blocks(
         # A subject is one line, whatever line breaks order data brought into it.
-        subject=" ".join(render(template["subject"], context, field="subject").split()),
-        greeting=render(template["greeting"], context, field="greeting"),
-        motivation=render(template["motivation"], context, field="motivation"),
+        subject=" ".join(rendered["subject"].split()),
+        greeting=rendered["greeting"],
+        motivation=rendered["motivation"],
         free_text="",
-        closing=render(template["closing"], context, field="closing"),
-        signature=render(signature, context, field="signature"),
+        closing=rendered["closing"],
+        signature=rendered["signature"],
     )
-    attachments = _proposed_attachments(template, order, context)
+    attachments = _proposed_attachments(template, order, rendered)
     async with transaction():
         row = Draft(
             company=actor.company_id,

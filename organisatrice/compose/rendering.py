@@ -35,7 +35,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import pass_eval_context
 from jinja2.visitor import NodeTransformer
 
+from organisatrice.core.bounded import Budget, OverBudget, note, run_bounded
 from organisatrice.core.errors import Invalid
+from organisatrice.settings import get_settings
 
 MAX_OUTPUT = 20_000  # characters per rendered block; an email paragraph is far shorter
 MAX_SOURCE = 10_000
@@ -312,6 +314,38 @@ def render(source: str, context: Mapping[str, Any], *, field: str) -> str:
         where = _line_of(exc)
         at = f", line {where}" if where else ""
         raise Invalid(f"{_label(field)}{at}: not allowed: {exc}", field=field) from None
+
+
+def render_all(sources: Mapping[str, str], context: Mapping[str, Any]) -> dict[str, str]:
+    """Render several blocks with one context; each field is noted as the step, so work over
+    its budget names the field it was in."""
+    rendered = {}
+    for field, source in sources.items():
+        note(field)
+        rendered[field] = render(source, context, field=field)
+    return rendered
+
+
+_OVER = {
+    "time": "takes too long to fill in",
+    "memory": "needs more memory than a template may use",
+    "depth": "is nested too deeply",
+}
+
+
+async def render_bounded(sources: Mapping[str, str], context: Mapping[str, Any]) -> dict[str, str]:
+    """`render_all` in a worker process with the template budget (core/bounded.py), so that no
+    template can stall the server or take its memory: over the budget is an `Invalid` naming
+    the field."""
+    settings = get_settings()
+    budget = Budget(seconds=settings.template_seconds, memory_mb=settings.bounded_memory_mb)
+    try:
+        return await run_bounded(budget, render_all, dict(sources), dict(context))
+    except OverBudget as over:
+        field = over.step or next(iter(sources), "subject")
+        raise Invalid(
+            f"{_label(field)} {_OVER[over.reason]}: simplify its loops and filters.", field=field
+        ) from None
 
 
 def _dotted(node: nodes.Node) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from organisatrice.compose.context import OrderContext
-from organisatrice.compose.rendering import placeholders, render
+from organisatrice.compose.rendering import placeholders, render_bounded
 from organisatrice.compose.samples import sample_context
 from organisatrice.compose.schemas import PlaceholderOut, TemplateIn, TemplateOut, TemplatePatch
 from organisatrice.compose.tables import EmailTemplate
@@ -33,14 +33,12 @@ RENDERED_FIELDS = (
 )
 
 
-def check_template(template: TemplateIn) -> None:
+async def check_template(template: TemplateIn) -> None:
     """Refuse a template whose fields would not render for a real order."""
     context = msgspec.to_builtins(sample_context(template.language))
-    for field in RENDERED_FIELDS:
-        rendered = render(getattr(template, field), context, field=field)
-        if field == "subject":
-            # Every draft would inherit a subject its email cannot be built with.
-            refuse_unsafe_header(rendered, "The subject", field)
+    rendered = await render_bounded({f: getattr(template, f) for f in RENDERED_FIELDS}, context)
+    # Every draft would inherit a subject its email cannot be built with.
+    refuse_unsafe_header(rendered["subject"], "The subject", "subject")
     parse_roles(template.roles)
 
 
@@ -91,7 +89,7 @@ def _columns(template: TemplateIn) -> dict[str, Any]:
 
 
 async def create_template(actor: Actor, template: TemplateIn) -> TemplateOut:
-    check_template(template)
+    await check_template(template)
     row = EmailTemplate(company=actor.company_id, **_columns(template))
     await row.save()
     return await get_template(actor, int(row.id))
@@ -103,7 +101,7 @@ async def change_template(actor: Actor, template_id: int, patch: TemplatePatch) 
         merged = TemplateIn(
             **{field: _patched(patch, current, field) for field in TemplateIn.__struct_fields__}
         )
-        check_template(merged)
+        await check_template(merged)
         values = {**_columns(merged), "modified_at": datetime.now(UTC)}
         await EmailTemplate.update(values).where(EmailTemplate.id == template_id)  # type: ignore[arg-type]
     return await get_template(actor, template_id)

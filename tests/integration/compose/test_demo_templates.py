@@ -27,8 +27,8 @@ SENDER = "commandes@rochat.example"
 
 
 @pytest.mark.parametrize("template", demo_templates(), ids=lambda t: f"{t.language}-{t.name}")
-def test_demo_template_passes_the_editors_check(template: TemplateIn) -> None:
-    check_template(template)
+async def test_demo_template_passes_the_editors_check(template: TemplateIn) -> None:
+    await check_template(template)
 
 
 def test_demo_has_every_kind_in_every_language() -> None:
