@@ -20,9 +20,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cookie_secure: bool
     max_photo_bytes: int
     max_document_bytes: int
+    max_import_bytes: int
     max_photo_pixels: int
     sign_in_attempts: int
     sign_in_window_seconds: int
+    sign_in_source_attempts: int
+    trusted_proxies: tuple[str, ...]
     session_hours: int
     smtp_host: str
     smtp_port: int
@@ -116,9 +119,15 @@ def get_settings() -> Settings:
         cookie_secure=_flag("COOKIE_SECURE", False),
         max_photo_bytes=_int("MAX_PHOTO_BYTES", 25 * 1024 * 1024),
         max_document_bytes=_int("MAX_DOCUMENT_BYTES", 25 * 1024 * 1024),
+        # A spreadsheet to import: 50 MB is some 400,000 contacts as CSV.
+        max_import_bytes=_int("MAX_IMPORT_BYTES", 50 * 1024 * 1024),
         max_photo_pixels=_int("MAX_PHOTO_PIXELS", 60_000_000),
         sign_in_attempts=_int("SIGN_IN_ATTEMPTS", 5),
         sign_in_window_seconds=_int("SIGN_IN_WINDOW_SECONDS", 900),
+        # Failed sign-ins from one client address over all addresses, in the same window.
+        sign_in_source_attempts=_int("SIGN_IN_SOURCE_ATTEMPTS", 20),
+        # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client.
+        trusted_proxies=_words("TRUSTED_PROXIES"),
         session_hours=_int("SESSION_HOURS", 12),
         # The relay of a company that configured none: by default the capture server that
         # `make run` starts, so a new user can send and look at the result.

@@ -18,8 +18,9 @@ class ApiClient:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, app: Litestar) -> AsyncIterator[ApiClient]:
-        transport = httpx.ASGITransport(app=app)
+    async def open(cls, app: Litestar, source: str = "127.0.0.1") -> AsyncIterator[ApiClient]:
+        """A browser at the client address `source`."""
+        transport = httpx.ASGITransport(app=app, client=(source, 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             client = cls(http)
             # The first safe request hands out the CSRF cookie, as the page load does.
@@ -29,9 +30,9 @@ class ApiClient:
     @classmethod
     @asynccontextmanager
     async def signed_in(
-        cls, app: Litestar, email: str, password: str = DEFAULT_PASSWORD
+        cls, app: Litestar, email: str, password: str = DEFAULT_PASSWORD, source: str = "127.0.0.1"
     ) -> AsyncIterator[ApiClient]:
-        async with cls.open(app) as client:
+        async with cls.open(app, source) as client:
             answer = await client.post("/api/session", json={"email": email, "password": password})
             assert answer.status_code == 200, answer.text
             yield client

@@ -19,11 +19,12 @@ from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from organisatrice.core.db import transaction
-from organisatrice.core.errors import TooManyRequests, Unauthorized
+from organisatrice.core.errors import Unauthorized
 from organisatrice.core.statements import Statement
-from organisatrice.roles.passwords import verify_password
+from organisatrice.roles import throttle
+from organisatrice.roles.passwords import verify_password_off_loop
 from organisatrice.roles.policy import Actor, Role
-from organisatrice.roles.tables import Employee, SignInFailure, SignInSession
+from organisatrice.roles.tables import Employee, SignInSession
 from organisatrice.roles.tokens import actor_for_secret
 from organisatrice.settings import get_settings
 
@@ -82,42 +83,23 @@ async def actor_of_employee(employee_id: int) -> Actor | None:
     return _actor(row) if row else None
 
 
-async def _throttle(email: str) -> None:
-    settings = get_settings()
-    since = _now() - timedelta(seconds=settings.sign_in_window_seconds)
-    recent = (
-        await SignInFailure.select(SignInFailure.at)
-        .where((SignInFailure.email == email) & (SignInFailure.at > since))
-        .order_by(SignInFailure.at)
-    )
-    if len(recent) >= settings.sign_in_attempts:
-        oldest: datetime = recent[-settings.sign_in_attempts]["at"]
-        wait = int((oldest - since).total_seconds()) + 1
-        raise TooManyRequests(
-            f"Too many failed sign-ins for this address. Try again in {wait // 60 + 1} minutes "
-            "or ask back-office to reset your password.",
-            retry_after=wait,
-        )
-
-
-async def sign_in(email: str, password: str) -> tuple[str, Actor]:
-    """Check the credentials; answer a new session token and the signed-in employee."""
+async def sign_in(email: str, password: str, source: str) -> tuple[str, Actor]:
+    """Check the credentials of a sign-in from `source` (the client's address); answer a new
+    session token and the signed-in employee. Throttled per account and per source."""
     email = normalise_email(email)
-    await _throttle(email)
+    failure = await throttle.attempt(email, source)
     row = (
         await Employee.select(Employee.id, Employee.password_hash)
         .where((Employee.email == email) & (Employee.active == True))  # noqa: E712
         .first()
     )
-    if not verify_password(row["password_hash"] if row else None, password) or row is None:
-        await SignInFailure.insert(SignInFailure(email=email, at=_now()))
-        raise Unauthorized("Wrong email address or password.")
-    actor = await actor_of_employee(row["id"])
+    matches = await verify_password_off_loop(row["password_hash"] if row else None, password)
+    actor = await actor_of_employee(row["id"]) if matches and row is not None else None
     if actor is None:
         raise Unauthorized("Wrong email address or password.")
+    await throttle.succeeded(failure, actor.employee_id, email, source)
     token = secrets.token_urlsafe(32)
     async with transaction():
-        await SignInFailure.delete().where(SignInFailure.email == email)
         await SignInSession.delete().where(SignInSession.expires_at < _now())
         await SignInSession.insert(
             SignInSession(

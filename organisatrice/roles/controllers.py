@@ -27,6 +27,7 @@ from organisatrice.roles.schemas import (
     PermissionChangeOut,
     SignInIn,
 )
+from organisatrice.roles.throttle import client_address
 from organisatrice.settings import get_settings
 
 
@@ -47,9 +48,12 @@ class SessionController(Controller):
     tags = ["Sign-in"]
 
     @post("/session", opt={"needs": Permission.PUBLIC}, operation_id="SignIn", status_code=200)
-    async def sign_in(self, data: JSONBody[SignInIn]) -> Response[MeOut]:
+    async def sign_in(
+        self, request: Request[Any, Any, Any], data: JSONBody[SignInIn]
+    ) -> Response[MeOut]:
         """Sign in with email address and password; sets the session cookie."""
-        token, actor = await auth.sign_in(data.email, data.password)
+        source = client_address(request.scope)
+        token, actor = await auth.sign_in(data.email, data.password, source)
         max_age = get_settings().session_hours * 3600
         return Response(MeOut.of(actor), cookies=[_session_cookie(token, max_age)])
 

@@ -53,6 +53,9 @@ class Employee(Table):
     may_email = Boolean(default=True)
     signature = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
+    # Where the employee signed in from lately (client addresses): failures from elsewhere do
+    # not lock them out there.
+    usual_sources = Array(base_column=Varchar(length=45), default=list)
 
 
 class SignInSession(Table):
@@ -71,6 +74,8 @@ class SignInFailure(Table):
     id = Serial(primary_key=True)
     email = Varchar(length=254, index=True)
     at = Timestamptz(default=TimestamptzNow(), index=True)
+    # The client address the attempt came from (behind a trusted proxy: the one it names).
+    source = Varchar(length=45, default="", index=True)
 
 
 class PermissionChange(Table):
