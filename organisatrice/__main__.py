@@ -53,11 +53,13 @@ def serve_command(workers: int) -> None:
 
 @litestar_group.command("worker")
 def worker_command() -> None:
-    """Send queued emails, as a process of its own (set WORKER_IN_APP=0 on the app then)."""
+    """Send queued emails and webhook events, as a process of its own (set WORKER_IN_APP=0 on
+    the app then)."""
     import signal
 
     from organisatrice.core.collector import freeze_startup
     from organisatrice.core.db import prepare_engine, release_engine
+    from organisatrice.events.delivery import run_webhooks
     from organisatrice.mail.worker import run_worker
 
     async def work() -> None:
@@ -68,7 +70,7 @@ def worker_command() -> None:
         await prepare_engine()
         freeze_startup()
         try:
-            await run_worker(stop)
+            await asyncio.gather(run_worker(stop), run_webhooks(stop))
         finally:
             await release_engine()
 

@@ -24,12 +24,15 @@ from litestar.types import ControllerRouterHandler
 from organisatrice.archive.controllers import CONTROLLERS as ARCHIVE_CONTROLLERS
 from organisatrice.archive.listing_controllers import CONTROLLERS as ARCHIVE_LISTING_CONTROLLERS
 from organisatrice.compose.controllers import CONTROLLERS as COMPOSE_CONTROLLERS
+from organisatrice.core.bounded import close_bounded_pool
 from organisatrice.core.collector import freeze_startup
 from organisatrice.core.db import prepare_engine, release_engine
 from organisatrice.core.errors import DomainError, TooManyRequests
 from organisatrice.core.health import health
 from organisatrice.core.http import refuse_nul_characters
 from organisatrice.core.problems import Problem, document_problems, problem_response
+from organisatrice.events.controllers import CONTROLLERS as EVENT_CONTROLLERS
+from organisatrice.events.delivery import run_webhooks
 from organisatrice.mail.capture import start_capture
 from organisatrice.mail.controllers import CONTROLLERS as MAIL_CONTROLLERS
 from organisatrice.mail.inbound import start_inbound
@@ -53,6 +56,7 @@ def _domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[Probl
             status=exc.status_code,
             detail=exc.detail,
             field=exc.field,
+            code=exc.code,
             retry_after=exc.retry_after if isinstance(exc, TooManyRequests) else None,
         )
     )
@@ -107,13 +111,15 @@ async def _database(_: Litestar) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        # The workers of bounded work (core/bounded.py) go with the server.
+        close_bounded_pool()
         await release_engine()
 
 
 @asynccontextmanager
 async def _mail(_: Litestar) -> AsyncIterator[None]:
     """The capture relay (for trying the app), the inbound report receiver and the
-    in-process sending worker, as the settings ask."""
+    in-process sending worker with the webhook delivery beside it, as the settings ask."""
     settings = get_settings()
     capture = (
         start_capture(settings.smtp_host, settings.smtp_port, settings.data_dir / "captured")
@@ -126,12 +132,16 @@ async def _mail(_: Litestar) -> AsyncIterator[None]:
         else None
     )
     stop = asyncio.Event()
-    worker = asyncio.create_task(run_worker(stop)) if settings.worker_in_app else None
+    workers = (
+        [asyncio.create_task(run_worker(stop)), asyncio.create_task(run_webhooks(stop))]
+        if settings.worker_in_app
+        else []
+    )
     try:
         yield
     finally:
         stop.set()
-        if worker is not None:
+        for worker in workers:
             await worker
         if capture is not None:
             capture.stop()
@@ -148,6 +158,7 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         *MAIL_CONTROLLERS,
         *ARCHIVE_CONTROLLERS,
         *ARCHIVE_LISTING_CONTROLLERS,
+        *EVENT_CONTROLLERS,
     ]
     if (STATIC_DIR / "index.html").exists():
         handlers.append(
@@ -220,7 +231,9 @@ def create_app() -> Litestar:
             ),
         ),
         # Uploads are checked against their own limits; this only stops absurd bodies early.
-        request_max_body_size=max(settings.max_photo_bytes, settings.max_document_bytes)
+        request_max_body_size=max(
+            settings.max_photo_bytes, settings.max_document_bytes
+        )
         + 1024 * 1024,
         debug=False,
     )

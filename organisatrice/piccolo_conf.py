@@ -25,5 +25,6 @@ APP_REGISTRY = AppRegistry(
         "organisatrice.compose.piccolo_app",
         "organisatrice.mail.piccolo_app",
         "organisatrice.archive.piccolo_app",
+        "organisatrice.events.piccolo_app",
     ]
 )

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """A refusal a person can act on: `detail` says what is wrong and what to do."""
+    """A refusal a person can act on: `detail` says what is wrong and what to do; `code`,
+    where given, names the problem for programs (stable, unlike the words)."""
 
     status_code = 400
     title = "Bad request"
 
-    def __init__(self, detail: str, *, field: str | None = None) -> None:
+    def __init__(self, detail: str, *, field: str | None = None, code: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.field = field
+        self.code = code
 
 
 class Invalid(DomainError):

@@ -19,6 +19,7 @@ class Problem(msgspec.Struct, omit_defaults=True):
     status: int
     detail: str
     field: str | None = None
+    code: str | None = None
     errors: list[dict[str, Any]] | None = None
     retry_after: int | None = None
 
@@ -40,6 +41,7 @@ _PROBLEM_SCHEMA = Schema(
         "status": Schema(type=OpenAPIType.INTEGER),
         "detail": _STRING,
         "field": _STRING,
+        "code": _STRING,
         "errors": Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.OBJECT)),
         "retry_after": Schema(type=OpenAPIType.INTEGER),
     },

@@ -20,6 +20,7 @@ from aiosmtpd.controller import Controller
 
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.db import transaction
+from organisatrice.events.email import RecordedEvent, emit_email_events
 from organisatrice.mail.outbox import overall_status
 from organisatrice.mail.reports import RecipientReport, parse_report
 from organisatrice.mail.schemas import EmailStatus
@@ -85,6 +86,7 @@ async def record_report(token: str, envelope_from: str, data: bytes) -> int:
     report = parse_report(data)
     ref, _ = await blob_store().put(data)
     problems: list[str] = []
+    recorded: list[RecordedEvent] = []
     async with transaction():
         recipients = {
             r["email"].lower(): r
@@ -106,6 +108,7 @@ async def record_report(token: str, envelope_from: str, data: bytes) -> int:
                     detail=detail,
                 )
             )
+            recorded.append((email["id"], now, item.event, known["email"], detail))
             status = _EVENT_STATUS.get(item.event)
             current = EmailStatus(known["status"])
             if status is not None and _RANK[status] > _RANK[current]:
@@ -123,6 +126,7 @@ async def record_report(token: str, envelope_from: str, data: bytes) -> int:
         await SentEmail.update({SentEmail.status: overall_status(states).value}).where(
             SentEmail.id == email["id"]
         )
+        await emit_email_events(recorded)
         row = InboundReport(
             company=email["company"],
             sent_email=email["id"],

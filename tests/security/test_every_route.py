@@ -28,6 +28,7 @@ from tests.factories import (
     make_order,
     make_template,
 )
+from tests.integration.events.helpers import make_webhook_endpoint
 
 _serial = itertools.count()
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -82,6 +83,7 @@ async def _world(app: Litestar) -> World:
     assert document.status_code == 201, document.text
     assert building.status_code == 201, building.text
     assert token.status_code == 201, token.text
+    endpoint_id, delivery_id = await make_webhook_endpoint(company_id)
     return World(
         company_id=company_id,
         ids={
@@ -97,6 +99,8 @@ async def _world(app: Litestar) -> World:
             "building_id": building.json()["id"],
             "token_id": token.json()["token"]["id"],
             "index": 0,
+            "endpoint_id": endpoint_id,
+            "delivery_id": delivery_id,
         },
     )
 
@@ -150,6 +154,13 @@ def _request_body(operation_id: str) -> dict[str, Any]:
         "UpsertOrders": {"json": {"rows": [{"external_id": "O1", "number": "1"}]}},
         "CreateApiToken": {"json": {"name": "ERP", "scopes": ["orders:read"]}},
         "RevokeApiToken": {},
+        # Loopback: the outbound guard refuses it (422), so no test ever sends anywhere else.
+        "CreateWebhookEndpoint": {
+            "json": {"url": "https://127.0.0.1:9/hooks", "event_types": ["email.sent"]}
+        },
+        "ChangeWebhookEndpoint": {"json": {"description": "ERP"}},
+        "SendWebhookTest": {},
+        "ResendWebhookEvent": {},
         "DeleteOldArchivedEmails": {
             "json": {"older_than": "2000-01-01T00:00:00+00:00", "confirm_count": 0}
         },
