@@ -14,6 +14,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str
     host: str
     port: int
+    public_url: str
     data_dir: Path
     blob_root: Path
     secret_key: str
@@ -113,6 +114,11 @@ def get_settings() -> Settings:
         database_url=database_url,
         host=os.environ.get("HOST", "127.0.0.1"),
         port=_int("PORT", 8000),
+        # Where people reach the app: links in emails (set your password) point there.
+        public_url=(
+            os.environ.get("PUBLIC_URL")
+            or f"http://{os.environ.get('HOST', '127.0.0.1')}:{_int('PORT', 8000)}"
+        ).rstrip("/"),
         data_dir=data_dir,
         blob_root=Path(os.environ.get("BLOB_ROOT") or data_dir / "blobs").resolve(),
         secret_key=_secret_key(data_dir),

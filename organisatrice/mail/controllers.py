@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from litestar import Controller, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from organisatrice.core.errors import NotFound
 from organisatrice.core.http import PathId
-from organisatrice.mail import limits, outbox, settings_api
+from organisatrice.core.structs import In
+from organisatrice.mail import account_links, limits, outbox, settings_api
 from organisatrice.mail.schemas import EmailDetailOut, RelayOut, RelayTestOut, SentEmailOut
 from organisatrice.orders.services import visible_order
 from organisatrice.roles.policy import Actor, Permission
@@ -64,4 +67,26 @@ class MailSettingsController(Controller):
         return await settings_api.test_relay(actor)
 
 
-CONTROLLERS = [EmailController, MailSettingsController]
+class PasswordLinkIn(In):
+    purpose: Literal["reset", "invitation"] = "reset"
+
+
+class PasswordLinkController(Controller):
+    path = "/api/employees/{employee_id:int}/password-link"
+    tags = ["Back-office"]
+
+    @post(
+        "/",
+        opt={"needs": Permission.MANAGE_EMPLOYEES},
+        operation_id="SendPasswordLink",
+        status_code=204,
+    )
+    async def send(
+        self, employee_id: PathId, actor: NamedDependency[Actor], data: JSONBody[PasswordLinkIn]
+    ) -> None:
+        """Email the employee a single-use link (24 hours) to set their password: a reset, or
+        the invitation of a new employee; through the company's relay."""
+        await account_links.send_password_link(actor, employee_id, data.purpose)
+
+
+CONTROLLERS = [EmailController, MailSettingsController, PasswordLinkController]

@@ -31,7 +31,7 @@ from organisatrice.settings import get_settings
 SESSION_COOKIE = "organisatrice_session"
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -103,7 +103,7 @@ async def sign_in(email: str, password: str, source: str) -> tuple[str, Actor]:
         await SignInSession.delete().where(SignInSession.expires_at < _now())
         await SignInSession.insert(
             SignInSession(
-                token_hash=_token_hash(token),
+                token_hash=token_hash(token),
                 employee=actor.employee_id,
                 expires_at=_now() + timedelta(hours=get_settings().session_hours),
             )
@@ -112,7 +112,7 @@ async def sign_in(email: str, password: str, source: str) -> tuple[str, Actor]:
 
 
 async def sign_out(token: str) -> None:
-    await SignInSession.delete().where(SignInSession.token_hash == _token_hash(token))
+    await SignInSession.delete().where(SignInSession.token_hash == token_hash(token))
 
 
 _ACTOR_OF_TOKEN = Statement(
@@ -133,7 +133,7 @@ _ACTOR_OF_TOKEN = Statement(
 
 async def actor_for_token(token: str) -> Actor | None:
     """The employee signed in with `token`, in one statement (it runs before every request)."""
-    row = await _ACTOR_OF_TOKEN.first(_token_hash(token), _now())
+    row = await _ACTOR_OF_TOKEN.first(token_hash(token), _now())
     return _actor(row) if row else None
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.datastructures import Cookie, UploadFile
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, MultipartBody, QueryParameter
 
 from organisatrice.core.http import PathId
 from organisatrice.core.structs import Page
-from organisatrice.roles import audit, auth, logo, staff, tokens
+from organisatrice.roles import audit, auth, credentials, logo, staff, tokens
 from organisatrice.roles.policy import Actor, Permission
 from organisatrice.roles.schemas import (
     ApiTokenCreated,
@@ -24,6 +24,8 @@ from organisatrice.roles.schemas import (
     EmployeeOut,
     EmployeePatch,
     MeOut,
+    PasswordChangeIn,
+    PasswordSetIn,
     PermissionChangeOut,
     SignInIn,
 )
@@ -64,6 +66,44 @@ class SessionController(Controller):
         if token:
             await auth.sign_out(token)
         return Response(None, status_code=204, cookies=[_session_cookie("", 0)])
+
+    @put(
+        "/me/password",
+        opt={"needs": Permission.SIGNED_IN},
+        operation_id="ChangeMyPassword",
+        status_code=204,
+    )
+    async def change_password(
+        self,
+        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
+        data: JSONBody[PasswordChangeIn],
+    ) -> None:
+        """Change your own password (the current one required); your other sessions end."""
+        token = request.cookies.get(auth.SESSION_COOKIE)
+        await credentials.change_password(
+            actor,
+            data.current_password,
+            data.new_password,
+            session_token_hash=auth.token_hash(token) if token else None,
+        )
+
+    @delete("/me/sessions", opt={"needs": Permission.SIGNED_IN}, operation_id="SignOutEverywhere")
+    async def sign_out_everywhere(self, actor: NamedDependency[Actor]) -> Response[None]:
+        """End every session of yours, on every device, this one too."""
+        await credentials.end_sessions(actor.employee_id)
+        return Response(None, status_code=204, cookies=[_session_cookie("", 0)])
+
+    @post(
+        "/password",
+        opt={"needs": Permission.PUBLIC},
+        operation_id="SetPasswordWithLink",
+        status_code=204,
+    )
+    async def set_password(self, data: JSONBody[PasswordSetIn]) -> None:
+        """Set a password with the single-use link of a reset or an invitation; every session
+        of the account ends."""
+        await credentials.set_password_with_link(data.token, data.new_password)
 
     @get("/me", opt={"needs": Permission.SIGNED_IN}, operation_id="GetMe")
     async def me(self, actor: NamedDependency[Actor]) -> MeOut:

@@ -10,6 +10,7 @@ from organisatrice.roles.tables import (
     ApiToken,
     Company,
     Employee,
+    PasswordLink,
     PermissionChange,
     SignInFailure,
     SignInSession,
@@ -18,7 +19,15 @@ from organisatrice.roles.tables import (
 APP_CONFIG = AppConfig(
     app_name="roles",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[Company, Employee, SignInSession, SignInFailure, PermissionChange, ApiToken],
+    table_classes=[
+        Company,
+        Employee,
+        SignInSession,
+        SignInFailure,
+        PermissionChange,
+        ApiToken,
+        PasswordLink,
+    ],
     migration_dependencies=[],
     commands=[],
 )

@@ -164,3 +164,18 @@ class ApiTokenCreated(Out):
 
     token: ApiTokenOut
     secret: str
+
+
+Password = Annotated[str, msgspec.Meta(max_length=1000)]
+
+
+class PasswordChangeIn(In):
+    current_password: Password
+    new_password: Password
+
+
+class PasswordSetIn(In):
+    """A password set through the single-use link of a reset or an invitation."""
+
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    new_password: Password

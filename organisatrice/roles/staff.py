@@ -13,6 +13,7 @@ from organisatrice.core.db import transaction
 from organisatrice.core.errors import Conflict, Invalid, NotFound
 from organisatrice.roles.accounts import create_employee, parse_roles
 from organisatrice.roles.audit import record_change
+from organisatrice.roles.credentials import end_sessions
 from organisatrice.roles.policy import Actor, Role
 from organisatrice.roles.schemas import (
     CompanyOut,
@@ -147,6 +148,9 @@ async def change_employee(actor: Actor, employee_id: int, patch: EmployeePatch) 
         await Employee.update(
             {getattr(Employee, f): after for f, (_, after) in changes.items()}
         ).where(Employee.id == employee_id)
+        if "active" in changes and not changes["active"][1]:
+            # Reactivation must not revive the sessions of before.
+            await end_sessions(employee_id)
         for field, (old, new) in changes.items():
             await record_change(
                 actor,

@@ -109,3 +109,17 @@ class ApiToken(Table):
     last_used_at = Timestamptz(null=True, default=None)
     expires_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
+
+
+class PasswordLink(Table):
+    """A single-use link to set a password: a reset back-office sent, or the invitation of a
+    new employee. The link carries a random secret; only its SHA-256 is kept."""
+
+    id = Serial(primary_key=True)
+    employee = ForeignKey(references=Employee, on_delete=OnDelete.cascade, index=True)
+    token_hash = Varchar(length=64, unique=True, index=True)
+    purpose = Varchar(length=20)
+    created_by = ForeignKey(references=Employee, on_delete=OnDelete.set_null, null=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
