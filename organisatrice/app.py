@@ -10,6 +10,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+import swagger_ui_bundle
 from litestar import Litestar, Request, Response, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
@@ -29,7 +30,7 @@ from organisatrice.core.collector import freeze_startup
 from organisatrice.core.db import prepare_engine, release_engine
 from organisatrice.core.errors import DomainError, TooManyRequests
 from organisatrice.core.health import health
-from organisatrice.core.http import refuse_nul_characters
+from organisatrice.core.http import SecurityHeaders, refuse_nul_characters
 from organisatrice.core.problems import Problem, document_problems, problem_response
 from organisatrice.events.controllers import CONTROLLERS as EVENT_CONTROLLERS
 from organisatrice.events.delivery import run_webhooks
@@ -46,6 +47,7 @@ from organisatrice.settings import get_settings
 log = logging.getLogger("organisatrice")
 
 STATIC_DIR = Path(__file__).parent / "static"
+SWAGGER_ASSETS = "/schema-assets"
 
 
 def _domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[Problem]:
@@ -160,6 +162,14 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         *ARCHIVE_LISTING_CONTROLLERS,
         *EVENT_CONTROLLERS,
     ]
+    handlers.append(
+        create_static_files_router(
+            path=SWAGGER_ASSETS,
+            directories=[Path(swagger_ui_bundle.swagger_ui_path)],
+            opt={"needs": "public"},
+            include_in_schema=False,
+        )
+    )
     if (STATIC_DIR / "index.html").exists():
         handlers.append(
             create_static_files_router(
@@ -180,6 +190,7 @@ def create_app() -> Litestar:
         guards=[guard],
         before_request=refuse_nul_characters,
         middleware=[
+            SecurityHeaders(hsts=settings.cookie_secure),
             SessionMiddleware(),
             DefineMiddleware(
                 CsrfUnlessBearer,
@@ -221,7 +232,15 @@ def create_app() -> Litestar:
             ),
             security=[{"session": []}, {"bearer": []}],
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            # Swagger UI from the app's own files (swagger-ui-bundle-v2): the page works
+            # without internet and loads nothing from elsewhere.
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
+                    css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
+                    standalone_preset_js_url=f"{SWAGGER_ASSETS}/swagger-ui-standalone-preset.js",
+                )
+            ],
             # The API description is public, like the sign-in page that uses it.
             openapi_router=Router(
                 path="/schema",

@@ -80,6 +80,14 @@ async def page(context: BrowserContext) -> AsyncIterator[Page]:
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # The Content-Security-Policy reports what it blocked on the console: a screen that needs
+    # something the policy refuses is broken for its user, whether or not a test looks there.
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     assert not errors, f"JavaScript errors on the page: {errors}"
 
