@@ -94,6 +94,18 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Probl
     )
 
 
+def _too_deep(_: Request[Any, Any, Any], __: RecursionError) -> Response[Problem]:
+    # msgspec refuses JSON nested past Python's recursion limit (10,000 `[`, say) this way.
+    return problem_response(
+        Problem(
+            type="about:blank",
+            title="Bad request",
+            status=400,
+            detail="The request is nested too deeply to be read.",
+        )
+    )
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
@@ -205,6 +217,7 @@ def create_app() -> Litestar:
         exception_handlers={
             DomainError: _domain_error,
             HTTPException: _http_error,
+            RecursionError: _too_deep,
             Exception: _unexpected,
         },
         lifespan=[_database, _mail],

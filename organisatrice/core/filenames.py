@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+# C0 and C1 controls (U+009B starts a terminal escape, and mail headers refuse it), and the
+# characters filesystems reserve.
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|]+')
 MAX_LENGTH = 120
 
 

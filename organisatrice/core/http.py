@@ -24,7 +24,9 @@ _NUL_DETAIL = "Text may not contain NUL characters (\\u0000); remove them."
 async def refuse_nul_characters(request: Request[Any, Any, Any]) -> None:
     """PostgreSQL cannot store NUL in text; refuse it in the query and in JSON bodies as bad
     input, on both databases alike, instead of failing deep inside a query."""
-    if "\x00" in unquote(request.scope.get("query_string", b"").decode("latin-1")):
+    if "\x00" in request.scope["path"] or "\x00" in unquote(
+        request.scope.get("query_string", b"").decode("latin-1")
+    ):
         raise Invalid(_NUL_DETAIL)
     if request.method in ("POST", "PUT", "PATCH") and "json" in request.content_type[0]:
         body = await request.body()

@@ -30,3 +30,9 @@ class Page(Out, Generic[T]):
 # as bad input instead of reaching the database.
 MAX_ID = 2**31 - 1
 DbId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+
+
+# Text on one line: no line breaks or other control characters (C0, DEL, C1), which would break
+# a mail header or a CSV row. Several lines: line breaks and tabs, no other control characters.
+ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+LINES = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import msgspec
 
-from organisatrice.core.structs import DbId, In, Out
+from organisatrice.core.structs import LINES, ONE_LINE, DbId, In, Out
 from organisatrice.roles.policy import Decision
 
 
@@ -184,20 +184,15 @@ class ResponsibleIn(In):
 # (batches by the company's own keys) and the spreadsheet import (rows read into these).
 # Absent fields keep their value on an update and take the default on creation.
 
-# One line of text: no line breaks or control characters (they would break headers and CSVs).
-_ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
-# Several lines: line breaks and tabs, no other control characters.
-_LINES = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
-
 
 def _line(max_length: int, *, min_length: int = 0) -> object:
-    return msgspec.Meta(min_length=min_length, max_length=max_length, pattern=_ONE_LINE)
+    return msgspec.Meta(min_length=min_length, max_length=max_length, pattern=ONE_LINE)
 
 
 ExternalId = Annotated[str, _line(100, min_length=1)]
 Language = Annotated[str, msgspec.Meta(pattern="^(de|fr|it|en)$")]
 EmailField = Annotated[str, _line(254)]
-Lines = Annotated[str, msgspec.Meta(max_length=10_000, pattern=_LINES)]
+Lines = Annotated[str, msgspec.Meta(max_length=10_000, pattern=LINES)]
 MAX_BATCH = 10_000
 
 

@@ -50,8 +50,16 @@ async def create_employee(
                 f"The password must have at least {MIN_LENGTH} characters.", field="password"
             )
         password_hash = hash_password(password)
-    if await Employee.exists().where(Employee.email == email):
-        raise Conflict(f"An employee with the address {email} exists already.", field="email")
+    holder = await Employee.select(Employee.company).where(Employee.email == email).first()
+    if holder is not None:
+        # Addresses sign in across all companies, so one can serve only one employee; whether
+        # another company has it is that company's business.
+        raise Conflict(
+            f"An employee with the address {email} exists already."
+            if holder["company"] == company_id
+            else f"The address {email} cannot be used for a new employee; ask for another.",
+            field="email",
+        )
     employee = Employee(
         company=company_id,
         first_name=first_name.strip(),

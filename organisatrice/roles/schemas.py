@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 import msgspec
 
-from organisatrice.core.structs import In, Out
+from organisatrice.core.structs import ONE_LINE, In, Out
 from organisatrice.roles.policy import Actor, Permission, Role, Scope, permissions
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=ONE_LINE)]
 EmailText = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
 
 
@@ -70,7 +70,7 @@ class EmployeeIn(In):
     email: EmailText
     password: Annotated[str, msgspec.Meta(max_length=1000)]
     roles: Annotated[list[str], msgspec.Meta(max_length=4)]
-    phone: Annotated[str, msgspec.Meta(max_length=50)] = ""
+    phone: Annotated[str, msgspec.Meta(max_length=50, pattern=ONE_LINE)] = ""
     locale: Annotated[str, msgspec.Meta(pattern="^(de|fr|it|en)$")] = "de"
     time_zone: Annotated[str, msgspec.Meta(max_length=64)] = "Europe/Zurich"
     may_email: bool = True
@@ -99,7 +99,7 @@ class CompanyOut(Out):
     logo_url: str | None
 
 
-Line = Annotated[str, msgspec.Meta(max_length=200)]
+Line = Annotated[str, msgspec.Meta(max_length=200, pattern=ONE_LINE)]
 
 
 class CompanyPatch(In):
@@ -107,13 +107,15 @@ class CompanyPatch(In):
     stay as they are."""
 
     email_enabled: bool | msgspec.UnsetType = msgspec.UNSET
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | msgspec.UnsetType = (
-        msgspec.UNSET
-    )
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=ONE_LINE)] | (
+        msgspec.UnsetType
+    ) = msgspec.UNSET
     street: Line | msgspec.UnsetType = msgspec.UNSET
     postal_code: Annotated[str, msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
     city: Annotated[str, msgspec.Meta(max_length=100)] | msgspec.UnsetType = msgspec.UNSET
-    phone: Annotated[str, msgspec.Meta(max_length=50)] | msgspec.UnsetType = msgspec.UNSET
+    phone: Annotated[str, msgspec.Meta(max_length=50, pattern=ONE_LINE)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
     email: Annotated[str, msgspec.Meta(max_length=254)] | msgspec.UnsetType = msgspec.UNSET
     website: Line | msgspec.UnsetType = msgspec.UNSET
     brand_colour: Annotated[str, msgspec.Meta(pattern="^#[0-9a-fA-F]{6}$")] | msgspec.UnsetType = (
@@ -141,7 +143,7 @@ class PermissionChangeOut(Out):
 class ApiTokenIn(In):
     """A new API token: a name that says which system uses it, and what it may do."""
 
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=ONE_LINE)]
     scopes: Annotated[list[Scope], msgspec.Meta(min_length=1, max_length=len(Scope))]
     expires_at: datetime | None = None
 

@@ -27,6 +27,7 @@ from organisatrice.core.filenames import MAX_LENGTH, safe_filename
         ('a:b*c?d"e<f>g|h.pdf', "a b c d e f g h.pdf"),
         ("line\r\nBcc: evil@example.com.pdf", "line Bcc evil@example.com.pdf"),
         ("tab\there\x00.pdf", "tab here.pdf"),
+        ("Off\x9berte.pdf", "Off erte.pdf"),
         ("  many    spaces  .pdf", "many spaces.pdf"),
         ("Bericht Müller – Zürich.pdf", "Bericht Müller – Zürich.pdf"),
     ],
