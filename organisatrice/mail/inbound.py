@@ -16,6 +16,7 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from aiosmtpd.controller import Controller
 
 from organisatrice.core.blobs import blob_store
@@ -56,7 +57,36 @@ def token_of(address: str) -> str | None:
 
 
 async def known_token(token: str) -> bool:
-    return bool(await SentEmail.exists().where(SentEmail.token == token))
+    """A recipient's token (VERP), or an email's (emails archived before recipients had one)."""
+    return bool(
+        await EmailRecipient.exists().where(EmailRecipient.token == token)
+        or await SentEmail.exists().where(SentEmail.token == token)
+    )
+
+
+class _Addressee(msgspec.Struct, frozen=True):
+    """What a report's token names: the email, and the recipient when the token is one's."""
+
+    email_id: int
+    company_id: int
+    recipient: str | None
+
+
+async def _addressee(token: str) -> _Addressee | None:
+    bound = await EmailRecipient.select(
+        EmailRecipient.sent_email, EmailRecipient.sent_email.company, EmailRecipient.email
+    ).where(EmailRecipient.token == token)
+    if bound:
+        row = bound[0]
+        return _Addressee(
+            email_id=row["sent_email"],
+            company_id=row["sent_email.company"],
+            recipient=row["email"].lower(),
+        )
+    email = await SentEmail.select(SentEmail.id, SentEmail.company).where(SentEmail.token == token)
+    if not email:
+        return None
+    return _Addressee(email_id=email[0]["id"], company_id=email[0]["company"], recipient=None)
 
 
 def _detail(report: RecipientReport) -> str:
@@ -75,14 +105,13 @@ def _detail(report: RecipientReport) -> str:
 
 
 async def record_report(token: str, envelope_from: str, data: bytes) -> int:
-    """Keep the report and record its events; answers the InboundReport id."""
-    email = (
-        await SentEmail.select(SentEmail.id, SentEmail.company)
-        .where(SentEmail.token == token)
-        .first()
-    )
-    if email is None:
+    """Keep the report and record its events; answers the InboundReport id. A report that came
+    back to a recipient's own return address changes only that recipient: anything it says of
+    other addresses is kept for inspection and changes nothing."""
+    addressee = await _addressee(token)
+    if addressee is None:
         raise LookupError(token)
+    email = {"id": addressee.email_id, "company": addressee.company_id}
     report = parse_report(data)
     ref, _ = await blob_store().put(data)
     problems: list[str] = []
@@ -97,6 +126,12 @@ async def record_report(token: str, envelope_from: str, data: bytes) -> int:
             known = recipients.get(item.email.lower())
             if known is None:
                 problems.append(f"The report names {item.email}, not a recipient of this email.")
+                continue
+            if addressee.recipient is not None and item.email.lower() != addressee.recipient:
+                problems.append(
+                    f"The report names {item.email}, but came back to the return address of "
+                    f"{addressee.recipient}: it changes nothing."
+                )
                 continue
             detail = _detail(item)
             await DeliveryEvent.insert(

@@ -30,7 +30,7 @@ from organisatrice.mail.schemas import (
     RecipientStateOut,
     SentEmailOut,
 )
-from organisatrice.mail.smtp import DeliveryResult, Refusal
+from organisatrice.mail.smtp import DeliveryResult, Envelope, Refusal
 from organisatrice.mail.tables import DeliveryEvent, EmailRecipient, SentEmail
 from organisatrice.settings import get_settings
 
@@ -71,8 +71,50 @@ def _now() -> datetime:
 
 
 def envelope_sender(token: str, bounce_domain: str) -> str:
-    """A per-message return address, so reports that come back name their email."""
+    """A return address of one email (or one recipient of it), so reports that come back name
+    what they are about."""
     return f"bounce+{token}@{bounce_domain}"
+
+
+def envelopes(email: Claimed, data: bytes) -> list[Envelope]:
+    """The SMTP transactions that send `email`: one per recipient, each with the recipient's own
+    return address, so a report can only speak of the recipient it came back for; the bytes
+    are the same for all. Recipients archived without a token go together, as before."""
+    domain = email.envelope_sender.rpartition("@")[2]
+    tokens = email.recipient_tokens or [""] * len(email.recipients)
+    shared = [a for a, t in zip(email.recipients, tokens, strict=True) if not t]
+    made = [
+        Envelope(
+            sender=envelope_sender(token, domain),
+            recipients=[address],
+            data=data,
+            envelope_id=token,
+        )
+        for address, token in zip(email.recipients, tokens, strict=True)
+        if token
+    ]
+    if shared:
+        made.append(
+            Envelope(
+                sender=email.envelope_sender, recipients=shared, data=data, envelope_id=email.token
+            )
+        )
+    return made
+
+
+def combined(results: list[tuple[list[str], DeliveryResult]]) -> DeliveryResult:
+    """What the relay said about one email sent in several transactions (each to the listed
+    recipients), per recipient: a refusal of a whole transaction is its recipients' refusal."""
+    accepted: list[str] = []
+    refused: dict[str, Refusal] = {}
+    reply = ""
+    for recipients, result in results:
+        accepted.extend(result.accepted)
+        refused.update(result.refused)
+        if result.whole is not None:
+            refused.update(dict.fromkeys(recipients, result.whole))
+        reply = result.reply or reply
+    return DeliveryResult(accepted=accepted, refused=refused, reply=reply)
 
 
 _EMAIL = Statement(lambda email: SentEmail.select().where(SentEmail.id == email).first())
@@ -149,6 +191,7 @@ async def freeze(email: Frozen, *, within: Callable[[], Awaitable[None]] | None 
                     name=name,
                     field=field,
                     status=EmailStatus.QUEUED.value,
+                    token=secrets.token_hex(16),
                 )
                 for address, (field, name) in unique.items()
             ]
@@ -172,6 +215,9 @@ class Claimed(msgspec.Struct, frozen=True, kw_only=True):
     envelope_sender: str
     token: str
     recipients: list[str]
+    # Each recipient's own token, in the order of `recipients` ("" on emails archived before
+    # recipients had one: they go out with the email's return address, together).
+    recipient_tokens: list[str] = []
     attempts: int
     interrupted: bool
     deadline_at: datetime | None = None
@@ -247,12 +293,14 @@ async def claim(worker: str, *, limit: int) -> list[Claimed]:
 async def _claimed(due: list[dict[str, Any]]) -> list[Claimed]:
     ids = [int(r["id"]) for r in due]
     waiting: dict[int, list[str]] = defaultdict(list)
+    tokens: dict[int, list[str]] = defaultdict(list)
     for w in await EmailRecipient.raw(
-        "SELECT sent_email, email FROM email_recipient WHERE sent_email IN ({}) "
+        "SELECT sent_email, email, token FROM email_recipient WHERE sent_email IN ({}) "
         "AND status IN ('queued', 'deferred', 'sending') ORDER BY id",
         _list(ids),
     ):
         waiting[int(w["sent_email"])].append(w["email"])
+        tokens[int(w["sent_email"])].append(w["token"] or "")
     now = _now()
     await _insert_events(
         [
@@ -269,6 +317,7 @@ async def _claimed(due: list[dict[str, Any]]) -> list[Claimed]:
             envelope_sender=r["envelope_sender"],
             token=r["token"],
             recipients=waiting[int(r["id"])],
+            recipient_tokens=tokens[int(r["id"])],
             # The row as it was before this claim counted one more attempt.
             attempts=int(r["attempts"]) + 1,
             interrupted=r["status"] == "sending",

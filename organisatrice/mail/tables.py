@@ -97,6 +97,10 @@ class EmailRecipient(Table):
     email = Varchar(length=254, index=True)
     name = Varchar(length=200, default="")
     field = Varchar(length=3)
+    # This recipient's own return address (VERP: bounce+TOKEN@bounce-domain), so a report that
+    # comes back can speak only of the recipient it was sent for. Empty on emails archived
+    # before recipients had one (their reports use the email's token).
+    token = Varchar(length=32, null=True, default=None, unique=True)
     status = Varchar(length=20)
     detail = Text(default="")
     updated_at = Timestamptz(default=TimestamptzNow())

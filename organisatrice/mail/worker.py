@@ -23,9 +23,9 @@ import anyio.to_thread
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import NotFound
-from organisatrice.mail.outbox import Claimed, claim, record_all, unreachable
+from organisatrice.mail.outbox import Claimed, claim, combined, envelopes, record_all, unreachable
 from organisatrice.mail.relay import relay_of
-from organisatrice.mail.smtp import DeliveryResult, Envelope, RelaySession, RelayUnavailable
+from organisatrice.mail.smtp import DeliveryResult, RelaySession, RelayUnavailable
 from organisatrice.settings import get_settings
 
 log = logging.getLogger("organisatrice.mail")
@@ -132,26 +132,25 @@ async def _send_group(
             datas = await upcoming
             upcoming = _reading(runs[n + 1]) if n + 1 < len(runs) else None
             for email, data in zip(run, datas, strict=True):
-                envelope = Envelope(
-                    sender=email.envelope_sender,
-                    recipients=email.recipients,
-                    data=data,
-                    envelope_id=email.token,
-                )
+                said: list[tuple[list[str], DeliveryResult]] = []
                 try:
-                    result = await session.send(envelope)
+                    for envelope in envelopes(email, data):
+                        said.append((envelope.recipients, await session.send(envelope)))
                 except RelayUnavailable as unavailable:
-                    # The connection broke and could not be opened again: the rest waits.
+                    # The connection broke and could not be opened again: the rest waits
+                    # (of this email, the recipients not sent to yet).
                     log.warning(
                         "relay unavailable for company %s: %s", company_id, unavailable.text
                     )
                     relays.sessions[company_id] = unavailable
+                    lost = unreachable(unavailable.text)
+                    sent_to = {a for recipients, _ in said for a in recipients}
+                    said.append(([a for a in email.recipients if a not in sent_to], lost))
+                    results.append((email, combined(said)))
                     done = {e.id for e, _ in results}
-                    results.extend(
-                        (e, unreachable(unavailable.text)) for e in group if e.id not in done
-                    )
+                    results.extend((e, lost) for e in group if e.id not in done)
                     return
-                results.append((email, result))
+                results.append((email, combined(said)))
     finally:
         if upcoming is not None:
             await _discard(upcoming)

@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Litestar
 
+from organisatrice.mail.tables import SentEmail
 from organisatrice.mail.worker import run_batch
 from organisatrice.roles.policy import Role
 from tests.client import ApiClient
@@ -69,3 +70,21 @@ async def send(
 async def drain() -> None:
     while await run_batch("archive-tests"):
         pass
+
+
+async def reseal(company_id: int) -> None:
+    """Chain the company's archive anew, as the send path would have, after a test changed a
+    chained fact on purpose (a queued time in the past, say): later tests verify the whole
+    archive."""
+    from organisatrice.mail.chain import entry_hash, move_head
+
+    prev = ""
+    for row in (
+        await SentEmail.select().where(SentEmail.company == company_id).order_by(SentEmail.id)
+    ):
+        sealed = entry_hash(prev, row["id"], dict(row))
+        await SentEmail.update({SentEmail.chain_prev: prev, SentEmail.chain_hash: sealed}).where(
+            SentEmail.id == row["id"]
+        )
+        prev = sealed
+    await move_head(company_id, prev)

@@ -16,7 +16,7 @@ from organisatrice.core.blobs import blob_store
 from organisatrice.mail.tables import SentEmail
 from organisatrice.roles.tables import PermissionChange
 from tests.client import ApiClient
-from tests.integration.archive.helpers import office, send
+from tests.integration.archive.helpers import office, reseal, send
 from tests.smtp_relay import smtp_relay
 
 
@@ -73,7 +73,7 @@ async def test_verify_notices_changed_facts_and_removed_entries(app: Litestar) -
     await SentEmail.delete().where(SentEmail.id == emails[1]["id"])
     _, problem = await verify_company(setup.company)
     assert f"entry {emails[2]['id']}" in problem and "before it was changed or removed" in problem
-    await _reseal(setup.company)  # leave an intact archive for the tests after this one
+    await reseal(setup.company)  # leave an intact archive for the tests after this one
 
 
 async def test_retention_deletes_after_confirming_the_count_and_keeps_the_chain_verifiable(
@@ -86,7 +86,7 @@ async def test_retention_deletes_after_confirming_the_count_and_keeps_the_chain_
     for e in emails[:2]:
         await SentEmail.update({SentEmail.queued_at: old}).where(SentEmail.id == e["id"])
     # Queued times are part of the chain: re-seal the fixture the way the send path would have.
-    await _reseal(setup.company)
+    await reseal(setup.company)
     older_than = (datetime.now(UTC) - timedelta(days=365)).isoformat()
     async with ApiClient.signed_in(app, setup.dispatcher.email) as client:
         preview = await client.get("/api/archive/retention", params={"older_than": older_than})
@@ -113,18 +113,3 @@ async def test_retention_deletes_after_confirming_the_count_and_keeps_the_chain_
         (PermissionChange.company == setup.company) & (PermissionChange.field == "archive_deleted")
     )
     assert await verify_company(setup.company) == (2, "")
-
-
-async def _reseal(company_id: int) -> None:
-    from organisatrice.mail.chain import entry_hash, move_head
-
-    prev = ""
-    for row in (
-        await SentEmail.select().where(SentEmail.company == company_id).order_by(SentEmail.id)
-    ):
-        sealed = entry_hash(prev, row["id"], dict(row))
-        await SentEmail.update({SentEmail.chain_prev: prev, SentEmail.chain_hash: sealed}).where(
-            SentEmail.id == row["id"]
-        )
-        prev = sealed
-    await move_head(company_id, prev)

@@ -11,7 +11,8 @@ from litestar import Litestar
 
 from organisatrice.mail.inbound import start_inbound
 from organisatrice.mail.outbox import email_detail
-from organisatrice.mail.tables import InboundReport, SentEmail
+from organisatrice.mail.tables import EmailRecipient, InboundReport, SentEmail
+from tests.client import ApiClient
 from tests.integration.archive.helpers import Office, drain, office, send
 from tests.smtp_relay import free_port, smtp_relay
 
@@ -170,3 +171,54 @@ async def test_a_report_about_someone_else_is_not_pinned_on_a_recipient(
     assert detail.recipients[0].status == "sent"
     [kept] = await InboundReport.select().where(InboundReport.sent_email == email_id)
     assert "stranger@other.example" in kept["problem"]
+
+
+async def test_a_report_to_one_recipients_return_address_changes_only_that_recipient(
+    app: Litestar, receiver: int
+) -> None:
+    with smtp_relay() as (relay, port):
+        setup = await office(port, attachments=[])
+        async with ApiClient.signed_in(app, setup.dispatcher.email) as client:
+            draft = await client.post(
+                f"/api/orders/{setup.order}/drafts",
+                json={"template_id": setup.template, "address": "to@client.example"},
+            )
+            url = f"/api/orders/{setup.order}/drafts/{draft.json()['id']}"
+            changed = await client.patch(
+                url,
+                json={
+                    "version": 1,
+                    "recipients": {
+                        "to": [{"email": "to@client.example"}],
+                        "cc": [{"email": "cc@client.example"}],
+                        "bcc": [{"email": "bcc@client.example"}],
+                    },
+                },
+            )
+            assert changed.status_code == 200, changed.text
+            sent = (await client.post(f"{url}/send")).json()
+        await drain()
+        senders = {r.rcpt_tos[0]: r.mail_from for r in relay.received}
+    tokens = {
+        r["email"]: r["token"]
+        for r in await EmailRecipient.select().where(EmailRecipient.sent_email == sent["id"])
+    }
+    assert senders["cc@client.example"] == f"bounce+{tokens['cc@client.example']}@{BOUNCE_DOMAIN}"
+    # The To recipient's server forges a report about everybody to its own return address.
+    token = tokens["to@client.example"]
+    forged = dsn(
+        token,
+        "<x@firm.example>",
+        ("to@client.example", "delivered", "2.0.0", ""),
+        ("cc@client.example", "failed", "5.1.1", "550 user unknown"),
+        ("bcc@client.example", "failed", "5.1.1", "550 user unknown"),
+    )
+    await _report(receiver, token, forged)
+    states = {r.email: r.status for r in (await email_detail(sent["id"])).recipients}
+    assert states == {
+        "to@client.example": "delivered",
+        "cc@client.example": "sent",
+        "bcc@client.example": "sent",
+    }
+    [kept] = await InboundReport.select().where(InboundReport.sent_email == sent["id"])
+    assert "cc@client.example" in kept["problem"] and "changes nothing" in kept["problem"]

@@ -24,6 +24,7 @@ from tests.factories import (
     make_relay,
     make_template,
 )
+from tests.integration.archive.helpers import reseal
 from tests.smtp_relay import free_port, smtp_relay
 
 
@@ -98,9 +99,10 @@ async def test_send_queues_at_once_and_the_relay_gets_the_archived_bytes(app: Li
     assert received.data == await _archived_bytes(sent["id"])
     row = await SentEmail.select().where(SentEmail.id == sent["id"]).first()
     assert row is not None
-    assert received.mail_from == row["envelope_sender"]
-    assert received.mail_from == f"bounce+{row['token']}@bounces.test.example"
-    assert len(row["token"]) == 32
+    [recipient] = await EmailRecipient.select().where(EmailRecipient.sent_email == sent["id"])
+    # The recipient's own return address: a report can speak only of this recipient.
+    assert received.mail_from == f"bounce+{recipient['token']}@bounces.test.example"
+    assert len(recipient["token"]) == 32 and recipient["token"] != row["token"]
     assert received.rcpt_tos == ["anna.meier@client.example"]
     detail = await email_detail(sent["id"])
     assert detail.status == "sent"
@@ -114,7 +116,11 @@ async def test_dsn_is_requested_only_from_a_relay_that_announces_it(app: Litesta
         sent = await _send(app, setup, ["a@client.example"])
         await _drain()
         [with_dsn] = relay.received
-    token = await SentEmail.select(SentEmail.token).where(SentEmail.id == sent["id"]).first()
+    token = (
+        await EmailRecipient.select(EmailRecipient.token)
+        .where(EmailRecipient.sent_email == sent["id"])
+        .first()
+    )
     assert token is not None
     assert "RET=HDRS" in with_dsn.mail_options
     assert f"ENVID={token['token'].upper()}" in with_dsn.mail_options
@@ -128,13 +134,27 @@ async def test_dsn_is_requested_only_from_a_relay_that_announces_it(app: Litesta
     assert without.rcpt_options == []
 
 
-async def test_one_transaction_carries_to_cc_and_bcc(app: Litestar) -> None:
+async def test_each_recipient_gets_the_same_bytes_under_its_own_return_address(
+    app: Litestar,
+) -> None:
     with smtp_relay() as (relay, port):
         setup = await _setup(port)
-        await _send(app, setup, ["a@client.example", "b@client.example"], cc=["c@client.example"])
+        sent = await _send(
+            app, setup, ["a@client.example", "b@client.example"], cc=["c@client.example"]
+        )
         await _drain()
-        [received] = relay.received
-    assert sorted(received.rcpt_tos) == ["a@client.example", "b@client.example", "c@client.example"]
+        received = relay.received
+    tokens = {
+        r["email"]: r["token"]
+        for r in await EmailRecipient.select().where(EmailRecipient.sent_email == sent["id"])
+    }
+    assert sorted(r.rcpt_tos[0] for r in received) == sorted(tokens)
+    assert all(len(r.rcpt_tos) == 1 for r in received)
+    assert {r.mail_from for r in received} == {
+        f"bounce+{tokens[r.rcpt_tos[0]]}@bounces.test.example" for r in received
+    }
+    assert len({r.data for r in received}) == 1
+    assert received[0].data == await _archived_bytes(sent["id"])
 
 
 async def test_relay_down_then_up_every_email_goes_once(app: Litestar) -> None:
@@ -202,7 +222,7 @@ async def test_550_for_one_recipient_fails_only_that_one(app: Litestar) -> None:
 
 async def test_5xx_for_the_message_fails_every_recipient_with_the_relay_text(app: Litestar) -> None:
     with smtp_relay() as (relay, port):
-        relay.data_replies = ["554 5.7.1 Message rejected as spam"]
+        relay.data_replies = ["554 5.7.1 Message rejected as spam"] * 2
         setup = await _setup(port)
         sent = await _send(app, setup, ["a@client.example", "b@client.example"])
         await _drain()
@@ -259,6 +279,7 @@ async def test_the_months_last_email_is_refused_and_last_months_emails_do_not_co
             await SentEmail.update({SentEmail.queued_at: datetime(2020, 1, 31, tzinfo=UTC)}).where(
                 SentEmail.id == first["id"]
             )
+            await reseal(setup.company)
             quota = (await client.get("/api/mail/quota")).json()
             assert (quota["today"], quota["this_month"]) == (1, 1)
             assert (await client.post(url)).status_code == 201
