@@ -20,10 +20,11 @@ import msgspec
 from aiosmtpd.controller import Controller
 
 from organisatrice.core.blobs import blob_store
+from organisatrice.core.bounded import Budget, OverBudget, run_bounded
 from organisatrice.core.db import transaction
 from organisatrice.events.email import RecordedEvent, emit_email_events
 from organisatrice.mail.outbox import overall_status
-from organisatrice.mail.reports import RecipientReport, parse_report
+from organisatrice.mail.reports import RecipientReport, Report, parse_report
 from organisatrice.mail.schemas import EmailStatus
 from organisatrice.mail.tables import DeliveryEvent, EmailRecipient, InboundReport, SentEmail
 
@@ -31,6 +32,13 @@ log = logging.getLogger("organisatrice.inbound")
 
 TOKEN_ADDRESS = re.compile(r"^bounce\+([0-9a-f]{32})@", re.IGNORECASE)
 MAX_REPORT_BYTES = 5 * 1024 * 1024
+# What anyone who got an email can make the receiver keep and read: reports per email, and
+# messages per SMTP connection. A real email has a few reports (delayed, delivered or bounced,
+# read) per recipient.
+MAX_REPORTS_PER_EMAIL = 20
+MAX_MESSAGES_PER_CONNECTION = 20
+# Reading one report (its MIME tree, the bounce heuristics) is bounded like a template.
+PARSE_BUDGET = Budget(seconds=5, memory_mb=512)
 
 # How far along a recipient is; a report never moves one back (a late "delayed" after
 # "delivered" is history, not the state).
@@ -104,6 +112,10 @@ def _detail(report: RecipientReport) -> str:
     )
 
 
+class TooManyReports(Exception):
+    """The email has all the reports it may have; more are refused, not kept."""
+
+
 async def record_report(token: str, envelope_from: str, data: bytes) -> int:
     """Keep the report and record its events; answers the InboundReport id. A report that came
     back to a recipient's own return address changes only that recipient: anything it says of
@@ -112,9 +124,18 @@ async def record_report(token: str, envelope_from: str, data: bytes) -> int:
     if addressee is None:
         raise LookupError(token)
     email = {"id": addressee.email_id, "company": addressee.company_id}
-    report = parse_report(data)
+    if await InboundReport.count().where(InboundReport.sent_email == email["id"]) >= (
+        MAX_REPORTS_PER_EMAIL
+    ):
+        raise TooManyReports(email["id"])
+    try:
+        report = await run_bounded(PARSE_BUDGET, parse_report, data)
+        unreadable = ""
+    except OverBudget as over:
+        report = Report(kind="unknown", recipients=[], original_message_id=None, envelope_id=None)
+        unreadable = f"The report took too much {over.reason} to read; it changes nothing."
     ref, _ = await blob_store().put(data)
-    problems: list[str] = []
+    problems: list[str] = [unreadable] if unreadable else []
     recorded: list[RecordedEvent] = []
     async with transaction():
         recipients = {
@@ -155,7 +176,7 @@ async def record_report(token: str, envelope_from: str, data: bytes) -> int:
                     }
                 ).where(EmailRecipient.id == known["id"])
                 known["status"] = status.value
-        if not report.recipients:
+        if not report.recipients and not unreadable:
             problems.append("The report could not be read as a delivery report or read receipt.")
         states = [r["status"] for r in recipients.values()]
         await SentEmail.update({SentEmail.status: overall_status(states).value}).where(
@@ -196,13 +217,19 @@ class _Receiver:
         data: bytes = envelope.original_content or b""
         if len(data) > MAX_REPORT_BYTES:
             return "552 5.3.4 Report too large"
+        session.reports = getattr(session, "reports", 0) + 1
+        if session.reports > MAX_MESSAGES_PER_CONNECTION:
+            return "452 4.5.3 Too many reports on one connection; send the rest on another"
         for address in envelope.rcpt_tos:
             token = token_of(address)
             if token is not None:
-                report_id = await self._on_app_loop(
-                    record_report(token, envelope.mail_from or "", data)
-                )
-                log.info("report %s recorded for token %s", report_id, token)
+                try:
+                    report_id = await self._on_app_loop(
+                        record_report(token, envelope.mail_from or "", data)
+                    )
+                except TooManyReports:
+                    return "552 5.3.4 This email has had all the reports it may have"
+                log.debug("report %s recorded for token %s", report_id, token)
         return "250 OK: report recorded"
 
 

@@ -9,7 +9,11 @@ import aiosmtplib
 import pytest
 from litestar import Litestar
 
-from organisatrice.mail.inbound import start_inbound
+from organisatrice.mail.inbound import (
+    MAX_MESSAGES_PER_CONNECTION,
+    MAX_REPORTS_PER_EMAIL,
+    start_inbound,
+)
 from organisatrice.mail.outbox import email_detail
 from organisatrice.mail.tables import EmailRecipient, InboundReport, SentEmail
 from tests.client import ApiClient
@@ -222,3 +226,36 @@ async def test_a_report_to_one_recipients_return_address_changes_only_that_recip
     }
     [kept] = await InboundReport.select().where(InboundReport.sent_email == sent["id"])
     assert "cc@client.example" in kept["problem"] and "changes nothing" in kept["problem"]
+
+
+async def test_an_email_takes_a_bounded_number_of_reports(app: Litestar, receiver: int) -> None:
+    _, email_id, token, message_id = await _sent(app, ["anna@client.example"])
+    delayed = dsn(token, message_id, ("anna@client.example", "delayed", "4.4.7", ""))
+    for _ in range(MAX_REPORTS_PER_EMAIL):
+        await _report(receiver, token, delayed)
+    with pytest.raises(aiosmtplib.SMTPDataError) as refused:
+        await _report(receiver, token, delayed)
+    assert refused.value.code == 552
+    assert await InboundReport.count().where(InboundReport.sent_email == email_id) == (
+        MAX_REPORTS_PER_EMAIL
+    )
+
+
+async def test_one_connection_carries_a_bounded_number_of_reports(
+    app: Litestar, receiver: int
+) -> None:
+    tokens = [(await _sent(app, [f"r{n}@client.example"]))[2] for n in range(2)]
+    answers = []
+    async with aiosmtplib.SMTP(hostname="127.0.0.1", port=receiver) as smtp:
+        for n in range(MAX_MESSAGES_PER_CONNECTION + 1):
+            token = tokens[n % 2]
+            try:
+                await smtp.sendmail(
+                    "MAILER-DAEMON@relay.firm.example",
+                    [f"bounce+{token}@{BOUNCE_DOMAIN}"],
+                    dsn(token, "<x@firm.example>", ("r0@client.example", "delayed", "4.4.7", "")),
+                )
+                answers.append(250)
+            except aiosmtplib.SMTPDataError as error:
+                answers.append(error.code)
+    assert answers == [250] * MAX_MESSAGES_PER_CONNECTION + [452]
