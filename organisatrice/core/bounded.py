@@ -33,7 +33,12 @@ T = TypeVar("T")
 
 # Modules the worker processes load once, before the first call: forking from a server that
 # has them costs a millisecond, importing them in every new worker a second.
-PRELOAD = ["organisatrice.compose.rendering", "organisatrice.mail.reports"]
+PRELOAD = [
+    "organisatrice.compose.rendering",
+    "organisatrice.mail.reports",
+    "organisatrice.orders.documents",
+    "pypdf",
+]
 
 
 class Budget(msgspec.Struct, frozen=True):

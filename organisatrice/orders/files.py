@@ -10,9 +10,10 @@ import anyio.to_thread
 import msgspec
 
 from organisatrice.core.blobs import blob_store, store_then_record
-from organisatrice.core.errors import Invalid, NotFound
+from organisatrice.core.bounded import Budget, OverBudget, run_bounded
+from organisatrice.core.errors import Invalid, NotFound, UnsupportedType
 from organisatrice.core.http import refuse_nul_text
-from organisatrice.orders.documents import check_document
+from organisatrice.orders.documents import inspect_document
 from organisatrice.orders.photos import ingest_photo, photo_filename
 from organisatrice.orders.schemas import MAX_CAPTION, DocumentOut, PhotoOut
 from organisatrice.orders.services import order_documents, order_photos, visible_order
@@ -24,6 +25,8 @@ from organisatrice.settings import get_settings
 # one line under a photo, in the photo set's PDF and in the email.
 _NOT_IN_A_CAPTION = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 DOCUMENT_KINDS = ("offer", "plan", "report", "other")
+# Opening someone's PDF or office file, within this budget.
+DOCUMENT_BUDGET = Budget(seconds=20, memory_mb=768)
 
 
 class StoredFile(msgspec.Struct, frozen=True):
@@ -102,7 +105,20 @@ async def add_document(
             f"Unknown document kind {kind!r}; choose one of {', '.join(DOCUMENT_KINDS)}.",
             field="kind",
         )
-    checked = check_document(data, filename, max_bytes=get_settings().max_document_bytes)
+    settings = get_settings()
+    try:
+        checked = await run_bounded(
+            DOCUMENT_BUDGET,
+            inspect_document,
+            data,
+            filename,
+            settings.max_document_bytes,
+            settings.max_photo_pixels,
+        )
+    except OverBudget:
+        raise UnsupportedType(
+            "The document takes too long to check; it is not accepted.", field="file"
+        ) from None
 
     async def record(shas: list[str]) -> int:
         row = Document(
@@ -111,14 +127,14 @@ async def add_document(
             blob_sha256=shas[0],
             filename=checked.filename,
             content_type=checked.content_type,
-            size=len(data),
+            size=len(checked.data),
             kind=kind,
             uploaded_by=actor.employee_id,
         )
         await row.save()
         return int(row.id)
 
-    document_id = await store_then_record([data], record)
+    document_id = await store_then_record([checked.data], record)
     return next(d for d in await order_documents(order_id) if d.id == document_id)
 
 

@@ -49,7 +49,7 @@ from organisatrice.orders.tables import (
     RecordChange,
     WorkItem,
 )
-from organisatrice.roles.policy import Actor
+from organisatrice.roles.policy import Actor, Permission, permissions
 from organisatrice.roles.tables import Employee
 
 RecordIn: TypeAlias = ClientIn | BuildingIn | ContactIn | OrderIn
@@ -239,6 +239,14 @@ async def upsert(
     spec = _KINDS[kind]
     rows = [_read(i, record, batch=ids is None) for i, record in enumerate(records)]
     _refuse_repeated_keys(rows)
+    if Permission.ASSIGN_RESPONSIBLE not in permissions(actor):
+        for row in rows:
+            if "responsible" in row.lists:
+                row.refuse(
+                    "responsible",
+                    "not_allowed",
+                    "Only back-office may choose who is responsible for an order.",
+                )
     with long_reads():
         await _find_targets(actor, spec, rows, ids)
         await _resolve_references(actor, kind, rows)

@@ -128,8 +128,14 @@ _BY_ROLE: dict[Role, frozenset[Permission]] = {
 
 _BY_SCOPE: dict[Scope, frozenset[Permission]] = {
     Scope.ORDERS_READ: frozenset({Permission.VIEW_ORDERS, Permission.VIEW_CLIENTS}),
+    # An ERP that keeps the orders keeps who is responsible for them too.
     Scope.ORDERS_WRITE: frozenset(
-        {Permission.VIEW_ORDERS, Permission.VIEW_CLIENTS, Permission.WRITE_ORDERS}
+        {
+            Permission.VIEW_ORDERS,
+            Permission.VIEW_CLIENTS,
+            Permission.WRITE_ORDERS,
+            Permission.ASSIGN_RESPONSIBLE,
+        }
     ),
     Scope.CONTACTS_WRITE: frozenset({Permission.VIEW_CLIENTS, Permission.WRITE_CLIENTS}),
     Scope.ARCHIVE_READ: frozenset({Permission.VIEW_ARCHIVE}),

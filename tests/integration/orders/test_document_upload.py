@@ -3,11 +3,13 @@ byte for byte; executables, text and empty files are refused, leaving nothing be
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from litestar import Litestar
+from PIL import Image
 
 from organisatrice.orders.tables import Document
 from tests.client import ApiClient
@@ -18,6 +20,7 @@ from tests.factories import (
     make_image,
     make_order,
     make_pdf,
+    photo_with_gps,
     stored_files,
 )
 
@@ -135,3 +138,22 @@ async def test_unknown_document_is_a_404(site: Setting) -> None:
     answer = await site.client.get(f"/api/orders/{site.order.id}/documents/999999999/file")
     assert answer.status_code == 404
     assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_photo_uploaded_as_document_is_kept_and_sent_without_its_location(
+    site: Setting,
+) -> None:
+    original = photo_with_gps()
+    answer = await site.upload(original, filename="Heizraum.jpg", kind="other")
+    assert answer.status_code == 201, answer.text
+    kept = (await site.client.get(answer.json()["download_url"])).content
+    assert Image.open(io.BytesIO(original)).getexif().get_ifd(0x8825)
+    assert not Image.open(io.BytesIO(kept)).getexif().get_ifd(0x8825)
+    assert answer.json()["size"] == len(kept) < len(original)
+
+
+async def test_a_pdf_that_does_not_open_is_refused_and_nothing_is_kept(site: Setting) -> None:
+    answer = await site.upload(b"%PDF-1.4\n" + b"\x00" * 500, filename="Offerte.pdf", kind="offer")
+    assert answer.status_code == 415
+    assert "cannot be opened" in answer.json()["detail"]
+    assert await site.document_count() == 0

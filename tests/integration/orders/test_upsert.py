@@ -292,22 +292,23 @@ async def test_a_dispatcher_creates_an_order_for_a_new_client(app: Litestar) -> 
         building = await client.post(
             "/api/buildings", json={"client_id": client_id, "street": "Weg 3", "city": "Thun"}
         )
-        order = await client.post(
-            "/api/orders",
-            json={
-                "number": "A-1",
-                "title": "Boiler entkalken",
-                "client_id": client_id,
-                "building_ids": [building.json()["id"]],
-                "responsible": [dispatcher.email],
-            },
+        new_order = {
+            "number": "A-1",
+            "title": "Boiler entkalken",
+            "client_id": client_id,
+            "building_ids": [building.json()["id"]],
+        }
+        # Who is responsible is back-office's to say (as on PUT …/responsible).
+        refused = await client.post(
+            "/api/orders", json={**new_order, "responsible": [dispatcher.email]}
         )
+        order = await client.post("/api/orders", json=new_order)
         assert order.status_code == 201, order.text
         detail = order.json()
         changed = await client.patch(f"/api/orders/{detail['id']}", json={"status": "completed"})
+    assert refused.status_code == 422 and refused.json()["field"] == "responsible"
     assert detail["client"]["name"] == "Frisch AG"
     assert detail["buildings"][0]["address"] == "Weg 3, Thun"
-    assert [e["id"] for e in detail["responsible"]] == [dispatcher.id]
     assert changed.json()["status"] == "completed"
 
 
@@ -317,8 +318,8 @@ async def test_technicians_read_only_the_clients_of_their_orders_and_write_none(
 ) -> None:
     company = await make_company()
     technician = await make_employee(company, roles={role})
-    dispatcher = await make_employee(company, roles={Role.DISPATCHER})
-    async with ApiClient.signed_in(app, dispatcher.email) as office:
+    backoffice = await make_employee(company, roles={Role.BACKOFFICE})
+    async with ApiClient.signed_in(app, backoffice.email) as office:
         mine = (await office.post("/api/clients", json={"name": "Mein Kunde"})).json()["id"]
         other = (await office.post("/api/clients", json={"name": "Fremder Kunde"})).json()["id"]
         await office.post(

@@ -1,4 +1,5 @@
-"""check_document: a document is accepted by what its bytes are, never by its name."""
+"""inspect_document: a document is accepted by what its bytes are and whether it opens as that,
+never by its name; pictures lose their location and other personal metadata, not a pixel."""
 
 from __future__ import annotations
 
@@ -6,12 +7,18 @@ import io
 import zipfile
 
 import pytest
+from PIL import Image, PngImagePlugin
 
 from organisatrice.core.errors import Invalid, TooLarge, UnsupportedType
-from organisatrice.orders.documents import check_document
-from tests.factories import make_image, make_pdf
+from organisatrice.orders.documents import CheckedDocument, inspect_document
+from tests.factories import make_image, make_pdf, photo_with_gps
 
 LIMIT = 1024 * 1024
+PIXELS = 12_000_000
+
+
+def check_document(data: bytes, name: str, *, max_bytes: int = LIMIT) -> CheckedDocument:
+    return inspect_document(data, name, max_bytes, PIXELS)
 
 
 def _zip(entries: list[tuple[str, str]]) -> bytes:
@@ -88,3 +95,58 @@ def test_empty_document_is_invalid() -> None:
 def test_document_over_the_limit_is_refused() -> None:
     with pytest.raises(TooLarge, match="at most 1 MB"):
         check_document(make_pdf() + bytes(LIMIT), "offer.pdf", max_bytes=LIMIT)
+
+
+@pytest.mark.parametrize(
+    ("data", "what"),
+    [
+        (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "PDF"),
+        (b"%PDF-1.7\n" + bytes(range(256)) * 20, "PDF"),
+        (make_pdf()[:200], "PDF"),
+        (_zip([("[Content_Types].xml", "<Types/>"), ("word/other.xml", "")]), "office file"),
+        (
+            _zip([("mimetype", "application/vnd.oasis.opendocument.text"), ("content.xml", "")])[
+                :-40
+            ],
+            "office file",
+        ),
+    ],
+    ids=["pdf-without-pages", "pdf-noise", "pdf-cut", "docx-without-document", "odt-cut"],
+)
+def test_a_file_that_does_not_open_as_what_it_is_is_refused(data: bytes, what: str) -> None:
+    with pytest.raises(UnsupportedType, match=f"The {what} cannot be opened"):
+        check_document(data, "offer.pdf")
+
+
+def test_an_office_file_that_unpacks_to_a_bomb_is_refused() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+        archive.writestr("word/padding.xml", b"\0" * (201 * 1024 * 1024))
+    with pytest.raises(UnsupportedType, match="unpacks to far more"):
+        check_document(out.getvalue(), "bomb.docx", max_bytes=10 * LIMIT)
+
+
+def test_a_photo_as_document_loses_its_location_but_not_a_pixel_or_its_orientation() -> None:
+    original = photo_with_gps(orientation=6)
+    checked = check_document(original, "Heizraum.jpg")
+    before, after = Image.open(io.BytesIO(original)), Image.open(io.BytesIO(checked.data))
+    assert before.getexif().get_ifd(0x8825)  # the phone's GPS
+    assert not after.getexif().get_ifd(0x8825)
+    assert after.getexif().get(0x0112) == 6
+    assert after.tobytes() == before.tobytes()
+    assert len(checked.data) < len(original)
+
+
+def test_a_png_loses_its_text_and_exif_chunks_and_keeps_its_pixels() -> None:
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "Seefeldstrasse 12, 8008 Zürich")
+    image = Image.new("RGB", (30, 20), "teal")
+    exif = Image.Exif()
+    exif[0x010F] = "Phone maker"
+    out = io.BytesIO()
+    image.save(out, "PNG", pnginfo=info, exif=exif.tobytes())
+    checked = check_document(out.getvalue(), "plan.png")
+    assert b"Seefeldstrasse" not in checked.data and b"Phone maker" not in checked.data
+    assert Image.open(io.BytesIO(checked.data)).tobytes() == image.tobytes()
