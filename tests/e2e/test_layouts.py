@@ -47,11 +47,12 @@ new PerformanceObserver((list) => {
 
 
 class Site:
-    def __init__(self, email: str, order: int, email_id: int, template: int) -> None:
+    def __init__(self, email: str, order: int, email_id: int, template: int, client: int) -> None:
         self.email = email
         self.order = order
         self.email_id = email_id
         self.template = template
+        self.client = client
 
 
 @pytest.fixture
@@ -93,7 +94,7 @@ async def site(app: Litestar) -> Site:
             app, boss.email, order.id, template, "liegenschaftsverwaltung.lindenhof@client.example"
         )
         await drain()
-    return Site(boss.email, order.id, failed["id"], template)
+    return Site(boss.email, order.id, failed["id"], template, client)
 
 
 @pytest.fixture(params=list(DEVICES))
@@ -130,6 +131,13 @@ SCREENS: list[tuple[str, str, str]] = [
     ("employees", "/#/admin/employees", "[data-testid=employee-row]"),
     ("company", "/#/admin/company", "[data-testid=quota]"),
     ("changes", "/#/admin/changes", "table, .card p.muted"),
+    ("clients", "/#/clients", "[data-testid=client-row]"),
+    ("client", "/#/clients/{client}", "[data-testid=client-head]"),
+    ("order-new", "/#/orders/new", "[data-testid=client-option]"),
+    ("order-edit", "/#/orders/{order}/edit", "[data-testid=responsible] input"),
+    ("tokens", "/#/admin/tokens", "[data-testid=no-tokens]"),
+    ("imports", "/#/admin/imports", "[data-testid=no-imports]"),
+    ("webhooks", "/#/admin/webhooks", "[data-testid=no-webhooks]"),
 ]
 
 
@@ -140,7 +148,9 @@ async def test_every_screen_fits_the_device(
     await signed_in(page, site.email, "Alexandra Zimmermann-Bärtschi")
     problems: dict[str, Any] = {}
     for name, address, ready in SCREENS:
-        url = address.format(order=site.order, email=site.email_id, template=site.template)
+        url = address.format(
+            order=site.order, email=site.email_id, template=site.template, client=site.client
+        )
         # A fresh load of each screen, so its layout shifts are its own.
         await page.goto("about:blank")
         await page.goto(url)

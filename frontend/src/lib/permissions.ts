@@ -12,6 +12,9 @@ const SECTION_NEEDS: Record<AdminSection, Permission> = {
   employees: "manage_employees",
   company: "manage_company",
   changes: "view_permission_changes",
+  imports: "import_data",
+  tokens: "manage_tokens",
+  webhooks: "manage_webhooks",
 };
 
 export const ADMIN_SECTIONS = Object.keys(SECTION_NEEDS) as AdminSection[];

@@ -8,8 +8,10 @@ export const router = $state<{ route: Route }>({ route: parse(location.hash) });
 
 type OrdersRoute = Extract<Route, { name: "orders" }>;
 type MailRoute = Extract<Route, { name: "mail" }>;
+type ClientsRoute = Extract<Route, { name: "clients" }>;
 let ordersSeen: OrdersRoute = { name: "orders", q: "", status: null, page: 1 };
 let mailSeen: MailRoute = { name: "mail", ...NO_MAIL_FILTERS };
+let clientsSeen: ClientsRoute = { name: "clients", q: "", inactive: false };
 
 /** The order list as last shown (search, filter, page), for "back to the list" links. */
 export function lastOrderList(): OrdersRoute {
@@ -21,7 +23,13 @@ export function lastMailList(): MailRoute {
   return mailSeen;
 }
 
+/** The client list as last shown (search, inactive ones or not). */
+export function lastClientList(): ClientsRoute {
+  return clientsSeen;
+}
+
 function enter(route: Route): void {
+  if (route.name === "clients") clientsSeen = route;
   if (route.name === "orders") ordersSeen = route;
   if (route.name === "mail") mailSeen = route;
   router.route = route;

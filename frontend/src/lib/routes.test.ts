@@ -5,6 +5,8 @@ describe("routes", () => {
   const routes: Route[] = [
     { name: "orders", q: "4711", status: "in_progress", page: 2 },
     { name: "order", orderId: 12 },
+    { name: "orderNew" },
+    { name: "orderEdit", orderId: 12 },
     { name: "compose", orderId: 12, templateId: 3 },
     { name: "draft", orderId: 12, draftId: 5 },
     { name: "mail", ...NO_MAIL_FILTERS },
@@ -22,12 +24,20 @@ describe("routes", () => {
     },
     { name: "mailEntry", emailId: 45 },
     { name: "notifications" },
+    { name: "clients", q: "", inactive: false },
+    { name: "clients", q: "Lindenhof Zürich", inactive: true },
+    { name: "client", clientId: 4 },
     { name: "templates" },
     { name: "template", templateId: null },
     { name: "template", templateId: 7 },
     { name: "employees" },
     { name: "company" },
     { name: "changes", page: 3 },
+    { name: "tokens" },
+    { name: "imports" },
+    { name: "import", importId: 5 },
+    { name: "webhooks" },
+    { name: "webhook", endpointId: 3 },
   ];
 
   for (const route of routes) {
@@ -39,6 +49,7 @@ describe("routes", () => {
   it("leaves defaults out of the address", () => {
     expect(href({ name: "mail", ...NO_MAIL_FILTERS })).toBe("#/mail");
     expect(href({ name: "orders", q: "", status: null, page: 1 })).toBe("#/orders");
+    expect(href({ name: "clients", q: "", inactive: false })).toBe("#/clients");
   });
 
   it("drops what it does not know instead of failing", () => {
@@ -49,5 +60,12 @@ describe("routes", () => {
     expect(parse("#/mail/abc").name).toBe("notFound");
     expect(parse("#/admin/nothing").name).toBe("notFound");
     expect(parse("#/").name).toBe("orders");
+    expect(parse("#/clients/0").name).toBe("notFound");
+    expect(parse("#/clients/4/more").name).toBe("notFound");
+    expect(parse("#/orders/new/edit").name).toBe("notFound");
+    expect(parse("#/orders/12/edit/2").name).toBe("notFound");
+    expect(parse("#/admin/tokens/3").name).toBe("notFound");
+    expect(parse("#/admin/imports/x").name).toBe("notFound");
+    expect(parse("#/clients?inactive=yes")).toEqual({ name: "clients", q: "", inactive: false });
   });
 });

@@ -5,16 +5,23 @@
  * a bookmark all land where the person was.
  *
  *   #/orders?q=&status=&page=        the order list
+ *   #/orders/new                     a new order (client and building picked or made on the way)
  *   #/orders/12                      an order
+ *   #/orders/12/edit                 an order's fields, buildings and responsible employees
  *   #/orders/12/compose/3            a new email from template 3: choose the recipient
  *   #/orders/12/drafts/5             the draft editor
  *   #/mail?status=&kind=&from=…      the sent mail (the archive across orders)
  *   #/mail/45                        one archived email
  *   #/notifications                  failed or bounced emails
+ *   #/clients?q=&inactive=1          the clients (inactive ones too with inactive=1)
+ *   #/clients/4                      a client with its buildings and contacts
  *   #/admin/templates[/new|/7]       back-office: templates
  *   #/admin/employees                back-office: employees
  *   #/admin/company                  back-office: company, relay, limits
  *   #/admin/changes?page=            back-office: the permission change log
+ *   #/admin/tokens                   back-office: API tokens
+ *   #/admin/imports[/5]              back-office: spreadsheet imports, one import
+ *   #/admin/webhooks[/3]             back-office: webhook endpoints, one's delivery log
  */
 import {
   ARCHIVE_KINDS,
@@ -52,21 +59,37 @@ export const NO_MAIL_FILTERS: MailQuery = {
   sort: "newest",
 };
 
-export type AdminSection = "templates" | "employees" | "company" | "changes";
+export type AdminSection =
+  | "templates"
+  | "employees"
+  | "company"
+  | "changes"
+  | "imports"
+  | "tokens"
+  | "webhooks";
 
 export type Route =
   | { name: "orders"; q: string; status: OrderStatus | null; page: number }
   | { name: "order"; orderId: number }
+  | { name: "orderNew" }
+  | { name: "orderEdit"; orderId: number }
   | { name: "compose"; orderId: number; templateId: number }
   | { name: "draft"; orderId: number; draftId: number }
   | ({ name: "mail" } & MailQuery)
   | { name: "mailEntry"; emailId: number }
   | { name: "notifications" }
+  | { name: "clients"; q: string; inactive: boolean }
+  | { name: "client"; clientId: number }
   | { name: "templates" }
   | { name: "template"; templateId: number | null }
   | { name: "employees" }
   | { name: "company" }
   | { name: "changes"; page: number }
+  | { name: "tokens" }
+  | { name: "imports" }
+  | { name: "import"; importId: number }
+  | { name: "webhooks" }
+  | { name: "webhook"; endpointId: number }
   | { name: "notFound" };
 
 function id(text: string | undefined | null): number | null {
@@ -116,6 +139,14 @@ export function parse(hash: string): Route {
     return { name: "notFound" };
   }
   if (parts[0] === "notifications" && parts.length === 1) return { name: "notifications" };
+  if (parts[0] === "clients") {
+    if (parts.length === 1) {
+      return { name: "clients", q: (query.get("q") ?? "").slice(0, 200), inactive: query.get("inactive") === "1" };
+    }
+    const clientId = id(parts[1]);
+    if (parts.length === 2 && clientId !== null) return { name: "client", clientId };
+    return { name: "notFound" };
+  }
   if (parts[0] === "admin") {
     const section = parts[1] ?? "templates";
     if (section === "templates") {
@@ -125,16 +156,26 @@ export function parse(hash: string): Route {
       if (parts.length === 3 && templateId !== null) return { name: "template", templateId };
       return { name: "notFound" };
     }
+    const second = id(parts[2]);
+    if (parts.length === 3 && second !== null) {
+      if (section === "imports") return { name: "import", importId: second };
+      if (section === "webhooks") return { name: "webhook", endpointId: second };
+    }
     if (parts.length !== 2) return { name: "notFound" };
     if (section === "employees") return { name: "employees" };
     if (section === "company") return { name: "company" };
     if (section === "changes") return { name: "changes", page: id(query.get("page")) ?? 1 };
+    if (section === "tokens") return { name: "tokens" };
+    if (section === "imports") return { name: "imports" };
+    if (section === "webhooks") return { name: "webhooks" };
     return { name: "notFound" };
   }
   if (parts[0] !== "orders") return { name: "notFound" };
+  if (parts.length === 2 && parts[1] === "new") return { name: "orderNew" };
   const orderId = id(parts[1]);
   if (orderId === null) return { name: "notFound" };
   if (parts.length === 2) return { name: "order", orderId };
+  if (parts.length === 3 && parts[2] === "edit") return { name: "orderEdit", orderId };
   const second = id(parts[3]);
   if (parts.length === 4 && second !== null) {
     if (parts[2] === "compose") return { name: "compose", orderId, templateId: second };
@@ -162,6 +203,10 @@ export function href(route: Route): string {
       });
     case "order":
       return `#/orders/${route.orderId}`;
+    case "orderNew":
+      return "#/orders/new";
+    case "orderEdit":
+      return `#/orders/${route.orderId}/edit`;
     case "compose":
       return `#/orders/${route.orderId}/compose/${route.templateId}`;
     case "draft":
@@ -182,6 +227,10 @@ export function href(route: Route): string {
       return `#/mail/${route.emailId}`;
     case "notifications":
       return "#/notifications";
+    case "clients":
+      return withQuery("#/clients", { q: route.q, inactive: route.inactive ? 1 : null });
+    case "client":
+      return `#/clients/${route.clientId}`;
     case "templates":
       return "#/admin/templates";
     case "template":
@@ -192,6 +241,16 @@ export function href(route: Route): string {
       return "#/admin/company";
     case "changes":
       return withQuery("#/admin/changes", { page: route.page > 1 ? route.page : null });
+    case "tokens":
+      return "#/admin/tokens";
+    case "imports":
+      return "#/admin/imports";
+    case "import":
+      return `#/admin/imports/${route.importId}`;
+    case "webhooks":
+      return "#/admin/webhooks";
+    case "webhook":
+      return `#/admin/webhooks/${route.endpointId}`;
     case "notFound":
       return "#/";
   }

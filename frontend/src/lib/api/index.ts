@@ -54,6 +54,32 @@ export type Quota = Schemas["QuotaOut"];
 export type PermissionChange = Schemas["PermissionChangeOut"];
 export type PermissionChangePage = Schemas["Page_organisatrice.roles.schemas.PermissionChangeOut_"];
 export type Client = Schemas["ClientOut"];
+export type ClientDetail = Schemas["ClientDetail"];
+export type ClientIn = Schemas["ClientIn"];
+export type Building = Schemas["BuildingOut"];
+export type BuildingIn = Schemas["BuildingIn"];
+export type Contact = Schemas["ContactOut"];
+export type ContactIn = Schemas["ContactIn"];
+export type Salutation = Schemas["Salutation"];
+export type OrderIn = Schemas["OrderIn"];
+export type EmployeeRef = Schemas["EmployeeRef"];
+export type ApiToken = Schemas["ApiTokenOut"];
+export type ApiTokenIn = Schemas["ApiTokenIn"];
+export type ApiTokenCreated = Schemas["ApiTokenCreated"];
+export type Scope = Schemas["Scope"];
+export type RecordKind = Schemas["RecordKind"];
+export type BatchMode = Schemas["BatchMode"];
+export type ImportSummary = Schemas["ImportSummary"];
+export type ImportDetail = Schemas["ImportDetail"];
+export type ImportStatus = Schemas["ImportStatus"];
+export type ImportCounts = Schemas["ImportCounts"];
+export type Webhook = Schemas["WebhookEndpointOut"];
+export type WebhookCreated = Schemas["WebhookEndpointCreated"];
+export type WebhookIn = Schemas["WebhookEndpointIn"];
+export type WebhookPatch = Schemas["WebhookEndpointPatch"];
+export type WebhookDelivery = Schemas["WebhookDeliveryOut"];
+export type WebhookAttempt = Schemas["WebhookAttemptOut"];
+export type EventType = Schemas["EventType"];
 
 export const EMAIL_STATUSES: readonly EmailStatus[] = [
   "queued",
@@ -78,6 +104,29 @@ export const ARCHIVE_KINDS: readonly ArchiveKind[] = [
 ];
 
 export const ARCHIVE_SORTS: readonly ArchiveSort[] = ["newest", "oldest", "order_number", "order_number_desc"];
+
+export const SALUTATIONS: readonly Salutation[] = ["ms", "mr", "none"];
+
+export const SCOPES: readonly Scope[] = [
+  "orders:read",
+  "orders:write",
+  "contacts:write",
+  "archive:read",
+  "events:manage",
+];
+
+export const RECORD_KINDS: readonly RecordKind[] = ["client", "building", "contact", "order"];
+
+export const EVENT_TYPES: readonly EventType[] = [
+  "email.queued",
+  "email.sent",
+  "email.delivered",
+  "email.delayed",
+  "email.bounced",
+  "email.read",
+  "email.failed",
+  "work_report.sent",
+];
 
 export const ROLES: readonly Role[] = ["dispatcher", "coordinator", "technician", "backoffice"];
 
@@ -124,7 +173,73 @@ export const listOrders = (query: OrderQuery) =>
 export const getOrder = (orderId: number) =>
   call(client.GET("/api/orders/{order_id}", { params: { path: { order_id: orderId } } }));
 
-export const listClients = (q = "") => call(client.GET("/api/clients", { params: { query: { q } } }));
+/** Create an order (companies without an ERP); answers the order as GetOrder does. */
+export const createOrder = (body: OrderIn) => call(client.POST("/api/orders", { body }));
+
+/** Change an order: absent fields stay, lists given (building_ids, …) replace the order's. */
+export const changeOrder = (orderId: number, body: OrderIn) =>
+  call(client.PATCH("/api/orders/{order_id}", { params: { path: { order_id: orderId } }, body }));
+
+/** Replace the employees responsible for the order. */
+export const setResponsible = (orderId: number, employeeIds: number[]) =>
+  call(
+    client.PUT("/api/orders/{order_id}/responsible", {
+      params: { path: { order_id: orderId } },
+      body: { employee_ids: employeeIds },
+    }),
+  );
+
+// Clients, buildings, contacts
+
+export interface ClientQuery {
+  includeInactive?: boolean;
+  limit?: number;
+}
+
+export const listClients = (q = "", query: ClientQuery = {}) =>
+  call(
+    client.GET("/api/clients", {
+      params: {
+        query: {
+          q: q || undefined,
+          include_inactive: query.includeInactive || undefined,
+          limit: query.limit,
+        },
+      },
+    }),
+  );
+
+const clientPath = (clientId: number) => ({ params: { path: { client_id: clientId } } });
+
+export const getClient = (clientId: number) => call(client.GET("/api/clients/{client_id}", clientPath(clientId)));
+
+export const createClient = (body: ClientIn) => call(client.POST("/api/clients", { body }));
+
+/** Change a client (absent fields stay); `active: false` deactivates it. */
+export const changeClient = (clientId: number, body: ClientIn) =>
+  call(client.PATCH("/api/clients/{client_id}", { ...clientPath(clientId), body }));
+
+export const createBuilding = (body: BuildingIn) => call(client.POST("/api/buildings", { body }));
+
+export const changeBuilding = (buildingId: number, body: BuildingIn) =>
+  call(
+    client.PATCH("/api/buildings/{building_id}", {
+      params: { path: { building_id: buildingId } },
+      body,
+    }),
+  );
+
+/** A contact at a client or at one of its buildings (exactly one of client_id, building_id). */
+export const createContact = (body: ContactIn) => call(client.POST("/api/contacts", { body }));
+
+/** Change a contact: a corrected email address, say, or `active: false`. */
+export const changeContact = (contactId: number, body: ContactIn) =>
+  call(
+    client.PATCH("/api/contacts/{contact_id}", {
+      params: { path: { contact_id: contactId } },
+      body,
+    }),
+  );
 
 /** Upload a photo (with its caption) to the order; `onProgress` follows the bytes sent. */
 export const uploadPhoto = (
@@ -356,6 +471,84 @@ export const setRelay = (body: RelayIn) => call(client.PUT("/api/mail/relay", { 
 export const testRelay = () => call(client.POST("/api/mail/relay/test"));
 
 export const getQuota = () => call(client.GET("/api/mail/quota"));
+
+// API tokens
+
+export const listTokens = () => call(client.GET("/api/tokens"));
+
+/** A new token; its secret is in this answer only. */
+export const createToken = (body: ApiTokenIn) => call(client.POST("/api/tokens", { body }));
+
+export const revokeToken = (tokenId: number) =>
+  call(client.POST("/api/tokens/{token_id}/revoke", { params: { path: { token_id: tokenId } } }));
+
+// Imports
+
+/** Upload a spreadsheet (CSV or XLSX) of one kind of record; nothing is imported yet. */
+export const uploadImport = (
+  file: File,
+  kind: RecordKind,
+  mode: BatchMode,
+  mapping: (string | null)[] | null,
+  onProgress?: UploadProgress,
+) =>
+  upload<ImportDetail>(
+    urlOf("/api/imports"),
+    { file, kind, mode, ...(mapping ? { mapping: JSON.stringify(mapping) } : {}) },
+    onProgress,
+  );
+
+export const listImports = (page = 1, perPage = 25) =>
+  call(client.GET("/api/imports", { params: { query: { page, per_page: perPage } } }));
+
+const importPath = (importId: number) => ({ params: { path: { import_id: importId } } });
+
+export const getImport = (importId: number) => call(client.GET("/api/imports/{import_id}", importPath(importId)));
+
+/** A new column mapping or mode; the last check no longer holds. */
+export const changeImport = (importId: number, body: Schemas["ImportPatch"]) =>
+  call(client.PATCH("/api/imports/{import_id}", { ...importPath(importId), body }));
+
+/** The dry run, in the background: poll getImport. */
+export const checkImport = (importId: number) =>
+  call(client.POST("/api/imports/{import_id}/check", importPath(importId)));
+
+/** The import itself, in the background: poll getImport. */
+export const runImport = (importId: number) => call(client.POST("/api/imports/{import_id}/run", importPath(importId)));
+
+// Webhooks
+
+export const listWebhooks = () => call(client.GET("/api/webhooks"));
+
+/** A new endpoint; its signing secret is in this answer only. */
+export const createWebhook = (body: WebhookIn) => call(client.POST("/api/webhooks", { body }));
+
+const webhookPath = (endpointId: number) => ({ params: { path: { endpoint_id: endpointId } } });
+
+/** Change it, or switch it off or on again (`active`, which also resumes a paused one). */
+export const changeWebhook = (endpointId: number, body: WebhookPatch) =>
+  call(client.PATCH("/api/webhooks/{endpoint_id}", { ...webhookPath(endpointId), body }));
+
+export const deleteWebhook = (endpointId: number) =>
+  call(client.DELETE("/api/webhooks/{endpoint_id}", webhookPath(endpointId)));
+
+/** Send a test event now; answers what the endpoint said. */
+export const testWebhook = (endpointId: number) =>
+  call(client.POST("/api/webhooks/{endpoint_id}/test", webhookPath(endpointId)));
+
+export const listWebhookAttempts = (endpointId: number, page = 1, perPage = 50) =>
+  call(
+    client.GET("/api/webhooks/{endpoint_id}/attempts", {
+      params: { path: { endpoint_id: endpointId }, query: { page, per_page: perPage } },
+    }),
+  );
+
+export const resendWebhookEvent = (endpointId: number, deliveryId: number) =>
+  call(
+    client.POST("/api/webhooks/{endpoint_id}/deliveries/{delivery_id}/resend", {
+      params: { path: { endpoint_id: endpointId, delivery_id: deliveryId } },
+    }),
+  );
 
 export const listPermissionChanges = (page: number, perPage = 50) =>
   call(client.GET("/api/permission-changes", { params: { query: { page, per_page: perPage } } }));
