@@ -6,6 +6,7 @@ import asyncio
 import getpass
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -154,23 +155,65 @@ def archive_group() -> None:
 
 
 @archive_group.command("verify")
-def archive_verify_command() -> None:
-    """Check every archived email's bytes and the hash chain; name the first entry that fails."""
-    from organisatrice.archive.integrity import verify_all
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A file `archive checkpoint` printed: its signed heads must still be in the archive.",
+)
+def archive_verify_command(checkpoint_file: str | None) -> None:
+    """Check every archived email's bytes, facts, notes and history against the keyed chain and
+    its signed heads; name the first entry that fails (exit 1)."""
+    import msgspec
+
+    from organisatrice.archive.integrity import HeadCheckpoint, verify_all, verify_checkpoint
     from organisatrice.core.db import prepare_engine, release_engine
+
+    kept = (
+        [
+            msgspec.json.decode(line, type=HeadCheckpoint)
+            for line in Path(checkpoint_file).read_bytes().splitlines()
+            if line.strip()
+        ]
+        if checkpoint_file is not None
+        else []
+    )
 
     async def verify() -> None:
         await prepare_engine()
         try:
             result = await verify_all()
+            problems = [result.problem] if not result.intact else []
+            problems += [await verify_checkpoint(checkpoint) for checkpoint in kept]
         finally:
             await release_engine()
-        if not result.intact:
-            click.echo(f"Archive NOT intact: {result.problem}", err=True)
+        problems = [p for p in problems if p]
+        if problems:
+            click.echo(f"Archive NOT intact: {problems[0]}", err=True)
             sys.exit(1)
         click.echo(f"Archive intact: {result.entries} emails of {result.companies} companies.")
 
     asyncio.run(verify())
+
+
+@archive_group.command("checkpoint")
+def archive_checkpoint_command() -> None:
+    """Print each company's chain head, signed with the archive key, one JSON line each: keep
+    it outside this machine, and give it to `archive verify --checkpoint` later."""
+    import msgspec
+
+    from organisatrice.archive.integrity import checkpoints
+    from organisatrice.core.db import prepare_engine, release_engine
+
+    async def made() -> None:
+        await prepare_engine()
+        try:
+            for checkpoint in await checkpoints():
+                click.echo(msgspec.json.encode(checkpoint).decode())
+        finally:
+            await release_engine()
+
+    asyncio.run(made())
 
 
 def main() -> None:

@@ -25,6 +25,9 @@ os.environ.setdefault("MAX_PHOTO_BYTES", str(3 * 1024 * 1024))
 os.environ.setdefault("MAX_PHOTO_PIXELS", str(12_000_000))
 # Tests drive the sending worker themselves, round by round.
 os.environ["WORKER_IN_APP"] = "0"
+# Every relay and receiver a test starts is on this machine: the operator's setting for that.
+# Tests of the outbound guard itself clear it (tests/integration/events/conftest.py).
+os.environ.setdefault("OUTBOUND_ALLOWED_HOSTS", "127.0.0.1")
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402
@@ -93,3 +96,14 @@ def live_server(database: None) -> Iterator[str]:
         server.terminate()
         server.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture
+def guard_as_shipped() -> Iterator[None]:
+    """The outbound guard with the operator's defaults: no internal address allowed (the suite
+    otherwise allows 127.0.0.1, where its relays and receivers listen)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OUTBOUND_ALLOWED_HOSTS", "")
+        get_settings.cache_clear()
+        yield
+    get_settings.cache_clear()

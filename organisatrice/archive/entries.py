@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from organisatrice.archive.tables import InternalNote
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import NotFound
+from organisatrice.mail.chain import archive_key, instant, set_notes_head
 from organisatrice.mail.outbox import email_detail
 from organisatrice.mail.schemas import EmailStatus
 from organisatrice.mail.tables import SentEmail
@@ -171,14 +172,42 @@ async def attachment(actor: Actor, email_id: int, index: int) -> ArchivedFile:
     )
 
 
+def note_mac(prev: str, row: dict[str, Any]) -> str:
+    """A note's link in its email's chain of notes, keyed with the archive key."""
+    return archive_key().mac(
+        b"organisatrice-note-v2",
+        prev.encode(),
+        str(row["sent_email"]).encode(),
+        str(row["id"]).encode(),
+        str(row["author"] or "").encode(),
+        instant(row["at"]).encode(),
+        row["text"].encode(),
+    )
+
+
 async def add_note(actor: Actor, email_id: int, text: str) -> NoteOut:
+    """Add a note; it extends the email's chain of notes (the email's trail covers its head)."""
     await visible_entry(actor, email_id)
     async with transaction():
+        head = await SentEmail.select(SentEmail.notes_head).where(SentEmail.id == email_id)
         note = InternalNote(
             company=actor.company_id,
             sent_email=email_id,
             author=actor.employee_id,
+            at=datetime.now(UTC),
             text=text.strip(),
         )
         await note.save()
+        mac = note_mac(
+            head[0]["notes_head"],
+            {
+                "sent_email": email_id,
+                "id": note.id,
+                "author": note.author,
+                "at": note.at,
+                "text": note.text,
+            },
+        )
+        await InternalNote.update({InternalNote.mac: mac}).where(InternalNote.id == note.id)
+        await set_notes_head(email_id, mac)
     return next(n for n in await notes_of(email_id, actor.time_zone) if n.id == note.id)

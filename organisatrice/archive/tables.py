@@ -29,6 +29,9 @@ class InternalNote(Table):
     author = ForeignKey(references=Employee, on_delete=OnDelete.set_null, null=True)
     at = Timestamptz(default=TimestamptzNow())
     text = Text()
+    # Keyed MAC over the note and the one before it on the same email: an edited or removed
+    # note breaks the email's chain of notes, whose head the email's trail covers.
+    mac = Varchar(length=64, default="")
 
 
 class ManualHandover(Table):

@@ -1,18 +1,42 @@
-"""The archive's hash chain: each entry's hash covers its frozen facts, the SHA-256 of its
-bytes and the hash of the company's previous entry, so changing or removing any entry
-breaks every hash after it. Appended under the company's chain-head lock, in the same
-transaction that freezes the email."""
+"""The archive's chain: proof that nothing archived was changed, removed or added afterwards.
+
+Each entry's hash covers every frozen fact of the email, the SHA-256 of its bytes and the hash
+of the company's previous entry, so changing or removing any entry breaks every hash after it.
+Since version 2 the hashes are keyed (HMAC-SHA-256) with the archive key, which lives in a file
+outside the database ($DATA_DIR/archive_key.pem, an Ed25519 key): someone who can write the
+database cannot recompute a chain over a changed subject. What happens to an email later (its
+delivery events, its recipients' states, the head of its internal notes) is its trail, sealed
+with the same key in every transaction that adds to it. The company's head is signed with the
+key (Ed25519), so a chain cut short at its end shows too, and `archive checkpoint` prints signed
+heads to keep elsewhere.
+
+Appended under the company's chain-head lock, in the same transaction that freezes the email.
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import hmac
+import os
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from organisatrice.mail.tables import ChainHead
+import msgspec
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from piccolo.querystring import QueryString
 
-# The facts the hash covers, in this order; adding one means a new version of the chain.
-CHAINED = (
+from organisatrice.mail.tables import ChainHead, DeliveryEvent, EmailRecipient, SentEmail
+from organisatrice.settings import get_settings
+
+CHAIN_VERSION = 2
+# The facts the version 1 hash covers, in this order (entries archived before version 2).
+CHAINED_V1 = (
     "company",
     "order",
     "blob_sha256",
@@ -24,20 +48,196 @@ CHAINED = (
     "attachments",
     "kind",
 )
+# Version 2: every fact frozen at send time.
+CHAINED = (
+    *CHAINED_V1,
+    "order_number",
+    "client",
+    "author",
+    "template_id",
+    "template_name",
+    "recipient_list",
+    "read_receipt",
+    "resend_of",
+    "size",
+    "envelope_sender",
+    "token",
+    "chain_version",
+)
+KEY_FILE = "archive_key.pem"
 
 
-def _instant(value: datetime) -> str:
+class ArchiveKey:
+    """The archive key: signs heads; a MAC key derived from it keys the hashes."""
+
+    def __init__(self, private: Ed25519PrivateKey) -> None:
+        self.private = private
+        self.public = private.public_key()
+        raw = private.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        self.mac_key = hashlib.sha256(b"organisatrice-archive-mac\n" + raw).digest()
+
+    def mac(self, *parts: bytes) -> str:
+        return hmac.new(self.mac_key, b"\n".join(parts), hashlib.sha256).hexdigest()
+
+    def sign(self, company_id: int, head: str) -> str:
+        return self.private.sign(_signed(company_id, head)).hex()
+
+    def signed(self, company_id: int, head: str, signature: str) -> bool:
+        try:
+            self.public.verify(bytes.fromhex(signature), _signed(company_id, head))
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+
+def _signed(company_id: int, head: str) -> bytes:
+    return f"organisatrice-archive-head\n{company_id}\n{head}".encode()
+
+
+@functools.cache
+def archive_key() -> ArchiveKey:
+    """The key in $DATA_DIR/archive_key.pem, made on first use (readable by the owner only).
+    Keep a copy of the file with the backups: without it the archive cannot prove itself."""
+    path = Path(get_settings().data_dir) / KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it a moment ago
+        else:
+            with os.fdopen(fd, "wb") as out:
+                out.write(pem)
+    private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(private, Ed25519PrivateKey):
+        raise RuntimeError(f"{path} is not an Ed25519 key")
+    return ArchiveKey(private)
+
+
+def instant(value: datetime) -> str:
     # Microseconds since the epoch: the same on both databases, whatever their text format.
     return str(int(value.astimezone(UTC).timestamp() * 1_000_000))
 
 
+def _text(value: Any) -> str:
+    if isinstance(value, datetime):
+        return instant(value)
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return "" if value is None else str(value)
+
+
 def entry_hash(prev: str, email_id: int, row: dict[str, Any]) -> str:
-    digest = hashlib.sha256(f"organisatrice-archive-v1\n{prev}\n{email_id}\n".encode())
-    for name in CHAINED:
-        value = row[name]
-        digest.update(f"{name}={value}\n".encode())
-    digest.update(f"queued_at={_instant(row['queued_at'])}\n".encode())
-    return digest.hexdigest()
+    """The entry's chain hash, by the version the row was archived with."""
+    if int(row.get("chain_version") or 1) < 2:
+        digest = hashlib.sha256(f"organisatrice-archive-v1\n{prev}\n{email_id}\n".encode())
+        for name in CHAINED_V1:
+            digest.update(f"{name}={row[name]}\n".encode())
+        digest.update(f"queued_at={instant(row['queued_at'])}\n".encode())
+        return digest.hexdigest()
+    facts = [f"{name}={_text(row[name])}".encode() for name in CHAINED]
+    return archive_key().mac(
+        b"organisatrice-archive-v2",
+        prev.encode(),
+        str(email_id).encode(),
+        *facts,
+        f"queued_at={instant(row['queued_at'])}".encode(),
+    )
+
+
+class _Trail(msgspec.Struct, array_like=True):
+    events: list[tuple[int, str, str, str, str]] = []
+    recipients: list[tuple[str, str, str, str, str]] = []
+    notes_head: str = ""
+
+
+def facts_mac(email_id: int, row: dict[str, Any]) -> str:
+    """The keyed MAC of an email's frozen facts alone."""
+    facts = [f"{name}={_text(row[name])}".encode() for name in (*CHAINED, "queued_at")]
+    return archive_key().mac(b"organisatrice-facts-v2", str(email_id).encode(), *facts)
+
+
+class Seals(msgspec.Struct, frozen=True):
+    facts: str
+    trail: str
+
+
+async def seals(email_ids: Sequence[int]) -> dict[int, Seals]:
+    """The facts MAC and the trail MAC each email's rows give now (the trail: its delivery
+    events, its recipients' states and its notes' head)."""
+    trails: dict[int, _Trail] = defaultdict(_Trail)
+    facts: dict[int, str] = {}
+    if not email_ids:
+        return {}
+    ids = list(email_ids)
+    for e in (
+        await DeliveryEvent.select()
+        .where(DeliveryEvent.sent_email.is_in(ids))
+        .order_by(DeliveryEvent.id)
+    ):
+        trails[e["sent_email"]].events.append(
+            (e["id"], instant(e["at"]), e["event"], e["recipient"], e["detail"])
+        )
+    for r in (
+        await EmailRecipient.select()
+        .where(EmailRecipient.sent_email.is_in(ids))
+        .order_by(EmailRecipient.id)
+    ):
+        trails[r["sent_email"]].recipients.append(
+            (r["email"], r["field"], r["status"], r["detail"], r["token"] or "")
+        )
+    for s in await SentEmail.select().where(SentEmail.id.is_in(ids)):
+        trails[s["id"]].notes_head = s["notes_head"]
+        facts[s["id"]] = facts_mac(s["id"], s)
+    key = archive_key()
+    return {
+        email_id: Seals(
+            facts=facts.get(email_id, ""),
+            trail=key.mac(
+                b"organisatrice-trail-v2",
+                str(email_id).encode(),
+                msgspec.json.encode(trails[email_id]),
+            ),
+        )
+        for email_id in ids
+    }
+
+
+async def seal_trails(email_ids: Sequence[int]) -> None:
+    """Seal the trails of these emails as they stand, inside the transaction that changed them
+    (emails archived before version 2 keep no trail)."""
+    unique = sorted(set(email_ids))
+    if not unique:
+        return
+    sealed = await seals(unique)
+    rows = QueryString(
+        ", ".join("(CAST({} AS INTEGER), {}, {})" for _ in unique),
+        *[
+            value
+            for email_id in unique
+            for value in (email_id, sealed[email_id].facts, sealed[email_id].trail)
+        ],
+    )
+    await SentEmail.raw(
+        "UPDATE sent_email SET facts_mac = v.column2, trail_mac = v.column3 "
+        "FROM (VALUES {}) AS v WHERE sent_email.id = v.column1 AND sent_email.chain_version >= 2",
+        rows,
+    )
+
+
+async def set_notes_head(email_id: int, head: str) -> None:
+    """The archive room's notes of the email moved on; their head is part of the trail."""
+    await SentEmail.update({SentEmail.notes_head: head}).where(SentEmail.id == email_id)
+    await seal_trails([email_id])
 
 
 # One statement: makes sure the company has a head row and locks it (the upsert takes the
@@ -56,5 +256,8 @@ async def lock_head(company_id: int) -> str:
 
 
 async def move_head(company_id: int, head: str) -> None:
-    """After lock_head in the same transaction, which made sure the company has a head row."""
-    await ChainHead.update({ChainHead.head: head}).where(ChainHead.company == company_id)
+    """After lock_head in the same transaction, which made sure the company has a head row;
+    the new head is signed with the archive key."""
+    await ChainHead.update(
+        {ChainHead.head: head, ChainHead.signature: archive_key().sign(company_id, head)}
+    ).where(ChainHead.company == company_id)

@@ -23,6 +23,7 @@ from organisatrice.core.blobs import blob_store
 from organisatrice.core.bounded import Budget, OverBudget, run_bounded
 from organisatrice.core.db import transaction
 from organisatrice.events.email import RecordedEvent, emit_email_events
+from organisatrice.mail.chain import seal_trails
 from organisatrice.mail.outbox import overall_status
 from organisatrice.mail.reports import RecipientReport, Report, parse_report
 from organisatrice.mail.schemas import EmailStatus
@@ -183,6 +184,7 @@ async def record_report(token: str, envelope_from: str, data: bytes) -> int:
             SentEmail.id == email["id"]
         )
         await emit_email_events(recorded)
+        await seal_trails([email["id"]])
         row = InboundReport(
             company=email["company"],
             sent_email=email["id"],

@@ -22,7 +22,14 @@ from organisatrice.core.blobs import blob_store
 from organisatrice.core.db import is_sqlite, transaction
 from organisatrice.core.statements import Statement
 from organisatrice.events.email import emit_email_events
-from organisatrice.mail.chain import CHAINED, entry_hash, lock_head, move_head
+from organisatrice.mail.chain import (
+    CHAIN_VERSION,
+    CHAINED,
+    entry_hash,
+    lock_head,
+    move_head,
+    seal_trails,
+)
 from organisatrice.mail.schemas import (
     DeliveryEventOut,
     EmailDetailOut,
@@ -167,6 +174,7 @@ async def freeze(email: Frozen, *, within: Callable[[], Awaitable[None]] | None 
             envelope_sender=envelope_sender(token, email.bounce_domain),
             read_receipt=email.read_receipt,
             resend_of=email.resend_of,
+            chain_version=CHAIN_VERSION,
             status=EmailStatus.QUEUED.value,
             queued_at=now,
             next_attempt_at=now,
@@ -197,6 +205,7 @@ async def freeze(email: Frozen, *, within: Callable[[], Awaitable[None]] | None 
             ]
         )
         await _event(email_id, EmailStatus.QUEUED.value, "", "Queued for sending.")
+        await seal_trails([email_id])
     return email_id
 
 
@@ -302,13 +311,11 @@ async def _claimed(due: list[dict[str, Any]]) -> list[Claimed]:
         waiting[int(w["sent_email"])].append(w["email"])
         tokens[int(w["sent_email"])].append(w["token"] or "")
     now = _now()
+    interrupted = [int(r["id"]) for r in due if r["status"] == "sending"]
     await _insert_events(
-        [
-            (int(r["id"]), now, "interrupted", "", _INTERRUPTED)
-            for r in due
-            if r["status"] == "sending"
-        ]
+        [(email_id, now, "interrupted", "", _INTERRUPTED) for email_id in interrupted]
     )
+    await seal_trails(interrupted)
     return [
         Claimed(
             id=int(r["id"]),
@@ -419,6 +426,7 @@ async def record_all(results: Sequence[tuple[Claimed, DeliveryResult]]) -> list[
                 now,
                 _list(group),
             )
+        await seal_trails(ids)
     return [overall[claimed.id] for claimed, _ in results]
 
 

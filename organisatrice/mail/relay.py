@@ -25,6 +25,9 @@ class Relay(msgspec.Struct, frozen=True, kw_only=True):
     bounce_domain: str = ""
     daily_limit: int = 300
     monthly_limit: int = 1000
+    # A relay a company configured: its address goes through the outbound guard. The operator's
+    # default relay (SMTP_HOST) is the operator's own choice.
+    guarded: bool = False
 
 
 def _fernet() -> Fernet:
@@ -70,4 +73,5 @@ async def relay_of(company_id: int) -> Relay:
         bounce_domain=row["bounce_domain"],
         daily_limit=row["daily_limit"],
         monthly_limit=row["monthly_limit"],
+        guarded=True,
     )

@@ -8,6 +8,7 @@ import msgspec
 
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import Invalid
+from organisatrice.core.outbound import MAIL_PORTS, outbound_address
 from organisatrice.core.structs import In
 from organisatrice.mail.outbox import envelope_sender
 from organisatrice.mail.relay import Relay, TlsMode, default_relay, encrypt_password, relay_of
@@ -60,6 +61,7 @@ async def get_relay(actor: Actor) -> RelayOut:
 
 
 async def set_relay(actor: Actor, data: RelayIn) -> RelayOut:
+    await outbound_address(data.host, data.port, usual_ports=MAIL_PORTS, field="host")
     if data.monthly_limit < data.daily_limit:
         raise Invalid("The monthly limit cannot be below the daily limit.", field="monthly_limit")
     async with transaction():

@@ -1,5 +1,5 @@
 """The only code that speaks SMTP: one connection to a relay, reused for a batch of emails,
-each sent as its archived bytes in one transaction with all its recipients.
+each sent as its archived bytes, one transaction per recipient (see mail/outbox.envelopes).
 
 Every step has a timeout, so a hanging relay never blocks the queue. DSN parameters are sent
 only when the relay advertises DSN: a relay without it refuses them (aiosmtpd answers 555).
@@ -13,6 +13,8 @@ from types import TracebackType
 import aiosmtplib
 import msgspec
 
+from organisatrice.core.errors import Invalid
+from organisatrice.core.outbound import MAIL_PORTS, outbound_address
 from organisatrice.mail.relay import Relay
 
 
@@ -49,6 +51,32 @@ class RelayUnavailable(Exception):
         self.text = text
 
 
+def connection_failure(error: BaseException) -> str:
+    """What went wrong connecting to a relay, in words, never the peer's own bytes: a peer that
+    is no SMTP server (a web server, a database) must not be read out through the relay test."""
+    if isinstance(error, aiosmtplib.SMTPAuthenticationError):
+        return f"it refused the user name or password (SMTP {error.code})."
+    if isinstance(error, aiosmtplib.SMTPTimeoutError | TimeoutError):
+        return "it did not answer in time."
+    if isinstance(error, ssl.SSLError):
+        return "the TLS handshake failed (wrong TLS mode for this port, or a bad certificate)."
+    if isinstance(error, aiosmtplib.SMTPConnectResponseError | aiosmtplib.SMTPServerDisconnected):
+        return "what answers there is not an SMTP server, or it closed the connection at once."
+    if isinstance(error, aiosmtplib.SMTPNotSupported):
+        return "it does not offer what the TLS mode asks for (STARTTLS, say)."
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        if 200 <= error.code < 600:
+            return f"it answered SMTP {error.code}: {_reply_text(error.code, error.message)}"
+        return "what answers there is not an SMTP server."
+    if isinstance(error, ConnectionRefusedError) or isinstance(
+        error.__cause__, ConnectionRefusedError
+    ):
+        return "nothing answers on that port."
+    if isinstance(error, aiosmtplib.SMTPConnectError | OSError):
+        return "it cannot be reached (no route, no such host, or the connection failed)."
+    return "the connection failed."
+
+
 def _reply_text(code: int, message: str) -> str:
     return f"{code} {' '.join(message.split())}".strip()
 
@@ -80,6 +108,13 @@ class RelaySession:
 
     async def _connect(self) -> None:
         relay = self.relay
+        if relay.guarded:
+            # A relay back-office typed in goes through the outbound guard, at every connection
+            # (a name may point elsewhere by now); the operator's own default relay does not.
+            try:
+                await outbound_address(relay.host, relay.port, usual_ports=MAIL_PORTS, field="host")
+            except Invalid as refused:
+                raise RelayUnavailable(refused.detail) from None
         client = aiosmtplib.SMTP(
             hostname=relay.host,
             port=relay.port,
@@ -100,7 +135,7 @@ class RelaySession:
             client.close()
             raise RelayUnavailable(
                 f"The relay {relay.host}:{relay.port} could not be reached or refused the "
-                f"connection: {error}"
+                f"connection: {connection_failure(error)}"
             ) from error
         self.client = client
 

@@ -77,6 +77,17 @@ class SentEmail(Table):
     # The archive's hash chain: this entry's hash covers the previous entry's of the company.
     chain_prev = Varchar(length=64, default="")
     chain_hash = Varchar(length=64, default="")
+    # 1: a plain SHA-256 of some facts (entries archived before version 2); 2: keyed with the
+    # archive key (outside the database) over every frozen fact, with the trail below.
+    chain_version = Integer(default=1)
+    # The head of this email's chain of internal notes (archive room), covered by the trail.
+    notes_head = Varchar(length=64, default="")
+    # Keyed MAC of its frozen facts alone, apart from the chain: a chain rewritten from some
+    # entry on still shows which entry's facts were changed.
+    facts_mac = Varchar(length=64, default="")
+    # Keyed MAC of what happened to the email after it was frozen: its delivery events, its
+    # recipients' states and its notes' head. Sealed anew in every transaction that adds one.
+    trail_mac = Varchar(length=64, default="")
 
 
 class ChainHead(Table):
@@ -86,6 +97,9 @@ class ChainHead(Table):
     id = Serial(primary_key=True)
     company = ForeignKey(references=Company, on_delete=OnDelete.cascade, unique=True)
     head = Varchar(length=64, default="")
+    # Ed25519 signature of the company and its head with the archive key: a chain recomputed
+    # or cut short without the key does not end in a signed head.
+    signature = Varchar(length=128, default="")
 
 
 class EmailRecipient(Table):
@@ -100,7 +114,8 @@ class EmailRecipient(Table):
     # This recipient's own return address (VERP: bounce+TOKEN@bounce-domain), so a report that
     # comes back can speak only of the recipient it was sent for. Empty on emails archived
     # before recipients had one (their reports use the email's token).
-    token = Varchar(length=32, null=True, default=None, unique=True)
+    # Unique: an index in the migration (SQLite cannot add a UNIQUE column).
+    token = Varchar(length=32, null=True, default=None)
     status = Varchar(length=20)
     detail = Text(default="")
     updated_at = Timestamptz(default=TimestamptzNow())

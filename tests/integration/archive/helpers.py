@@ -7,6 +7,9 @@ from typing import Any
 import msgspec
 from litestar import Litestar
 
+from organisatrice.archive.entries import note_mac
+from organisatrice.archive.tables import InternalNote
+from organisatrice.mail.chain import entry_hash, lock_head, move_head, seal_trails
 from organisatrice.mail.tables import SentEmail
 from organisatrice.mail.worker import run_batch
 from organisatrice.roles.policy import Role
@@ -73,11 +76,22 @@ async def drain() -> None:
 
 
 async def reseal(company_id: int) -> None:
-    """Chain the company's archive anew, as the send path would have, after a test changed a
-    chained fact on purpose (a queued time in the past, say): later tests verify the whole
+    """Seal the company's archive anew with the archive key, as the app would have: its notes'
+    chains, its trails and its hash chain. For tests that changed a sealed fact on purpose (a
+    queued time in the past, a tampering shown to be found): later tests verify the whole
     archive."""
-    from organisatrice.mail.chain import entry_hash, move_head
-
+    emails = await SentEmail.select().where(SentEmail.company == company_id).order_by(SentEmail.id)
+    for email in emails:
+        head = ""
+        for note in (
+            await InternalNote.select()
+            .where(InternalNote.sent_email == email["id"])
+            .order_by(InternalNote.id)
+        ):
+            head = note_mac(head, note)
+            await InternalNote.update({InternalNote.mac: head}).where(InternalNote.id == note["id"])
+        await SentEmail.update({SentEmail.notes_head: head}).where(SentEmail.id == email["id"])
+    await seal_trails([e["id"] for e in emails])
     prev = ""
     for row in (
         await SentEmail.select().where(SentEmail.company == company_id).order_by(SentEmail.id)
@@ -87,4 +101,5 @@ async def reseal(company_id: int) -> None:
             SentEmail.id == row["id"]
         )
         prev = sealed
+    await lock_head(company_id)
     await move_head(company_id, prev)

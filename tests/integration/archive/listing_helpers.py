@@ -9,6 +9,7 @@ from unittest.mock import patch
 
 import msgspec
 
+from organisatrice.mail.chain import seal_trails
 from organisatrice.mail.message import Address, MessageSpec, build_message
 from organisatrice.mail.outbox import Frozen, freeze
 from organisatrice.mail.tables import EmailRecipient, SentEmail
@@ -94,3 +95,5 @@ async def mark(
         await EmailRecipient.update({EmailRecipient.status: state}).where(
             (EmailRecipient.sent_email == email_id) & (EmailRecipient.email == address)
         )
+    # As the worker does: the trail seals what happened to the email.
+    await seal_trails([email_id])

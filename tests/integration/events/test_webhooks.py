@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from litestar import Litestar
 
 from organisatrice.core.db import transaction
@@ -155,6 +156,7 @@ async def test_a_bounce_arrives_as_an_event_without_notes_or_message_text(
     assert json.loads(body)["id"] == bounced.event_id
 
 
+@pytest.mark.usefixtures("guard_as_shipped")
 async def test_an_endpoint_on_loopback_is_refused_unless_the_operator_allows_it(
     app: Litestar, receiver: Receiver
 ) -> None:

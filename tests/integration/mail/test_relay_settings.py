@@ -3,8 +3,10 @@ connection test reports what the relay said and whether delivery reports can com
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 from litestar import Litestar
 
@@ -109,3 +111,48 @@ async def test_connection_test_says_when_the_relay_refuses_our_return_address(
     assert result["ok"] is True and result["tracking"] is False
     assert "refuses our return address" in result["detail"]
     assert "553 5.7.1" in result["detail"]
+
+
+@pytest.mark.usefixtures("guard_as_shipped")
+@pytest.mark.parametrize(
+    ("host", "port", "says"),
+    [
+        ("127.0.0.1", 587, "a loopback address"),
+        ("169.254.169.254", 587, "a link-local address"),
+        ("10.0.0.8", 587, "a private address"),
+    ],
+)
+async def test_a_relay_on_an_internal_address_is_refused(
+    app: Litestar, host: str, port: int, says: str
+) -> None:
+    company = await make_company()
+    boss = await make_employee(company, roles={Role.BACKOFFICE})
+    async with ApiClient.signed_in(app, boss.email) as client:
+        refused = await client.put("/api/mail/relay", json={**_relay(port), "host": host})
+    assert refused.status_code == 422 and refused.json()["field"] == "host"
+    assert says in refused.json()["detail"]
+    assert await MailRelay.count().where(MailRelay.company == company) == 0
+
+
+async def test_the_relay_test_never_reads_out_what_a_non_smtp_peer_says(app: Litestar) -> None:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(
+            b"HTTP/1.1 400 Bad Request\r\nServer: internal-admin-7.3 secret-banner\r\n\r\n"
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    company = await make_company()
+    boss = await make_employee(company, roles={Role.BACKOFFICE})
+    try:
+        async with ApiClient.signed_in(app, boss.email) as client:
+            assert (await client.put("/api/mail/relay", json=_relay(port))).status_code == 200
+            tested = (await client.post("/api/mail/relay/test")).json()
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert tested["ok"] is False
+    assert "secret-banner" not in tested["detail"] and "HTTP" not in tested["detail"]
+    assert "not an SMTP server" in tested["detail"]

@@ -17,6 +17,8 @@ from organisatrice.settings import get_settings
 
 PUBLIC = "93.184.215.14"
 
+pytestmark = pytest.mark.usefixtures("guard_as_shipped")
+
 
 @pytest.fixture
 def settings_from() -> Iterator[Any]:
