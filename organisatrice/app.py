@@ -34,6 +34,8 @@ from organisatrice.core.http import SecurityHeaders, refuse_nul_characters
 from organisatrice.core.problems import Problem, document_problems, problem_response
 from organisatrice.events.controllers import CONTROLLERS as EVENT_CONTROLLERS
 from organisatrice.events.delivery import run_webhooks
+from organisatrice.imports import service as imports
+from organisatrice.imports.controllers import CONTROLLERS as IMPORT_CONTROLLERS
 from organisatrice.mail.capture import start_capture
 from organisatrice.mail.controllers import CONTROLLERS as MAIL_CONTROLLERS
 from organisatrice.mail.inbound import start_inbound
@@ -131,6 +133,17 @@ async def _database(_: Litestar) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
+async def _imports(_: Litestar) -> AsyncIterator[None]:
+    """Imports left running by a server that ended are failed, with what they wrote; this
+    server's own running imports stop with it (before the database closes) and say so."""
+    await imports.give_up_stale_jobs()
+    try:
+        yield
+    finally:
+        await imports.stop_jobs()
+
+
+@asynccontextmanager
 async def _mail(_: Litestar) -> AsyncIterator[None]:
     """The capture relay (for trying the app), the inbound report receiver and the
     in-process sending worker with the webhook delivery beside it, as the settings ask."""
@@ -173,6 +186,7 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         *ARCHIVE_CONTROLLERS,
         *ARCHIVE_LISTING_CONTROLLERS,
         *EVENT_CONTROLLERS,
+        *IMPORT_CONTROLLERS,
     ]
     handlers.append(
         create_static_files_router(
@@ -220,7 +234,7 @@ def create_app() -> Litestar:
             RecursionError: _too_deep,
             Exception: _unexpected,
         },
-        lifespan=[_database, _mail],
+        lifespan=[_database, _mail, _imports],
         openapi_config=OpenAPIConfig(
             title="Organisatrice",
             version="0.1.0",
@@ -264,7 +278,7 @@ def create_app() -> Litestar:
         ),
         # Uploads are checked against their own limits; this only stops absurd bodies early.
         request_max_body_size=max(
-            settings.max_photo_bytes, settings.max_document_bytes
+            settings.max_photo_bytes, settings.max_document_bytes, settings.max_import_bytes
         )
         + 1024 * 1024,
         debug=False,

@@ -26,5 +26,6 @@ APP_REGISTRY = AppRegistry(
         "organisatrice.mail.piccolo_app",
         "organisatrice.archive.piccolo_app",
         "organisatrice.events.piccolo_app",
+        "organisatrice.imports.piccolo_app",
     ]
 )

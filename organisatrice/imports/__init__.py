@@ -1,0 +1,1 @@
+"""The imports room: spreadsheets (CSV, XLSX) of clients, buildings, contacts and orders."""
