@@ -3,7 +3,8 @@ alternately in one run, written to bench/results.md (a table) and bench/results.
 
     python -m bench                     full size: about 15–25 minutes on 2 cores
     python -m bench --size tiny         each benchmark once on tiny data (what the tests run)
-    python -m bench --only drain pdf    some of them (photos pdf drain send_request drafts archive)
+    python -m bench --only drain pdf    some of them (photos pdf drain send_request drafts
+                                        import_orders import_contacts archive)
     python -m bench --databases sqlite  skip PostgreSQL
 
 The database benchmarks run once per database, each in a process of its own with a fresh

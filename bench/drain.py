@@ -52,7 +52,7 @@ class Queue(msgspec.Struct, kw_only=True):
     envelopes: list[tuple[str, list[str], bytes]]
 
 
-def _message(n: int, size: int, rng: random.Random) -> bytes:
+def sample_message(n: int, size: int, rng: random.Random) -> bytes:
     # An attachment of random bytes (incompressible, like a PDF or photo), sized so that with
     # base64 and the two bodies the whole message is about `size` bytes.
     attachment = rng.randbytes(max(size * 3 // 4 - 3000, 100))
@@ -82,7 +82,7 @@ async def make_queue(plan: Plan, port: int) -> Queue:
     order = await make_order(company)
     rng = random.Random(plan.size)
     for n in range(plan.count):
-        data = _message(n, plan.size, rng)
+        data = sample_message(n, plan.size, rng)
         address = f"client{n}@client.example"
         await freeze(
             Frozen(

@@ -22,8 +22,28 @@ from pathlib import Path
 from bench.common import Row, app_environment, dump_rows, scratch_dir
 
 # In the order they run: the archive's million rows come last, so they slow nothing else.
-NAMES = ("photos", "pdf", "drain", "send_request", "drafts", "archive")
-NEEDS_DATABASE = {"drain", "send_request", "drafts", "archive"}
+NAMES = (
+    "photos",
+    "pdf",
+    "drain",
+    "send_request",
+    "drafts",
+    "import_orders",
+    "import_contacts",
+    "sign_in_load",
+    "archive_verify",
+    "archive",
+)
+NEEDS_DATABASE = {
+    "drain",
+    "send_request",
+    "drafts",
+    "import_orders",
+    "import_contacts",
+    "sign_in_load",
+    "archive_verify",
+    "archive",
+}
 
 
 def rounds_for(size: str) -> tuple[int, int]:
@@ -89,6 +109,18 @@ async def _one(
         from bench import http
 
         return await http.run(
+            name, size, database, rounds=rounds, warmup=warmup, env=env, data_dir=data_dir
+        )
+    if name in ("sign_in_load", "archive_verify"):
+        from bench import hardening
+
+        return await hardening.run(
+            name, size, database, rounds=rounds, warmup=warmup, env=env, data_dir=data_dir
+        )
+    if name in ("import_orders", "import_contacts"):
+        from bench import data_in
+
+        return await data_in.run(
             name, size, database, rounds=rounds, warmup=warmup, env=env, data_dir=data_dir
         )
     if name == "archive":

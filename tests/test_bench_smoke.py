@@ -79,6 +79,8 @@ def test_every_benchmark_runs_at_tiny_size_and_writes_its_rows(tmp_path: Path) -
         "drain": "Send path drain",
         "send_request": "Send request",
         "drafts": "Draft creation",
+        "import_orders": "Orders in through the API",
+        "import_contacts": "Contacts in from a CSV file",
         "archive": "Archive listing",
     }
     assert {expected[n] for n in names} <= written
