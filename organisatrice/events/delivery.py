@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -29,6 +27,7 @@ from standardwebhooks import Webhook
 from organisatrice.core.db import is_sqlite, transaction
 from organisatrice.core.errors import Invalid
 from organisatrice.core.outbound import WEB_PORTS, IPAddress, outbound_address
+from organisatrice.core.rounds import run_rounds, worker_name
 from organisatrice.events.schemas import DeliveryStatus
 from organisatrice.events.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from organisatrice.mail.relay import decrypt_password
@@ -364,20 +363,11 @@ async def run_round(worker: str, *, limit: int = BATCH) -> int:
 
 
 async def run_webhooks(stop: asyncio.Event, *, worker: str | None = None) -> None:
-    name = worker or f"{socket.gethostname()}:{os.getpid()}"
-    log.info("webhook delivery %s started", name)
-    while not stop.is_set():
-        try:
-            attempted = await run_round(name)
-        except Exception:
-            # The deliveries are in the database: what failed here is retried next round.
-            log.exception("webhook delivery round failed")
-            attempted = 0
-        if attempted:
-            continue
-        _wake.clear()
-        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(_wake.wait())]
-        await asyncio.wait(waiters, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in waiters:
-            waiter.cancel()
-    log.info("webhook delivery %s stopped", name)
+    name = worker or worker_name()
+    await run_rounds(
+        f"webhook delivery {name}",
+        lambda: run_round(name),
+        stop=stop,
+        wake=_wake,
+        poll_seconds=POLL_SECONDS,
+    )

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import time
 from contextlib import AsyncExitStack
 from itertools import groupby
@@ -23,6 +21,7 @@ import anyio.to_thread
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import NotFound
+from organisatrice.core.rounds import run_rounds, worker_name
 from organisatrice.mail.outbox import Claimed, claim, combined, envelopes, record_all, unreachable
 from organisatrice.mail.relay import relay_of
 from organisatrice.mail.smtp import DeliveryResult, RelaySession, RelayUnavailable
@@ -43,10 +42,6 @@ _wake = asyncio.Event()
 def wake_worker() -> None:
     """Tell an in-process worker that an email was queued, so it goes out at once."""
     _wake.set()
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 Results = list[tuple[Claimed, DeliveryResult]]
@@ -223,19 +218,10 @@ async def run_batch(worker: str, *, limit: int = BATCH) -> int:
 
 async def run_worker(stop: asyncio.Event, *, worker: str | None = None) -> None:
     name = worker or worker_name()
-    log.info("mail worker %s started", name)
-    while not stop.is_set():
-        try:
-            attempted = await run_batch(name)
-        except Exception:
-            # The queue is in the database: whatever failed here is retried on the next round.
-            log.exception("mail worker round failed")
-            attempted = 0
-        if attempted:
-            continue
-        _wake.clear()
-        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(_wake.wait())]
-        await asyncio.wait(waiters, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in waiters:
-            waiter.cancel()
-    log.info("mail worker %s stopped", name)
+    await run_rounds(
+        f"mail worker {name}",
+        lambda: run_batch(name),
+        stop=stop,
+        wake=_wake,
+        poll_seconds=POLL_SECONDS,
+    )
