@@ -127,7 +127,7 @@ async def _archive_verify(size: str, database: str, rounds: int, warmup: int) ->
 
     measured = await alternate({"verify": ours, "raw": raw}, rounds=rounds, warmup=warmup)
     return ratio_row(
-        benchmark=f"archive verify, {count:,} entries",
+        benchmark=f"Archive verify, {count:,} entries",
         database=database,
         unit="entries/s",
         ours=measured["verify"],

@@ -6,6 +6,7 @@ import re
 
 import msgspec
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
 from organisatrice.core.errors import Invalid
 
@@ -29,6 +30,7 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _TLD = r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z])?"
 _PLAIN = re.compile(rf"(?P<local>{_ATEXT}(?:\.{_ATEXT})*)@(?P<domain>(?:{_LABEL}\.)+{_TLD})")
 _SPECIAL_USE = frozenset(SPECIAL_USE_DOMAIN_NAMES)
+_CASE_INSENSITIVE = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
 
 
 def _plain(email: str) -> ValidAddress | None:
@@ -43,6 +45,8 @@ def _plain(email: str) -> ValidAddress | None:
     # "ab--…" is reserved for IDNA ("xn--" is Punycode, which email-validator decodes and checks).
     if any(label[2:4] == "--" for label in domain.split(".")):
         return None
+    if local.lower() in _CASE_INSENSITIVE:
+        local = local.lower()  # RFC 2142's role mailboxes: Info@ is info@
     return ValidAddress(local_part=local, ascii_domain=domain)
 
 
