@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,6 +12,13 @@ from litestar import Litestar
 
 from tests.factories import DEFAULT_PASSWORD
 
+_clients = itertools.count(1)
+
+
+def _next_source() -> str:
+    n = next(_clients)
+    return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+
 
 class ApiClient:
     def __init__(self, http: httpx.AsyncClient) -> None:
@@ -18,9 +26,11 @@ class ApiClient:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, app: Litestar, source: str = "127.0.0.1") -> AsyncIterator[ApiClient]:
-        """A browser at the client address `source`."""
-        transport = httpx.ASGITransport(app=app, client=(source, 50000))
+    async def open(cls, app: Litestar, source: str | None = None) -> AsyncIterator[ApiClient]:
+        """A browser at the client address `source`; by default an address of its own, as the
+        suite's many sign-ins (wrong ones too) come from many people, not from one network that
+        the sign-in throttle would pause."""
+        transport = httpx.ASGITransport(app=app, client=(source or _next_source(), 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             client = cls(http)
             # The first safe request hands out the CSRF cookie, as the page load does.
@@ -30,7 +40,7 @@ class ApiClient:
     @classmethod
     @asynccontextmanager
     async def signed_in(
-        cls, app: Litestar, email: str, password: str = DEFAULT_PASSWORD, source: str = "127.0.0.1"
+        cls, app: Litestar, email: str, password: str = DEFAULT_PASSWORD, source: str | None = None
     ) -> AsyncIterator[ApiClient]:
         async with cls.open(app, source) as client:
             answer = await client.post("/api/session", json={"email": email, "password": password})
