@@ -38,6 +38,9 @@ describe("routes", () => {
     { name: "import", importId: 5 },
     { name: "webhooks" },
     { name: "webhook", endpointId: 3 },
+    { name: "account" },
+    { name: "setPassword", token: "Ab-3_x.y~z+/=" },
+    { name: "setPassword", token: "" },
   ];
 
   for (const route of routes) {
@@ -45,6 +48,11 @@ describe("routes", () => {
       expect(parse(href(route))).toEqual(route);
     });
   }
+
+  it("reads the emailed link's token as the server writes it (percent-encoded)", () => {
+    // organisatrice/mail/account_links.py: quote(secret, safe="")
+    expect(parse("#/set-password?token=abc%2Bdef%2F%3D")).toEqual({ name: "setPassword", token: "abc+def/=" });
+  });
 
   it("leaves defaults out of the address", () => {
     expect(href({ name: "mail", ...NO_MAIL_FILTERS })).toBe("#/mail");
@@ -66,6 +74,9 @@ describe("routes", () => {
     expect(parse("#/orders/12/edit/2").name).toBe("notFound");
     expect(parse("#/admin/tokens/3").name).toBe("notFound");
     expect(parse("#/admin/imports/x").name).toBe("notFound");
+    expect(parse("#/account/more").name).toBe("notFound");
+    expect(parse("#/set-password/x").name).toBe("notFound");
+    expect(parse(`#/set-password?token=${"a".repeat(300)}`)).toEqual({ name: "setPassword", token: "a".repeat(200) });
     expect(parse("#/clients?inactive=yes")).toEqual({ name: "clients", q: "", inactive: false });
   });
 });

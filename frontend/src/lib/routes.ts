@@ -22,6 +22,8 @@
  *   #/admin/tokens                   back-office: API tokens
  *   #/admin/imports[/5]              back-office: spreadsheet imports, one import
  *   #/admin/webhooks[/3]             back-office: webhook endpoints, one's delivery log
+ *   #/account                        my account: change my password, sign out everywhere
+ *   #/set-password?token=…           PUBLIC: set a password with an emailed single-use link
  */
 import {
   ARCHIVE_KINDS,
@@ -90,6 +92,8 @@ export type Route =
   | { name: "import"; importId: number }
   | { name: "webhooks" }
   | { name: "webhook"; endpointId: number }
+  | { name: "account" }
+  | { name: "setPassword"; token: string }
   | { name: "notFound" };
 
 function id(text: string | undefined | null): number | null {
@@ -139,6 +143,10 @@ export function parse(hash: string): Route {
     return { name: "notFound" };
   }
   if (parts[0] === "notifications" && parts.length === 1) return { name: "notifications" };
+  if (parts[0] === "account" && parts.length === 1) return { name: "account" };
+  if (parts[0] === "set-password" && parts.length === 1) {
+    return { name: "setPassword", token: (query.get("token") ?? "").slice(0, 200) };
+  }
   if (parts[0] === "clients") {
     if (parts.length === 1) {
       return { name: "clients", q: (query.get("q") ?? "").slice(0, 200), inactive: query.get("inactive") === "1" };
@@ -251,6 +259,10 @@ export function href(route: Route): string {
       return "#/admin/webhooks";
     case "webhook":
       return `#/admin/webhooks/${route.endpointId}`;
+    case "account":
+      return "#/account";
+    case "setPassword":
+      return withQuery("#/set-password", { token: route.token });
     case "notFound":
       return "#/";
   }

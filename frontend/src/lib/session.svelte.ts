@@ -1,5 +1,5 @@
 /** Who is signed in: loaded once from GET /api/me, cleared when the server says 401. */
-import { ApiError, getMe, onSignedOut, signIn, signOut, type Me } from "./api";
+import { ApiError, getMe, onSignedOut, signIn, signOut, signOutEverywhere, type Me } from "./api";
 import { describe } from "./errors";
 import { setLocale } from "./i18n/index.svelte";
 
@@ -42,4 +42,10 @@ export async function endSession(): Promise<void> {
   } finally {
     await become(null);
   }
+}
+
+/** End every session of mine (this one too): back to the sign-in. */
+export async function endEverywhere(): Promise<void> {
+  await signOutEverywhere();
+  await become(null);
 }

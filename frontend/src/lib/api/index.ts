@@ -147,6 +147,17 @@ export const signIn = (email: string, password: string) =>
 
 export const signOut = () => call(client.DELETE("/api/session"));
 
+/** Change my own password (the current one required); my other sessions end. */
+export const changePassword = (currentPassword: string, newPassword: string) =>
+  call(client.PUT("/api/me/password", { body: { current_password: currentPassword, new_password: newPassword } }));
+
+/** End every session of mine, this one too (the cookie is cleared). */
+export const signOutEverywhere = () => call(client.DELETE("/api/me/sessions"));
+
+/** PUBLIC: set a password with the single-use link of a reset or an invitation. */
+export const setPasswordWithLink = (token: string, newPassword: string) =>
+  call(client.POST("/api/password", { body: { token, new_password: newPassword } }));
+
 // Orders
 
 export interface OrderQuery {
@@ -449,6 +460,17 @@ export const changeEmployee = (employeeId: number, body: EmployeePatch) =>
     client.PATCH("/api/employees/{employee_id}", {
       params: { path: { employee_id: employeeId } },
       body,
+    }),
+  );
+
+export type PasswordLinkPurpose = "reset" | "invitation";
+
+/** Email the employee a single-use 24-hour link to set their password (through the relay). */
+export const sendPasswordLink = (employeeId: number, purpose: PasswordLinkPurpose) =>
+  call(
+    client.POST("/api/employees/{employee_id}/password-link", {
+      params: { path: { employee_id: employeeId } },
+      body: { purpose },
     }),
   );
 
