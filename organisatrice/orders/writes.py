@@ -280,28 +280,17 @@ def _refuse_repeated_keys(rows: list[_Row]) -> None:
 async def _find_targets(
     actor: Actor, spec: _Kind, rows: list[_Row], ids: Sequence[int | None] | None
 ) -> None:
-    table = spec.table
-    company = table.company == actor.company_id  # type: ignore[attr-defined]
     if ids is not None:
-        wanted = [i for i in ids if i is not None]
-        found = {
-            r["id"]
-            for part in _slices(wanted)
-            for r in await table.select(_pk(table)).where(company & _pk(table).is_in(list(part)))
-        }
+        wanted = {i for i in ids if i is not None}
+        found = await _ids_of_company(spec.table, actor.company_id, wanted) if wanted else set()
         for row, wanted_id in zip(rows, ids, strict=True):
             if wanted_id is None:
                 continue
             if wanted_id not in found:
                 raise NotFound(f"{spec.label} {wanted_id} does not exist.")
             row.target = wanted_id
-    keys = [r.external_id for r in rows if r.external_id is not None]
-    by_key: dict[str, int] = {}
-    for part in _slices(keys):
-        for r in await table.select(table.id, table.external_id).where(  # type: ignore[attr-defined]
-            company & table.external_id.is_in(list(part))  # type: ignore[attr-defined]
-        ):
-            by_key[r["external_id"]] = r["id"]
+    keys = {r.external_id for r in rows if r.external_id is not None}
+    by_key = await _ids_by_key(spec.table, actor.company_id, keys) if keys else {}
     for row in rows:
         if row.external_id is None:
             continue
