@@ -43,7 +43,7 @@ def _plain(email: str) -> ValidAddress | None:
     if domain.rsplit(".", 1)[-1] in _SPECIAL_USE:
         return None
     # "ab--…" is reserved for IDNA ("xn--" is Punycode, which email-validator decodes and checks).
-    if any(label[2:4] == "--" for label in domain.split(".")):
+    if "--" in domain and any(label[2:4] == "--" for label in domain.split(".")):
         return None
     if local.lower() in _CASE_INSENSITIVE:
         local = local.lower()  # RFC 2142's role mailboxes: Info@ is info@

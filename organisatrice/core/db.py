@@ -44,6 +44,16 @@ def transaction() -> Any:
     return db.transaction()
 
 
+async def refresh_statistics(table: str) -> None:
+    """After a bulk load into `table`: PostgreSQL learns how many rows it now holds. Until its
+    autovacuum gets to it (a minute or more), the planner believes the table is as small as at
+    its last analysis and looks a company's keys up through the company alone: a growing
+    import then reads every row it has written for every part. SQLite plans by its indexes."""
+    db = engine()
+    if isinstance(db, PostgresEngine):
+        await db.run_ddl(f'ANALYZE "{table}"')
+
+
 async def prepare_engine() -> None:
     """At start-up: WAL mode on SQLite (readers never block the writer), the pool on PostgreSQL."""
     db = engine()

@@ -7,13 +7,14 @@ parts of CHUNK_ROWS rows (read and converted in a thread, so the event loop serv
 meanwhile) and hands each part to orders.writes.upsert, the same checks and writes as the API's
 batches, as a dry run or for real.
 
-Atomic mode promises nothing or everything: the import first checks the whole file (a dry run)
-and writes only when no row has an error. Each part is then written in its own transaction; a
-change by someone else between the check and the write (a client deleted, a key taken) is
-caught by upsert's own checks of that part, and the import stops there and says which rows were
-written. Each part's counts are written in the part's transaction, so the job always says what
-is in the database, even after a crash: a running job whose heartbeat stops is shown failed
-with those counts. Importing the same file again finds every row unchanged.
+Atomic mode promises nothing or everything: the import first checks the whole file (a dry run;
+the person's own check, when it is current and clean) and writes only when no row has an
+error. Each part is then written in its own transaction; a change by someone else between the
+check and the write (a client deleted, a key taken) is caught by upsert's own checks of that
+part, and the import stops there and says which rows were written. Each part's counts are
+written in the part's transaction, so the job always says what is in the database, even after
+a crash: a running job whose heartbeat stops is shown failed with those counts. Importing the
+same file again finds every row unchanged.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import msgspec
 
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.bounded import Budget, OverBudget, run_bounded
-from organisatrice.core.db import transaction
+from organisatrice.core.db import refresh_statistics, transaction
 from organisatrice.core.errors import (
     Conflict,
     DomainError,
@@ -56,7 +57,7 @@ from organisatrice.imports.schemas import (
 )
 from organisatrice.imports.tables import ImportJob
 from organisatrice.orders.schemas import BatchMode, BatchResult, EmployeeRef
-from organisatrice.orders.writes import RecordKind, upsert
+from organisatrice.orders.writes import RecordKind, upsert, upsert_table
 from organisatrice.roles.policy import Actor
 from organisatrice.settings import get_settings
 
@@ -230,6 +231,8 @@ class _Job(msgspec.Struct, kw_only=True):
     mapping: list[str | None]
     # Its import wrote records (and the job stays as the record of that).
     wrote: bool
+    # Its last check, of this mapping and mode, found no row with an error.
+    checked_clean: bool
 
 
 async def _row(actor: Actor, job_id: int) -> dict[str, Any]:
@@ -267,6 +270,10 @@ def _job(row: dict[str, Any]) -> _Job:
         ),
         mapping=msgspec.json.decode(row["mapping"], type=list[str | None]),
         wrote=row["action"] == ImportAction.IMPORT.value and bool(row["created"] or row["updated"]),
+        checked_clean=row["status"] == ImportStatus.CHECKED.value
+        and not row["error_count"]
+        and row["check_result"] is not None
+        and not msgspec.json.decode(row["check_result"], type=ImportCounts).failed,
     )
 
 
@@ -418,7 +425,7 @@ async def start(actor: Actor, job_id: int, action: ImportAction) -> ImportDetail
             field="mapping",
             code="missing_column",
         )
-    checks_first = action is ImportAction.CHECK or job.mode is BatchMode.ATOMIC
+    checks_first = _checks_first(job, action)
     status = ImportStatus.CHECKING if checks_first else ImportStatus.IMPORTING
     now = _now()
     values: dict[Any, Any] = {
@@ -525,12 +532,21 @@ class _Stopped(Exception):
         self.message = message
 
 
+def _checks_first(job: _Job, action: ImportAction) -> bool:
+    """A check checks; an atomic import checks the whole file first, unless the person has
+    just checked it clean (a change of mapping or mode since sets the job back to uploaded).
+    What changes in the database after the check is caught by upsert's checks of each part."""
+    if action is ImportAction.CHECK:
+        return True
+    return job.mode is BatchMode.ATOMIC and not job.checked_clean
+
+
 async def _run(actor: Actor, job: _Job, action: ImportAction) -> None:
     """The background task of one check or import, to its end, whatever happens."""
     beat = asyncio.create_task(_heartbeat(job.id))
     writing = False
     try:
-        if action is ImportAction.CHECK or job.mode is BatchMode.ATOMIC:
+        if _checks_first(job, action):
             checked = await _pass(actor, job, write=False)
             if action is ImportAction.CHECK:
                 await _finish(job.id, ImportStatus.CHECKED, checked, check=checked)
@@ -598,13 +614,26 @@ async def _pass(actor: Actor, job: _Job, *, write: bool) -> _Tally:
     reader = fields.RowReader(job.kind, job.layout.header, job.mapping)
     lines = reading.rows(blob_store().path(job.blob), job.layout)
     tally = _Tally()
+    analysed_at = 0
+
+    def read_next() -> asyncio.Future[fields.Chunk]:
+        return asyncio.ensure_future(asyncio.to_thread(reader.chunk, lines, CHUNK_ROWS))
+
+    ahead = read_next()
     try:
         while True:
-            chunk = await asyncio.to_thread(reader.chunk, lines, CHUNK_ROWS)
+            chunk = await ahead
             if not chunk.read:
                 return tally
+            # The next part is read while this one is checked or written: the database works
+            # in its own process (or SQLite's thread) meanwhile.
+            ahead = read_next()
             if write:
                 tally = await _write_part(actor, job, chunk, reader, tally)
+                # Each time the rows this import created have doubled (a few times per file).
+                if tally.created >= max(2 * analysed_at, CHUNK_ROWS):
+                    await refresh_statistics(upsert_table(job.kind))
+                    analysed_at = tally.created
             else:
                 result = (
                     await upsert(actor, job.kind, chunk.records, dry_run=True, source="import")
@@ -614,8 +643,9 @@ async def _pass(actor: Actor, job: _Job, *, write: bool) -> _Tally:
                 tally = tally.plus(chunk, result, reader)
                 await ImportJob.update(tally.columns(written=False)).where(ImportJob.id == job.id)
     finally:
-        # A part still being read in its thread (the task was cancelled) holds the file; it
-        # is closed when the reader is collected.
+        ahead.cancel()
+        # A part still being read in its thread (the pass stopped) holds the file; it is
+        # closed when the reader is collected.
         with contextlib.suppress(ValueError):
             lines.close()
 

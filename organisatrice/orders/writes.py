@@ -24,7 +24,7 @@ from piccolo.table import Table
 
 from organisatrice.core.addresses import valid_address
 from organisatrice.core.bulk import insert_rows
-from organisatrice.core.db import transaction
+from organisatrice.core.db import is_sqlite, transaction
 from organisatrice.core.errors import Conflict, Invalid, NotFound
 from organisatrice.core.reads import long_reads
 from organisatrice.orders.schemas import (
@@ -262,6 +262,11 @@ async def upsert(
     return _result(rows, written=write)
 
 
+def upsert_table(kind: RecordKind) -> str:
+    """The table that records of `kind` are written to."""
+    return _KINDS[kind].table._meta.tablename
+
+
 def _refuse_repeated_keys(rows: list[_Row]) -> None:
     first: dict[str, int] = {}
     for row in rows:
@@ -305,35 +310,45 @@ async def _find_targets(
             )
 
 
-async def _ids_by_key(table: type[Table], company_id: int, keys: set[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for part in _slices(sorted(keys)):
-        for r in await table.select(table.id, table.external_id).where(  # type: ignore[attr-defined]
-            (table.company == company_id)  # type: ignore[attr-defined]
-            & table.external_id.is_in(list(part))  # type: ignore[attr-defined]
-        ):
-            found[r["external_id"]] = r["id"]
+async def _rows_in(
+    table: type[Table],
+    columns: Sequence[str],
+    key: str,
+    values: Iterable[Any],
+    company_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """The `columns` of the rows whose `key` is one of `values` (of the company, when given),
+    read in slices of _IN_SLICE. Raw SQL: Piccolo's `is_in` converts each value on its own,
+    which cost more than the query in a part of an import."""
+    name = table._meta.tablename
+    selected = ", ".join(f'"{c}"' for c in columns)
+    sqlite = is_sqlite()
+    found: list[dict[str, Any]] = []
+    # SQLite: IN (…) with a bound value each, in slices. PostgreSQL: all values in one bound
+    # array, one statement that it prepares once.
+    for part in _slices(sorted(values)) if sqlite else [sorted(values)]:
+        test = f'"{key}" IN ({", ".join("{}" for _ in part)})' if sqlite else f'"{key}" = ANY({{}})'
+        args: list[Any] = list(part) if sqlite else [list(part)]
+        if company_id is not None:
+            test = f'"company" = {{}} AND {test}'
+            args.insert(0, company_id)
+        # Names are our tables' and columns'; every value is a bound parameter.
+        found += await table.raw(f'SELECT {selected} FROM "{name}" WHERE {test}', *args)  # noqa: S608
     return found
+
+
+async def _ids_by_key(table: type[Table], company_id: int, keys: set[str]) -> dict[str, int]:
+    rows = await _rows_in(table, ("id", "external_id"), "external_id", keys, company_id)
+    return {r["external_id"]: r["id"] for r in rows}
 
 
 async def _ids_of_company(table: type[Table], company_id: int, ids: set[int]) -> set[int]:
-    found: set[int] = set()
-    for part in _slices(sorted(ids)):
-        for r in await table.select(_pk(table)).where(
-            (table.company == company_id) & _pk(table).is_in(list(part))  # type: ignore[attr-defined]
-        ):
-            found.add(r["id"])
-    return found
+    return {r["id"] for r in await _rows_in(table, ("id",), "id", ids, company_id)}
 
 
 async def _employees_by_email(company_id: int, emails: set[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for part in _slices(sorted(emails)):
-        for r in await Employee.select(Employee.id, Employee.email).where(
-            (Employee.company == company_id) & Employee.email.is_in(list(part))
-        ):
-            found[r["email"]] = r["id"]
-    return found
+    rows = await _rows_in(Employee, ("id", "email"), "email", emails, company_id)
+    return {r["email"]: r["id"] for r in rows}
 
 
 _REFERENCED = {"client": Client, "building": Building}
@@ -440,14 +455,9 @@ async def _resolve_order_lists(company: int, rows: list[_Row]) -> None:
 
 
 async def _existing(spec: _Kind, rows: list[_Row]) -> dict[int, dict[str, Any]]:
-    table = spec.table
-    wanted = sorted({r.target for r in rows if r.target is not None and not r.errors})
-    columns = [getattr(table, name) for name in spec.defaults]
-    found: dict[int, dict[str, Any]] = {}
-    for part in _slices(wanted):
-        for r in await table.select(_pk(table), *columns).where(_pk(table).is_in(list(part))):
-            found[r["id"]] = r
-    return found
+    wanted = {r.target for r in rows if r.target is not None and not r.errors}
+    found = await _rows_in(spec.table, ("id", *spec.defaults), "id", wanted)
+    return {r["id"]: r for r in found}
 
 
 async def _existing_lists(rows: list[_Row]) -> dict[tuple[str, int], list[Any]]:
@@ -514,33 +524,37 @@ def _plan(
         elif "building" in given:
             given["client"] = None
     before = stored if stored is not None else spec.defaults
-    after = {name: given.get(name, before[name]) for name in spec.defaults}
+
+    def after(name: str) -> Any:
+        return given.get(name, before[name])
+
     for name in spec.required:
-        if after[name] in (None, ""):
+        if after(name) in (None, ""):
             row.refuse(
                 name, "missing_field", f"{spec.label} needs {name.replace('_', ' ')}: it is empty."
             )
-    if kind is RecordKind.CONTACT and after["client"] is None and after["building"] is None:
+    if kind is RecordKind.CONTACT and after("client") is None and after("building") is None:
         row.refuse("client", "missing_field", "A contact belongs to a client or a building.")
     if kind is RecordKind.ORDER:
-        start, end = after["start_date"], after["end_date"]
+        start, end = after("start_date"), after("end_date")
         if isinstance(start, date) and isinstance(end, date) and end < start:
             row.refuse("end_date", "invalid_value", "The order cannot end before it starts.")
     if row.errors:
         return
     if stored is None:
+        # Every column, in the order of spec.defaults (the INSERT's); the change-log entry is
+        # made from `given` and `lists` when the row is written.
         row.outcome = RowOutcome.CREATED
-        row.values = after
-        row.changes = {name: [None, _plain(value)] for name, value in given.items()}
-        row.changes.update({name: [None, _plain(v)] for name, v in row.lists.items()})
+        row.values = {**spec.defaults, **given}
         return
+    # Only what the row gives can differ from what is stored.
     row.id = row.target
-    row.values = {name: value for name, value in after.items() if _differs(stored[name], value)}
-    row.changes = {name: [_plain(stored[name]), _plain(v)] for name, v in row.values.items()}
+    row.values = {name: value for name, value in given.items() if _differs(stored[name], value)}
+    row.changes = {name: [stored[name], value] for name, value in row.values.items()}
     for name, value in row.lists.items():
         was = lists.get((name, row.id or 0), [])
         if was != value:
-            row.changes[name] = [_plain(was), _plain(value)]
+            row.changes[name] = [was, value]
     row.outcome = RowOutcome.UPDATED if row.changes else RowOutcome.UNCHANGED
 
 
@@ -548,11 +562,6 @@ def _differs(stored: Any, value: Any) -> bool:
     if isinstance(stored, float) or isinstance(value, float):
         return stored is None or value is None or abs(float(stored) - float(value)) > 1e-9
     return bool(stored != value)
-
-
-def _plain(value: Any) -> Any:
-    """A value as the change log's JSON keeps it."""
-    return msgspec.to_builtins(value)
 
 
 def _result(rows: list[_Row], *, written: bool) -> BatchResult:
@@ -604,31 +613,16 @@ def _is_unique_violation(error: Exception) -> bool:
 
 
 async def _many(
-    table: type[Table], columns: Sequence[str], values: list[list[Any]], returning: str = ""
-) -> list[dict[str, Any]]:
-    return await insert_rows(table._meta.tablename, columns, values, returning=returning)
+    table: type[Table], columns: Sequence[str], values: list[list[Any]], *, new_ids: bool = False
+) -> list[int]:
+    return await insert_rows(table._meta.tablename, columns, values, new_ids=new_ids)
 
 
 async def _insert(actor: Actor, spec: _Kind, rows: list[_Row]) -> None:
-    if not rows:
-        return
-    columns = ["company", *spec.defaults]
-    keyed = [r for r in rows if r.external_id is not None]
-    if keyed:
-        values = [[actor.company_id, *r.values.values()] for r in keyed]
-        answered = await _many(spec.table, columns, values, "id, external_id")
-        ids = {a["external_id"]: a["id"] for a in answered}
-        for row in keyed:
-            row.id = ids[row.external_id]
-    for row in rows:
-        if row.external_id is None:
-            (answered_row,) = await _many(
-                spec.table,
-                columns,
-                [[actor.company_id, *row.values.values()]],
-                "id",
-            )
-            row.id = answered_row["id"]
+    values = [[actor.company_id, *r.values.values()] for r in rows]
+    ids = await _many(spec.table, ["company", *spec.defaults], values, new_ids=True)
+    for row, new_id in zip(rows, ids, strict=True):
+        row.id = new_id
 
 
 async def _replace_lists(company: int, rows: list[_Row]) -> None:
@@ -640,7 +634,11 @@ async def _replace_lists(company: int, rows: list[_Row]) -> None:
         "materials": (Material, ["article", "quantity", "unit"]),
     }
     for name, (table, columns) in tables.items():
-        changed = [r for r in rows if name in r.changes and name in r.lists]
+        changed = [
+            r
+            for r in rows
+            if name in r.lists and (r.outcome is RowOutcome.CREATED or name in r.changes)
+        ]
         if not changed:
             continue
         replaced = [r.id for r in changed if r.outcome is RowOutcome.UPDATED]
@@ -655,6 +653,16 @@ async def _replace_lists(company: int, rows: list[_Row]) -> None:
             await _many(table, ["company", "order", *columns], values)
 
 
+def _changes_json(row: _Row) -> str:
+    """The change-log entry's changes: per field [before, after]; a new record's every given
+    field and list, from nothing."""
+    if row.outcome is RowOutcome.CREATED:
+        created = {name: [None, value] for name, value in row.given.items()}
+        created.update({name: [None, value] for name, value in row.lists.items()})
+        return msgspec.json.encode(created).decode()
+    return msgspec.json.encode(row.changes).decode()
+
+
 async def _log(actor: Actor, kind: RecordKind, rows: list[_Row], source: str) -> None:
     now = _now()
     values = [
@@ -667,7 +675,7 @@ async def _log(actor: Actor, kind: RecordKind, rows: list[_Row], source: str) ->
             kind.value,
             row.id,
             row.outcome.value,
-            msgspec.json.encode(row.changes).decode(),
+            _changes_json(row),
         ]
         for row in rows
     ]
