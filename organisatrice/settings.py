@@ -33,6 +33,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_capture: bool
     worker_in_app: bool
     smtp_timeout: float
+    smtp_helo_name: str
+    oauth_microsoft_token_url: str
+    oauth_google_authorize_url: str
+    oauth_google_token_url: str
+    oauth_refresh_margin_seconds: int
     mail_lease_seconds: int
     inbound_host: str
     inbound_port: int
@@ -142,6 +147,23 @@ def get_settings() -> Settings:
         smtp_capture=_flag("SMTP_CAPTURE", False),
         worker_in_app=_flag("WORKER_IN_APP", True),
         smtp_timeout=float(_int("SMTP_TIMEOUT_SECONDS", 30)),
+        # The name the app gives in EHLO; empty: the host name of the sending domain. Strict
+        # relays penalise `localhost`.
+        smtp_helo_name=os.environ.get("SMTP_HELO_NAME", "").strip(),
+        # Where relays that want OAuth 2.0 hand out tokens; tests point them at a local server.
+        # `{tenant}` is the company's Microsoft 365 tenant.
+        oauth_microsoft_token_url=os.environ.get(
+            "OAUTH_MICROSOFT_TOKEN_URL",
+            "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+        ),
+        oauth_google_authorize_url=os.environ.get(
+            "OAUTH_GOOGLE_AUTHORIZE_URL", "https://accounts.google.com/o/oauth2/v2/auth"
+        ),
+        oauth_google_token_url=os.environ.get(
+            "OAUTH_GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token"
+        ),
+        # An access token is renewed this long before it expires, so none runs out mid-batch.
+        oauth_refresh_margin_seconds=_int("OAUTH_REFRESH_MARGIN_SECONDS", 300),
         # Longer than any one SMTP transaction may take (every step has smtp_timeout).
         mail_lease_seconds=_int("MAIL_LEASE_SECONDS", 300),
         # Where delivery reports and read receipts come back (the bounce domain's MX).

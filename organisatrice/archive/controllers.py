@@ -13,7 +13,7 @@ from litestar.params import FromQuery, JSONBody, PathParameter
 from litestar.types import ControllerRouterHandler
 
 from organisatrice.archive import entries, history, integrity, notifications
-from organisatrice.archive.notifications import NotificationOut
+from organisatrice.archive.notifications import NotificationOut, RelayNoticeOut
 from organisatrice.archive.schemas import (
     ArchiveEntryOut,
     HandoverIn,
@@ -141,8 +141,20 @@ async def list_notifications(actor: NamedDependency[Actor]) -> list[Notification
     return await notifications.notifications(actor)
 
 
+@get(
+    "/api/notifications/relay",
+    opt={"needs": Permission.SIGNED_IN},
+    operation_id="ListRelayNotices",
+    tags=["Archive"],
+)
+async def list_relay_notices(actor: NamedDependency[Actor]) -> list[RelayNoticeOut]:
+    """For back-office: the relay cannot get an OAuth 2.0 token, so nothing goes out."""
+    return await notifications.relay_notices(actor)
+
+
 CONTROLLERS: list[ControllerRouterHandler] = [
     ArchiveEntryController,
     OrderHistoryController,
     list_notifications,
+    list_relay_notices,
 ]

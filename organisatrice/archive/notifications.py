@@ -1,5 +1,6 @@
 """Notifications: emails that failed or bounced, for their author and for back-office, until
-someone fixed the address and sent them again."""
+someone fixed the address and sent them again; and, for back-office, a relay that can no longer
+get an OAuth 2.0 token (a revoked grant, an expired secret), until it gets one again."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from organisatrice.core.structs import Out
 from organisatrice.mail.schemas import EmailStatus
-from organisatrice.mail.tables import EmailRecipient, SentEmail
+from organisatrice.mail.tables import EmailRecipient, MailRelay, SentEmail
 from organisatrice.roles.policy import Actor, Permission, permissions
 
 NEEDING = (EmailStatus.FAILED.value, EmailStatus.BOUNCED.value)
@@ -73,3 +74,29 @@ async def notifications(actor: Actor) -> list[NotificationOut]:
             )
         )
     return out
+
+
+class RelayNoticeOut(Out):
+    """The relay's last token request failed: `code` is stable (the UI words it), `detail`
+    says it in English; nothing is sent until it works again."""
+
+    code: str
+    detail: str
+    at: datetime
+
+
+async def relay_notices(actor: Actor) -> list[RelayNoticeOut]:
+    if Permission.MANAGE_COMPANY not in permissions(actor):
+        return []
+    rows = await MailRelay.select(
+        MailRelay.oauth_failure, MailRelay.oauth_failure_code, MailRelay.oauth_failed_at
+    ).where((MailRelay.company == actor.company_id) & (MailRelay.oauth_failure != ""))
+    return [
+        RelayNoticeOut(
+            code=row["oauth_failure_code"] or "oauth_failed",
+            detail=row["oauth_failure"],
+            at=row["oauth_failed_at"].astimezone(ZoneInfo(actor.time_zone)),
+        )
+        for row in rows
+        if row["oauth_failed_at"] is not None
+    ]

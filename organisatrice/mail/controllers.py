@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
-from litestar import Controller, get, post, put
+from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import JSONBody, QueryParameter
+from litestar.response import Redirect
 
-from organisatrice.core.errors import NotFound
+from organisatrice.core.errors import Invalid, NotFound
 from organisatrice.core.http import PathId
 from organisatrice.core.structs import In
 from organisatrice.mail import account_links, limits, outbox, settings_api
-from organisatrice.mail.schemas import EmailDetailOut, RelayOut, RelayTestOut, SentEmailOut
+from organisatrice.mail.schemas import (
+    EmailDetailOut,
+    OAuthConsentOut,
+    RelayOut,
+    RelayTestOut,
+    SentEmailOut,
+)
 from organisatrice.orders.services import visible_order
+from organisatrice.roles.auth import SESSION_COOKIE, token_hash
 from organisatrice.roles.policy import Actor, Permission
 
 _VIEW = {"needs": Permission.VIEW_ORDERS}
@@ -65,6 +74,46 @@ class MailSettingsController(Controller):
     async def test_relay(self, actor: NamedDependency[Actor]) -> RelayTestOut:
         """Connect to the relay and report what it said, and whether it announces DSN."""
         return await settings_api.test_relay(actor)
+
+    @post(
+        "/relay/oauth/connect",
+        opt=_COMPANY,
+        operation_id="ConnectMailRelayAccount",
+        status_code=200,
+    )
+    async def connect(
+        self, actor: NamedDependency[Actor], request: Request[Any, Any, Any]
+    ) -> OAuthConsentOut:
+        """Start the provider's consent for the relay account (Google Workspace): the address of
+        its consent page, whose answer comes back to the callback in this sign-in session."""
+        return await settings_api.start_consent(actor, _session_hash(request))
+
+    @get("/relay/oauth/callback", opt=_COMPANY, operation_id="MailRelayConsentCallback")
+    async def callback(
+        self,
+        actor: NamedDependency[Actor],
+        request: Request[Any, Any, Any],
+        code: Annotated[str, QueryParameter(max_length=2000)] = "",
+        # `state` is the name Litestar keeps for the app's state.
+        consent_state: Annotated[str, QueryParameter(name="state", max_length=500)] = "",
+        error: Annotated[str, QueryParameter(max_length=200)] = "",
+    ) -> Redirect:
+        """Where the provider sends the browser back: the code is exchanged for a refresh
+        token; then back to the relay settings, which say whether it worked."""
+        try:
+            await settings_api.finish_consent(
+                actor, _session_hash(request), code=code, state=consent_state, error=error
+            )
+        except Invalid as refused:
+            answer = {"oauth_error": refused.code or "oauth_failed"}
+        else:
+            answer = {"oauth": "connected"}
+        return Redirect(path=f"/#/admin/company?{urlencode(answer)}")
+
+
+def _session_hash(request: Request[Any, Any, Any]) -> str | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    return token_hash(token) if token else None
 
 
 class PasswordLinkIn(In):

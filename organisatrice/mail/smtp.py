@@ -1,7 +1,9 @@
 """The only code that speaks SMTP: one connection to a relay, reused for a batch of emails,
 each sent as its archived bytes, one transaction per recipient (see mail/outbox.envelopes).
 
-Every step has a timeout, so a hanging relay never blocks the queue. DSN parameters are sent
+EHLO gives the sending domain's name (or SMTP_HELO_NAME); sign-in is AUTH with the password, or
+AUTH XOAUTH2 with an OAuth 2.0 access token (mail/oauth.py). Every step has a timeout, so a
+hanging relay never blocks the queue. DSN parameters are sent
 only when the relay advertises DSN: a relay without it refuses them (aiosmtpd answers 555).
 """
 
@@ -9,12 +11,14 @@ from __future__ import annotations
 
 import ssl
 from types import TracebackType
+from typing import Literal
 
 import aiosmtplib
 import msgspec
 
 from organisatrice.core.errors import Invalid
 from organisatrice.core.outbound import MAIL_PORTS, outbound_address
+from organisatrice.mail.oauth import OAuthFailed, access_token, forget
 from organisatrice.mail.relay import Relay
 
 
@@ -45,36 +49,69 @@ class DeliveryResult(msgspec.Struct, frozen=True, kw_only=True):
     whole: Refusal | None = None
 
 
+RelayStep = Literal["connection", "tls", "authentication"]
+
+
 class RelayUnavailable(Exception):
-    def __init__(self, text: str) -> None:
+    """No session with the relay: `step` is where it failed, `code` what failed there (stable,
+    for the UI to word), `text` the English sentence."""
+
+    def __init__(self, text: str, *, step: RelayStep = "connection", code: str = "") -> None:
         super().__init__(text)
         self.text = text
+        self.step: RelayStep = step
+        self.code = code or f"{step}_failed"
 
 
-def connection_failure(error: BaseException) -> str:
-    """What went wrong connecting to a relay, in words, never the peer's own bytes: a peer that
-    is no SMTP server (a web server, a database) must not be read out through the relay test."""
+def connection_failure(error: BaseException) -> tuple[RelayStep, str, str]:
+    """What went wrong connecting to a relay: the step, a stable code, and the words, never the
+    peer's own bytes: a peer that is no SMTP server (a web server, a database) must not be read
+    out through the relay test."""
     if isinstance(error, aiosmtplib.SMTPAuthenticationError):
-        return f"it refused the user name or password (SMTP {error.code})."
+        return (
+            "authentication",
+            "auth_refused",
+            f"it refused the sign-in ({_reply_text(error.code, error.message)}).",
+        )
     if isinstance(error, aiosmtplib.SMTPTimeoutError | TimeoutError):
-        return "it did not answer in time."
-    if isinstance(error, ssl.SSLError):
-        return "the TLS handshake failed (wrong TLS mode for this port, or a bad certificate)."
+        return "connection", "connection_timeout", "it did not answer in time."
+    if isinstance(error, ssl.SSLError) or isinstance(error.__cause__, ssl.SSLError):
+        return (
+            "tls",
+            "tls_handshake",
+            "the TLS handshake failed (wrong TLS mode for this port, or a bad certificate).",
+        )
     if isinstance(error, aiosmtplib.SMTPConnectResponseError | aiosmtplib.SMTPServerDisconnected):
-        return "what answers there is not an SMTP server, or it closed the connection at once."
+        return (
+            "connection",
+            "connection_not_smtp",
+            "what answers there is not an SMTP server, or it closed the connection at once.",
+        )
     if isinstance(error, aiosmtplib.SMTPNotSupported):
-        return "it does not offer what the TLS mode asks for (STARTTLS, say)."
+        return (
+            "tls",
+            "tls_not_offered",
+            "it does not offer what the TLS mode asks for (STARTTLS, say).",
+        )
     if isinstance(error, aiosmtplib.SMTPResponseException):
         if 200 <= error.code < 600:
-            return f"it answered SMTP {error.code}: {_reply_text(error.code, error.message)}"
-        return "what answers there is not an SMTP server."
+            return (
+                "connection",
+                "connection_refused_by_relay",
+                f"it answered SMTP {error.code}: {_reply_text(error.code, error.message)}",
+            )
+        return "connection", "connection_not_smtp", "what answers there is not an SMTP server."
     if isinstance(error, ConnectionRefusedError) or isinstance(
         error.__cause__, ConnectionRefusedError
     ):
-        return "nothing answers on that port."
+        return "connection", "connection_refused", "nothing answers on that port."
     if isinstance(error, aiosmtplib.SMTPConnectError | OSError):
-        return "it cannot be reached (no route, no such host, or the connection failed)."
-    return "the connection failed."
+        return (
+            "connection",
+            "connection_unreachable",
+            "it cannot be reached (no route, no such host, or the connection failed).",
+        )
+    return "connection", "connection_failed", "the connection failed."
 
 
 def _reply_text(code: int, message: str) -> str:
@@ -108,36 +145,85 @@ class RelaySession:
 
     async def _connect(self) -> None:
         relay = self.relay
+        where = f"The relay {relay.host}:{relay.port}"
         if relay.guarded:
             # A relay back-office typed in goes through the outbound guard, at every connection
             # (a name may point elsewhere by now); the operator's own default relay does not.
             try:
                 await outbound_address(relay.host, relay.port, usual_ports=MAIL_PORTS, field="host")
             except Invalid as refused:
-                raise RelayUnavailable(refused.detail) from None
+                raise RelayUnavailable(refused.detail, code="connection_blocked") from None
         client = aiosmtplib.SMTP(
             hostname=relay.host,
             port=relay.port,
             timeout=self.timeout,
             use_tls=relay.tls_mode == "tls",
-            start_tls=relay.tls_mode == "starttls",
+            # STARTTLS as a step of its own, so that a failure there is told apart.
+            start_tls=False,
             tls_context=ssl.create_default_context() if relay.tls_mode != "none" else None,
+            local_hostname=relay.helo_name or None,
         )
         try:
             await client.connect()
+            if relay.tls_mode == "starttls":
+                await client.ehlo()
+                if not client.supports_extension("starttls"):
+                    raise aiosmtplib.SMTPNotSupported("STARTTLS")
+                await client.starttls()
             # The extensions (DSN above all) are known only after EHLO, and must be known
             # before the first MAIL FROM.
             if client.last_ehlo_response is None:
                 await client.ehlo()
-            if relay.username:
-                await client.login(relay.username, relay.password)
+            await self._sign_in(client)
+        except RelayUnavailable:
+            client.close()
+            raise
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             client.close()
-            raise RelayUnavailable(
-                f"The relay {relay.host}:{relay.port} could not be reached or refused the "
-                f"connection: {connection_failure(error)}"
-            ) from error
+            step, code, reason = connection_failure(error)
+            if step == "authentication":
+                if relay.oauth is not None:
+                    # The relay refused the token: the next connection asks for a new one.
+                    forget(relay.oauth.company_id)
+                text = f"{where} refused the sign-in as {relay.username}: {reason}"
+            else:
+                text = f"{where} could not be reached or refused the connection: {reason}"
+            raise RelayUnavailable(text, step=step, code=code) from error
         self.client = client
+
+    async def _sign_in(self, client: aiosmtplib.SMTP) -> None:
+        relay = self.relay
+        if relay.oauth is None:
+            if relay.username:
+                await client.login(relay.username, relay.password)
+            return
+        if "xoauth2" not in client.server_auth_methods:
+            raise RelayUnavailable(
+                f"The relay {relay.host}:{relay.port} does not offer OAuth 2.0 sign-in "
+                "(AUTH XOAUTH2); check the host, or sign in with a password.",
+                step="authentication",
+                code="auth_mechanism_missing",
+            )
+        for attempt in (1, 2):
+            try:
+                # Cached across sessions: a batch, or a drain of thousands, asks for no new
+                # token.
+                token = await access_token(relay.oauth)
+            except OAuthFailed as failed:
+                raise RelayUnavailable(
+                    f"No OAuth 2.0 token for the relay: {failed.text}",
+                    step="authentication",
+                    code=failed.code,
+                ) from None
+            try:
+                await client.auth_xoauth2(relay.username, token, timeout=self.timeout)
+                return
+            except aiosmtplib.SMTPAuthenticationError:
+                # A cached token the provider revoked early: once more with a new one, so a
+                # revoked grant shows as such, not as a refused token.
+                forget(relay.oauth.company_id)
+                if attempt == 2:
+                    raise
 
     async def send(self, envelope: Envelope) -> DeliveryResult:
         if self.client is None or not self.client.is_connected:

@@ -32,6 +32,19 @@ class MailRelay(Table):
     username = Varchar(length=254, default="")
     # Fernet token of the password, keyed from SECRET_KEY; never returned by the API.
     password_encrypted = Text(default="")
+    # How the app signs in: "password", or OAuth 2.0 with "microsoft" (client credentials of
+    # the tenant's app registration) or "google" (a refresh token from the consent flow).
+    auth_method = Varchar(length=20, default="password")
+    oauth_tenant = Varchar(length=100, default="")
+    oauth_client_id = Varchar(length=200, default="")
+    # Fernet tokens like the password; never returned by the API.
+    oauth_client_secret_encrypted = Text(default="")
+    oauth_refresh_token_encrypted = Text(default="")
+    # Why the last token request failed (empty when it worked): shown in the relay test and
+    # to back-office as a notification until a token is had again.
+    oauth_failure = Text(default="")
+    oauth_failure_code = Varchar(length=40, default="")
+    oauth_failed_at = Timestamptz(null=True, default=None)
     bounce_domain = Varchar(length=253, default="")
     daily_limit = Integer(default=300)
     monthly_limit = Integer(default=1000)

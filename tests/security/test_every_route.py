@@ -144,6 +144,7 @@ def _request_body(operation_id: str) -> dict[str, Any]:
         "SendDraftProof": {},
         "SetMailRelay": {"json": {"host": "127.0.0.1", "port": 1, "tls_mode": "none"}},
         "TestMailRelay": {},
+        "ConnectMailRelayAccount": {},
         "ResendEmail": {"json": {"to": [{"email": "fixed@client.example"}]}},
         "AddArchiveNote": {"json": {"text": "Called the client."}},
         "RecordHandover": {"json": {"kind": "work_report", "handed_over_on": "2026-11-20"}},
