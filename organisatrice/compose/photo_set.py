@@ -2,7 +2,9 @@
 
 Every photo is made upright, loses its metadata (EXIF with the GPS position, XMP, comments) and is
 re-encoded as JPEG, at the largest size and quality at which the whole set still fits the email's
-size budget. The set goes out as images, or as one PDF with a photo and its caption per page.
+size budget. The set goes out as images, or as one PDF with a photo and its caption per page, each
+page headed by the company, the order number, the order's address and the date, so that a printed
+page still says what it shows.
 
 Pure and CPU-bound (bytes in, bytes out): callers run it in a worker thread.
 """
@@ -15,19 +17,18 @@ import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
 
 import msgspec
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from organisatrice.compose.context import OrderContext
 from organisatrice.compose.pdf import render_pdf
+from organisatrice.compose.work_report import Labels, format_date, labels_for
 from organisatrice.core.errors import Invalid, TooLarge
 from organisatrice.core.filenames import MAX_LENGTH, safe_filename
 from organisatrice.core.images import encoded
 from organisatrice.mail.message import encoded_size
 from organisatrice.orders.photos import photo_filename
-
-PhotoMode = Literal["images", "pdf"]
 
 PDF_FILENAME = "photos.pdf"
 # The ladder from best to smallest: every quality at a long edge before the next edge down.
@@ -39,13 +40,16 @@ QUALITIES = (85, 75, 60)
 # (Content-Type name, Content-Disposition filename*) percent-encoded in RFC 2231, takes up to
 # 2 × 120 × 9 bytes; boundary, type and encoding lines fill the rest.
 PART_OVERHEAD = 4096
-# The PDF around its photos: the catalogue and the embedded font subset, and per page its objects
-# and caption. Measured at about 5 KB and under 1 KB a page; the font subset grows with the letters
-# the captions use, hence the margin. The rendered PDF is checked against the budget anyway.
-PDF_OVERHEAD = 48 * 1024
+# The PDF around its photos: the catalogue, the embedded font subset, PDF/A's sRGB profile and XMP
+# metadata, and per page its objects, header, footer and caption. Measured (WeasyPrint 70) at
+# 12 KB for one page, 3.4 KB of it PDF/A's, and 1 to 2 KB for each further page; the font subset
+# grows with the letters the captions and the header use, hence the margin. The rendered PDF is
+# checked against the budget anyway.
+PDF_OVERHEAD = 52 * 1024
 PDF_PAGE_OVERHEAD = 2048
-# Where a photo may fill the page: the A4 content box of pdf_base.html less room for the caption.
-_PAGE_BOX_MM = (178, 225)
+# Where a photo may fill the page: the A4 content box of photo_set.html (297 mm less 28 for the
+# header, 20 for the foot) less 34 mm for the caption.
+_PAGE_BOX_MM = (178, 215)
 
 
 class SourcePhoto(msgspec.Struct, frozen=True, kw_only=True):
@@ -229,6 +233,35 @@ def photo_filenames(photos: Sequence[SourcePhoto]) -> list[str]:
     return names
 
 
+class _PdfHeading(msgspec.Struct, frozen=True, kw_only=True):
+    """What heads every page of the photo documentation, written in its language."""
+
+    title: str
+    company: str
+    site: str
+    date: str
+
+
+def _site(ctx: OrderContext) -> str:
+    """Where the photos were taken: the order's buildings, or the client's address when the
+    order names no building."""
+    buildings = [", ".join(filter(None, (b.name, b.address))) for b in ctx.buildings]
+    if any(buildings):
+        return " · ".join(filter(None, buildings))
+    client = ctx.client
+    town = f"{client.postal_code} {client.city}".strip()
+    return ", ".join(filter(None, (client.name, client.street, town)))
+
+
+def _heading(ctx: OrderContext, labels: Labels) -> _PdfHeading:
+    return _PdfHeading(
+        title=labels.photo_title.format(number=ctx.order.number),
+        company=ctx.company.name,
+        site=_site(ctx),
+        date=format_date(ctx.today, ctx.language),
+    )
+
+
 def _pdf_photo(data: bytes, caption: str) -> _PdfPhoto:
     with Image.open(io.BytesIO(data)) as image:
         width, height = image.size
@@ -240,29 +273,43 @@ def _pdf_photo(data: bytes, caption: str) -> _PdfPhoto:
     )
 
 
-def _as_pdf(photos: Sequence[SourcePhoto], budget: int) -> PhotoAttachment:
+def _refuse_empty(photos: Sequence[SourcePhoto]) -> None:
+    if not photos:
+        raise Invalid("No photo is selected. Choose the photos to send.", field="photos")
+
+
+def build_photo_pdf(
+    photos: Sequence[SourcePhoto], *, budget: int, ctx: OrderContext
+) -> PhotoAttachment:
+    """The photos as one PDF/A named "photos.pdf", one photo and its caption per page, in
+    `ctx.language`, whose encoded size (see `part_size`) stays within `budget` bytes."""
+    _refuse_empty(photos)
     # The bytes the PDF may have so that, base64-encoded as one attachment, it fits the budget.
     capacity = (budget - PART_OVERHEAD) * 3 * 76 // (4 * 78)
     sets = _fitting_sets(
         photos, limit=capacity - PDF_OVERHEAD, cost=lambda n: n + PDF_PAGE_OVERHEAD
     )
+    labels = labels_for(ctx.language)
+    heading = _heading(ctx, labels)
     for jpegs in sets:
         pages = [_pdf_photo(data, p.caption) for data, p in zip(jpegs, photos, strict=True)]
-        pdf = render_pdf("photo_set.html", photos=pages)
+        pdf = render_pdf(
+            "photo_set.html",
+            ctx=ctx,
+            labels=labels,
+            heading=heading,
+            box=_PAGE_BOX_MM,
+            photos=pages,
+        )
         if part_size(len(pdf)) <= budget:
             return PhotoAttachment(filename=PDF_FILENAME, content_type="application/pdf", data=pdf)
     raise _too_large(len(photos), budget)
 
 
-def build_photo_set(
-    photos: Sequence[SourcePhoto], *, budget: int, mode: PhotoMode
-) -> list[PhotoAttachment]:
-    """The photos as attachments whose encoded size (see `part_size`) together stays within
-    `budget` bytes: one JPEG each ("images"), or one PDF named "photos.pdf" ("pdf")."""
-    if not photos:
-        raise Invalid("No photo is selected. Choose the photos to send.", field="photos")
-    if mode == "pdf":
-        return [_as_pdf(photos, budget)]
+def build_photo_set(photos: Sequence[SourcePhoto], *, budget: int) -> list[PhotoAttachment]:
+    """The photos as one JPEG attachment each, whose encoded sizes (see `part_size`) together
+    stay within `budget` bytes."""
+    _refuse_empty(photos)
     jpegs = next(_fitting_sets(photos, limit=budget, cost=part_size), None)
     if jpegs is None:
         raise _too_large(len(photos), budget)

@@ -2,7 +2,7 @@
 
 Pure: an OrderContext and the company logo's bytes in, PDF bytes out, through the HTML template
 `layouts/work_report.html`. Labels, dates and numbers follow the report's language (de, fr,
-it, en).
+it, en); the photo documentation takes its labels from the same catalogue.
 """
 
 from __future__ import annotations
@@ -51,6 +51,11 @@ class Labels(msgspec.Struct, frozen=True, kw_only=True):
     quantity: str
     unit: str
     remarks: str
+    # The photo documentation's title; {number} is the order number.
+    photo_title: str
+    # "Seite 3 von 5" at the foot of every page: the words around the two numbers.
+    page: str
+    page_of: str
     # Swiss usage (CLDR de-CH, fr-CH, it-CH): a decimal point, except in French.
     decimal: str
 
@@ -78,6 +83,9 @@ LABELS = {
         quantity="Menge",
         unit="Einheit",
         remarks="Bemerkungen",
+        photo_title="Fotodokumentation Auftrag {number}",
+        page="Seite",
+        page_of="von",
         decimal=".",
     ),
     "fr": Labels(
@@ -102,6 +110,9 @@ LABELS = {
         quantity="Quantité",
         unit="Unité",
         remarks="Remarques",
+        photo_title="Documentation photo, mandat {number}",
+        page="Page",
+        page_of="sur",
         decimal=",",
     ),
     "it": Labels(
@@ -126,6 +137,9 @@ LABELS = {
         quantity="Quantità",
         unit="Unità",
         remarks="Osservazioni",
+        photo_title="Documentazione fotografica, ordine {number}",
+        page="Pagina",
+        page_of="di",
         decimal=".",
     ),
     "en": Labels(
@@ -150,6 +164,9 @@ LABELS = {
         quantity="Quantity",
         unit="Unit",
         remarks="Remarks",
+        photo_title="Photo documentation, order {number}",
+        page="Page",
+        page_of="of",
         decimal=".",
     ),
 }
@@ -173,7 +190,6 @@ class _MaterialRow(msgspec.Struct, frozen=True, kw_only=True):
 class _Report(msgspec.Struct, frozen=True, kw_only=True):
     """What the template shows, already formatted for the report's language."""
 
-    labels: Labels
     brand: str
     brand_text: str
     logo: str | None
@@ -255,7 +271,6 @@ def work_report_html(ctx: OrderContext, *, logo: bytes | None) -> str:
     language = ctx.language
     brand, brand_text = brand_colours(ctx.company.brand_colour)
     report = _Report(
-        labels=labels_for(language),
         brand=brand,
         brand_text=brand_text,
         logo=_logo_url(logo) if logo else None,
@@ -280,4 +295,4 @@ def work_report_html(ctx: OrderContext, *, logo: bytes | None) -> str:
             for m in ctx.order.materials
         ],
     )
-    return render_layout("work_report.html", ctx=ctx, report=report, language=language)
+    return render_layout("work_report.html", ctx=ctx, labels=labels_for(language), report=report)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import io
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
@@ -21,6 +22,8 @@ from organisatrice.roles.auth import actor_of_employee
 from tests.client import ApiClient
 from tests.factories import noisy_photo, photo_with_gps, save_template, set_company
 from tests.integration.compose.conftest import (
+    COMPANY,
+    STREET,
     Office,
     Staff,
     make_office,
@@ -115,6 +118,38 @@ async def test_photos_as_one_pdf_fit_the_budget_too(
     assert len(reader.pages) == 3
     text = " ".join(page.extract_text() for page in reader.pages)
     assert "Heizraum 1" in text and "Heizraum 3" in text
+
+
+async def test_photo_pdf_says_on_every_page_whose_photos_they_are(
+    dispatcher: ApiClient, office: Office
+) -> None:
+    for n in (1, 2):
+        await upload_photo(dispatcher, office.order.id, noisy_photo(400, 300, n), f"Kessel {n}")
+    template_id = await photo_template(office.company_id, as_pdf=True)
+    draft = await new_draft(dispatcher, office, template_id=template_id)
+
+    [part] = list((await sent_message(office, draft["id"])).iter_attachments())
+
+    reader = PdfReader(io.BytesIO(part.get_content()))
+    number = office.order.number
+    # The date of the day the email was made, in the dispatcher's time zone: near midnight
+    # that may be UTC's yesterday or tomorrow.
+    today = datetime.now(UTC).date()
+    days = {(today + timedelta(days=d)).strftime("%d.%m.%Y") for d in (-1, 0, 1)}
+    assert len(reader.pages) == 2
+    for page_number, page in enumerate(reader.pages, start=1):
+        text = " ".join(page.extract_text().split())
+        assert COMPANY in text
+        assert f"Fotodokumentation Auftrag {number}" in text
+        assert f"{STREET}, 8001 Zürich" in text
+        assert any(day in text for day in days)
+        assert f"Seite {page_number} von 2" in text
+        assert f"Kessel {page_number}" in text
+    assert reader.metadata is not None
+    assert reader.metadata.title == f"Fotodokumentation Auftrag {number}"
+    assert reader.metadata["/Keywords"] == number
+    assert reader.xmp_metadata is not None
+    assert 'pdfaid:part="2"' in reader.xmp_metadata.rdf_root.toxml()
 
 
 async def test_photos_that_cannot_fit_are_refused_with_what_to_do(

@@ -1,5 +1,6 @@
-"""build_photo_set: an order's photos made fit to mail (upright, without metadata, within the
-size budget), as images or as one PDF with captions. Pure: no database, no HTTP."""
+"""build_photo_set and build_photo_pdf: an order's photos made fit to mail (upright, without
+metadata, within the size budget), as images or as one PDF with captions. Pure: no database, no
+HTTP."""
 
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ from organisatrice.compose.photo_set import (
     EDGES,
     PhotoAttachment,
     SourcePhoto,
+    build_photo_pdf,
     build_photo_set,
     decode_reduced,
     part_size,
     photo_filenames,
 )
 from organisatrice.core.errors import Invalid, TooLarge
+from tests.unit.compose.contexts import order_context
 
 MB = 1_000_000
 RED = (220, 20, 20)
@@ -96,8 +99,8 @@ def test_location_and_other_metadata_never_leave_with_a_photo() -> None:
     )
     assert opened(source).getexif().get_ifd(ExifTags.IFD.GPSInfo)  # the test's own premise
 
-    images = build_photo_set([photo(source)], budget=MB, mode="images")
-    pdf = build_photo_set([photo(source)], budget=MB, mode="pdf")[0].data
+    images = build_photo_set([photo(source)], budget=MB)
+    pdf = build_photo_pdf([photo(source)], budget=MB, ctx=order_context()).data
     embedded = [image.data for image in PdfReader(io.BytesIO(pdf)).pages[0].images]
 
     assert len(embedded) == 1
@@ -118,7 +121,7 @@ def test_photo_comes_out_upright_whatever_its_orientation_tag() -> None:
     exif = Image.Exif()
     exif[ExifTags.Base.Orientation] = 6
 
-    (out,) = build_photo_set([photo(encode(sideways, exif=exif))], budget=MB, mode="images")
+    (out,) = build_photo_set([photo(encode(sideways, exif=exif))], budget=MB)
 
     image = opened(out.data)
     assert image.size == (40, 60)
@@ -133,7 +136,7 @@ def test_set_larger_than_budget_is_shrunk_to_fit(big_photos: list[SourcePhoto]) 
     budget = 2 * MB
     assert sum(part_size(len(p.data)) for p in big_photos) > 5 * budget
 
-    out = build_photo_set(big_photos, budget=budget, mode="images")
+    out = build_photo_set(big_photos, budget=budget)
 
     assert len(out) == len(big_photos)
     assert total_encoded(out) <= budget
@@ -146,7 +149,7 @@ def test_set_larger_than_budget_is_shrunk_to_fit(big_photos: list[SourcePhoto]) 
 
 
 def test_set_within_budget_keeps_the_largest_size() -> None:
-    (out,) = build_photo_set([photo(noisy(2400, 1800, 7))], budget=10 * MB, mode="images")
+    (out,) = build_photo_set([photo(noisy(2400, 1800, 7))], budget=10 * MB)
 
     assert opened(out.data).size == (EDGES[0], 1536)
 
@@ -155,12 +158,12 @@ def test_set_that_cannot_fit_is_refused_with_count_and_budget() -> None:
     photos = [photo(noisy(900, 600, seed)) for seed in range(5)]
 
     with pytest.raises(TooLarge) as refusal:
-        build_photo_set(photos, budget=80_000, mode="images")
+        build_photo_set(photos, budget=80_000)
 
     assert "The 5 photos do not fit into the email's 0.1 MB" in refusal.value.detail
     assert "Choose fewer photos" in refusal.value.detail
     with pytest.raises(TooLarge, match="5 photos"):
-        build_photo_set(photos, budget=80_000, mode="pdf")
+        build_photo_pdf(photos, budget=80_000, ctx=order_context())
 
 
 def test_big_jpeg_decodes_at_reduced_scale() -> None:
@@ -193,7 +196,7 @@ def test_photo_set_decodes_big_jpegs_in_draft_mode(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", spy)
 
-    build_photo_set([photo(noisy(3000, 2000, 3))], budget=400_000, mode="images")
+    build_photo_set([photo(noisy(3000, 2000, 3))], budget=400_000)
 
     assert drafts
     for (width, height), (box_width, box_height), _ in drafts:
@@ -205,7 +208,7 @@ def test_transparent_png_is_flattened_onto_white() -> None:
     logo_like = Image.new("RGBA", (40, 40), (0, 0, 0, 0))
     logo_like.paste(Image.new("RGBA", (20, 20), (*RED, 255)), (10, 10))
 
-    (out,) = build_photo_set([photo(encode(logo_like, "PNG"))], budget=MB, mode="images")
+    (out,) = build_photo_set([photo(encode(logo_like, "PNG"))], budget=MB)
 
     image = opened(out.data)
     assert (image.format, image.mode) == ("JPEG", "RGB")
@@ -219,7 +222,7 @@ def test_transparent_png_is_flattened_onto_white() -> None:
 def test_webp_photo_is_sent_as_jpeg() -> None:
     webp = encode(Image.new("RGB", (80, 60), BLUE), "WEBP")
 
-    (out,) = build_photo_set([photo(webp, filename="IMG_2.webp")], budget=MB, mode="images")
+    (out,) = build_photo_set([photo(webp, filename="IMG_2.webp")], budget=MB)
 
     assert (out.filename, opened(out.data).format) == ("IMG_2.jpg", "JPEG")
 
@@ -250,17 +253,17 @@ def test_filenames_are_safe_and_distinct() -> None:
     assert all(len(name) <= 120 for name in names)
 
 
-def test_pdf_mode_yields_one_pdf_under_budget_with_the_captions() -> None:
+def test_photo_pdf_is_one_pdf_under_budget_with_the_captions() -> None:
     captions = ["Wärmetauscher vorher", "Счётчик после замены", "Vanne d'arrêt remplacée"]
     photos = [photo(noisy(2400, 1600, seed), caption) for seed, caption in enumerate(captions)]
     budget = MB
     assert sum(part_size(len(p.data)) for p in photos) > budget
 
-    out = build_photo_set(photos, budget=budget, mode="pdf")
+    out = build_photo_pdf(photos, budget=budget, ctx=order_context())
 
-    assert [(a.filename, a.content_type) for a in out] == [("photos.pdf", "application/pdf")]
-    assert part_size(len(out[0].data)) <= budget
-    pages = PdfReader(io.BytesIO(out[0].data)).pages
+    assert (out.filename, out.content_type) == ("photos.pdf", "application/pdf")
+    assert part_size(len(out.data)) <= budget
+    pages = PdfReader(io.BytesIO(out.data)).pages
     assert len(pages) == len(photos)
     for page, caption in zip(pages, captions, strict=True):
         assert caption in page.extract_text()
@@ -271,9 +274,11 @@ def test_pdf_mode_yields_one_pdf_under_budget_with_the_captions() -> None:
 
 def test_empty_selection_is_refused() -> None:
     with pytest.raises(Invalid, match="No photo is selected"):
-        build_photo_set([], budget=MB, mode="images")
+        build_photo_set([], budget=MB)
+    with pytest.raises(Invalid, match="No photo is selected"):
+        build_photo_pdf([], budget=MB, ctx=order_context())
 
 
 def test_unreadable_photo_is_named_in_the_refusal() -> None:
     with pytest.raises(Invalid, match="“Zähler” cannot be read"):
-        build_photo_set([photo(b"not an image", "Zähler")], budget=MB, mode="images")
+        build_photo_set([photo(b"not an image", "Zähler")], budget=MB)

@@ -14,17 +14,7 @@ from pypdf import PdfReader
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
-from organisatrice.compose.context import (
-    BuildingContext,
-    ClientContext,
-    CompanyContext,
-    ContactContext,
-    EmployeeContext,
-    MaterialContext,
-    OrderContext,
-    OrderFacts,
-    WorkItemContext,
-)
+from organisatrice.compose.context import WorkItemContext
 from organisatrice.compose.pdf import html_to_pdf, local_fetcher
 from organisatrice.compose.work_report import (
     DEFAULT_BRAND_COLOUR,
@@ -34,28 +24,9 @@ from organisatrice.compose.work_report import (
     render_work_report,
 )
 from organisatrice.core.errors import Invalid
+from tests.unit.compose.contexts import WORK, order_context
 
 A4_POINTS = (595.28, 841.89)
-WORK = [
-    WorkItemContext(
-        date=date(2026, 11, 24),
-        technician="Дмитрий Иванов",
-        hours=3.5,
-        description="Wärmepumpe geprüft, Kältemitteldruck gemessen",
-    ),
-    WorkItemContext(
-        date=date(2026, 11, 25),
-        technician="Zoë Müller-Lüthi",
-        hours=2.25,
-        description="Radiateurs purgés, vanne thermostatique remplacée",
-    ),
-    WorkItemContext(
-        date=date(2026, 11, 26),
-        technician="Ζωή Παπαδοπούλου",
-        hours=2,
-        description="Final check <b>with</b> the client & handover",
-    ),
-]
 # Per language: the title, the hours total, a work date and the materials heading as printed.
 PRINTED = {
     "de": ("Arbeitsrapport", "Total Stunden 7.75", "24.11.2026", "Material"),
@@ -63,78 +34,6 @@ PRINTED = {
     "it": ("Rapporto di lavoro", "Totale ore 7.75", "24.11.2026", "Materiale"),
     "en": ("Work report", "Total hours 7.75", "24 Nov 2026", "Materials"),
 }
-
-
-def order_context(
-    language: str = "de",
-    *,
-    work: list[WorkItemContext] | None = None,
-    brand_colour: str = "#c2410c",
-) -> OrderContext:
-    items = WORK if work is None else work
-    building = BuildingContext(
-        name="Résidence Les Cèdres",
-        street="Chemin des Crêts 3",
-        postal_code="1218",
-        city="Le Grand-Saconnex",
-        address="Chemin des Crêts 3, 1218 Le Grand-Saconnex",
-    )
-    return OrderContext(
-        company=CompanyContext(
-            name="Meier Haustechnik AG",
-            street="Bahnhofstrasse 12",
-            postal_code="8001",
-            city="Zürich",
-            phone="+41 44 123 45 67",
-            email="info@meier.example",
-            website="www.meier.example",
-            brand_colour=brand_colour,
-        ),
-        client=ClientContext(
-            name="Régie Genève-Lac SA",
-            number="K-1042",
-            street="Quai du Mont-Blanc 5",
-            postal_code="1201",
-            city="Genève",
-        ),
-        building=building,
-        buildings=[building],
-        contact=ContactContext(
-            salutation="",
-            first_name="",
-            last_name="",
-            full_name="",
-            function="",
-            email="",
-            language=language,
-        ),
-        employee=EmployeeContext(
-            first_name="Eva",
-            last_name="Keller",
-            full_name="Eva Keller",
-            email="eva.keller@meier.example",
-            phone="+41 44 123 45 70",
-            signature="",
-        ),
-        order=OrderFacts(
-            number="4711-B",
-            title="Révision pompe à chaleur",
-            description="",
-            status="done",
-            start_date=date(2026, 11, 24),
-            end_date=date(2026, 11, 26),
-            remarks="Filter beim nächsten Besuch ersetzen.\nZugang über den Hintereingang.",
-            work_items=items,
-            materials=[
-                MaterialContext(article="Filtereinsatz F7", quantity=2, unit="Stk"),
-                MaterialContext(article="Kältemittel R290", quantity=0.75, unit="kg"),
-            ],
-            total_hours=sum(item.hours for item in items),
-        ),
-        language=language,
-        greeting="",
-        today=date(2026, 11, 27),
-    )
 
 
 def text_of(pdf: bytes) -> str:
