@@ -21,7 +21,7 @@ from bench.sink import smtp_sink
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.db import transaction
 from organisatrice.mail.message import Address, Attachment, MessageSpec, build_message
-from organisatrice.mail.outbox import Frozen, freeze
+from organisatrice.mail.outbox import Frozen, freeze, new_token
 from organisatrice.mail.tables import SentEmail
 from organisatrice.mail.worker import run_batch
 from tests.factories import make_company, make_employee, make_order, make_relay
@@ -104,6 +104,7 @@ async def make_queue(plan: Plan, port: int) -> Queue:
                 data=data,
                 read_receipt=False,
                 bounce_domain="bounces.firm.example",
+                token=new_token(),
             )
         )
     rows = (

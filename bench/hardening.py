@@ -144,7 +144,7 @@ async def _archive_of(count: int) -> int:
     """A company with `count` archived emails, frozen through the real send path's `freeze`,
     two recipients and a few delivery events each."""
     from bench.drain import sample_message
-    from organisatrice.mail.outbox import Frozen, freeze
+    from organisatrice.mail.outbox import Frozen, freeze, new_token
     from tests.factories import make_company, make_employee, make_order
 
     company = await make_company(f"Archive AG {time.time_ns()}")
@@ -176,6 +176,7 @@ async def _archive_of(count: int) -> int:
                 data=data,
                 read_receipt=False,
                 bounce_domain="bounces.bench.example",
+                token=new_token(),
             )
         )
     return company

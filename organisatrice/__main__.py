@@ -60,8 +60,11 @@ def worker_command() -> None:
 
     from organisatrice.core.collector import freeze_startup
     from organisatrice.core.db import prepare_engine, release_engine
+    from organisatrice.core.logs import configure_logging
     from organisatrice.events.delivery import run_webhooks
     from organisatrice.mail.worker import run_worker
+
+    configure_logging()
 
     async def work() -> None:
         stop = asyncio.Event()
@@ -85,7 +88,10 @@ def inbound_command() -> None:
 
     from organisatrice.core.collector import freeze_startup
     from organisatrice.core.db import prepare_engine, release_engine
+    from organisatrice.core.logs import configure_logging
     from organisatrice.mail.inbound import start_inbound
+
+    configure_logging()
 
     async def receive() -> None:
         stop = asyncio.Event()

@@ -31,6 +31,7 @@ from organisatrice.core.db import prepare_engine, release_engine
 from organisatrice.core.errors import DomainError, TooManyRequests
 from organisatrice.core.health import health
 from organisatrice.core.http import SecurityHeaders, refuse_nul_characters
+from organisatrice.core.logs import logging_config
 from organisatrice.core.problems import Problem, document_problems, problem_response
 from organisatrice.events.controllers import CONTROLLERS as EVENT_CONTROLLERS
 from organisatrice.events.delivery import run_webhooks
@@ -235,6 +236,7 @@ def create_app() -> Litestar:
             Exception: _unexpected,
         },
         lifespan=[_database, _mail, _imports],
+        logging_config=logging_config(),
         openapi_config=OpenAPIConfig(
             title="Organisatrice",
             version="0.1.0",

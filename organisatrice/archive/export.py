@@ -24,6 +24,7 @@ from organisatrice.roles.policy import Actor
 
 BILLED = (
     EmailStatus.SENT.value,
+    EmailStatus.DELAYED.value,
     EmailStatus.DELIVERED.value,
     EmailStatus.BOUNCED.value,
     EmailStatus.READ.value,

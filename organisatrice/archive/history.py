@@ -20,10 +20,17 @@ from organisatrice.mail.tables import EmailRecipient, SentEmail
 from organisatrice.orders.services import visible_order
 from organisatrice.roles.policy import Actor
 
-# A work report counts for billing once the relay took it; a later bounce flags the order
-# but does not undo that it went out.
+# A work report counts for billing once the relay took it (it has a `sent_at`); a later bounce
+# flags the order but does not undo that it went out. An address the relay refused at once is
+# "bounced" too, but nothing went out.
 BILLABLE = frozenset(
-    {EmailStatus.SENT, EmailStatus.DELIVERED, EmailStatus.READ, EmailStatus.BOUNCED}
+    {
+        EmailStatus.SENT,
+        EmailStatus.DELAYED,
+        EmailStatus.DELIVERED,
+        EmailStatus.READ,
+        EmailStatus.BOUNCED,
+    }
 )
 
 
@@ -89,7 +96,8 @@ async def order_history(actor: Actor, order_id: int) -> OrderHistoryOut:
                 queued_at=r["queued_at"].astimezone(zone),
             )
         )
-        if report is None and r["kind"] == "work_report" and status in BILLABLE:
+        went_out = status in BILLABLE and r["sent_at"] is not None
+        if report is None and r["kind"] == "work_report" and went_out:
             report = WorkReportSentOut(
                 at=(r["sent_at"] or r["queued_at"]).astimezone(zone),
                 recipients=recipients,

@@ -12,6 +12,7 @@ import email
 import email.policy
 import functools
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
@@ -23,7 +24,12 @@ from organisatrice.compose.context import OrderContext
 from organisatrice.compose.drafts import draft_of, emailable_order
 from organisatrice.compose.layouts import render_layout
 from organisatrice.compose.order_context import order_context
-from organisatrice.compose.photo_set import SourcePhoto, build_photo_set, part_size
+from organisatrice.compose.photo_set import (
+    SourcePhoto,
+    build_photo_pdf,
+    build_photo_set,
+    part_size,
+)
 from organisatrice.compose.schemas import (
     AttachmentInfo,
     Blocks,
@@ -45,6 +51,7 @@ from organisatrice.mail.message import (
     MessageSpec,
     build_message,
     check_budget,
+    content_id,
 )
 from organisatrice.mail.outbox import recent_sends_of
 from organisatrice.orders.schemas import OrderDetail
@@ -53,7 +60,14 @@ from organisatrice.orders.tables import Document, Photo
 from organisatrice.roles.policy import Actor
 from organisatrice.roles.tables import Company
 
-LOGO_CID = "logo"
+# The heading of the attachment list, in the text part and the HTML alike. A word, not a
+# paperclip emoji: the glyph has no font on many systems and shows as a box.
+ATTACHMENTS_HEADING = {
+    "de": "Anhang",
+    "fr": "Pièces jointes",
+    "it": "Allegati",
+    "en": "Attachments",
+}
 # Headers, the body's two renderings and the MIME boundaries, before any attachment.
 BODY_RESERVE = 64 * 1024
 
@@ -90,14 +104,31 @@ def _paragraphs(text: str) -> list[list[str]]:
     return [p.split("\n") for p in blocks if p.strip()]
 
 
-def email_text(blocks: Blocks) -> str:
-    parts = [blocks.greeting, blocks.motivation, blocks.free_text, blocks.closing, blocks.signature]
+def email_text(blocks: Blocks, *, language: str, attachment_names: list[str]) -> str:
+    """The plain text part: the words of the HTML part, in its order, the attachment list too
+    (spam filters weigh a text part that says less than the HTML)."""
+    attachments = [ATTACHMENTS_HEADING[language], *attachment_names] if attachment_names else []
+    parts = [
+        blocks.greeting,
+        blocks.motivation,
+        blocks.free_text,
+        blocks.closing,
+        "\n".join(attachments),
+        blocks.signature,
+    ]
     return "\n\n".join(p.strip() for p in parts if p.strip()) + "\n"
 
 
 def email_html(
-    blocks: Blocks, *, language: str, company: _Company, logo: bool, attachment_names: list[str]
+    blocks: Blocks,
+    *,
+    language: str,
+    company: _Company,
+    logo_cid: str,
+    attachment_names: list[str],
 ) -> str:
+    """The HTML part: the company's letterhead (its logo when `logo_cid` names one), then the
+    words of the text part."""
     paragraphs = [
         *_paragraphs(blocks.greeting),
         *_paragraphs(blocks.motivation),
@@ -110,8 +141,9 @@ def email_html(
         subject=blocks.subject,
         brand_colour=company.brand_colour,
         company_name=company.name,
-        logo_cid=LOGO_CID if logo else "",
+        logo_cid=logo_cid,
         paragraphs=paragraphs,
+        attachments_heading=ATTACHMENTS_HEADING[language],
         attachment_names=attachment_names,
         signature=blocks.signature.strip().split("\n"),
     )
@@ -189,7 +221,7 @@ async def _attachments(
     if singles:
         sources = await _photos(order.id, [a.photo_ids[0] for _, a in singles])
         images = await anyio.to_thread.run_sync(
-            functools.partial(build_photo_set, sources, budget=share, mode="images")
+            functools.partial(build_photo_set, sources, budget=share)
         )
         for (index, a), image in zip(singles, images, strict=True):
             made[index] = Attachment(
@@ -197,8 +229,9 @@ async def _attachments(
             )
     for index, a in pdfs:
         sources = await _photos(order.id, a.photo_ids)
-        [document] = await anyio.to_thread.run_sync(
-            functools.partial(build_photo_set, sources, budget=share, mode="pdf")
+        ctx = await _report_context(actor, order, draft)
+        document = await anyio.to_thread.run_sync(
+            functools.partial(build_photo_pdf, sources, budget=share, ctx=ctx)
         )
         made[index] = Attachment(
             filename=a.filename, content_type="application/pdf", data=document.data
@@ -217,11 +250,23 @@ def _address(recipient: Recipient) -> Address:
     return Address(email=recipient.email, name=recipient.name)
 
 
+def read_receipt_header(address: str) -> dict[str, str]:
+    """The header that asks mail programs for a read receipt (RFC 8098) to `address`."""
+    return {"Disposition-Notification-To": address}
+
+
 async def assemble(
-    actor: Actor, order_id: int, draft_id: int, *, only_to: Recipient | None = None
+    actor: Actor,
+    order_id: int,
+    draft_id: int,
+    *,
+    receipts_to: Callable[[str], str] | None = None,
+    only_to: Recipient | None = None,
 ) -> Assembled:
     """The draft's email; with `only_to`, the same email addressed to that one person (the
-    proof an employee sends to themselves)."""
+    proof an employee sends to themselves). When the draft asks for a read receipt, it is
+    asked for to `receipts_to(sender address)`: the email's tracking address, known only when
+    it is sent (a preview asks for none)."""
     order = await emailable_order(actor, order_id)
     draft = await draft_of(actor, order_id, draft_id)
     if only_to is not None:
@@ -235,11 +280,13 @@ async def assemble(
     logo = await blob_store().read(company.logo_sha256) if company.logo_sha256 else None
     attachments = await _attachments(actor, order, draft, company, logo)
     logo_type = filetype.guess_mime(logo) if logo else None
+    domain = draft.sender.email.rsplit("@", 1)[-1]
     inline = (
-        [InlineImage(cid=LOGO_CID, content_type=logo_type, data=logo)]
+        [InlineImage(cid=content_id("logo", domain), content_type=logo_type, data=logo)]
         if logo and logo_type in ("image/png", "image/jpeg")
         else []
     )
+    attachment_names = [a.filename for a in attachments]
     spec = MessageSpec(
         sender=_address(draft.sender),
         reply_to=_address(draft.reply_to),
@@ -247,20 +294,22 @@ async def assemble(
         cc=[_address(r) for r in draft.recipients.cc],
         bcc=[_address(r) for r in draft.recipients.bcc],
         subject=draft.blocks.subject,
-        text=email_text(draft.blocks),
+        text=email_text(draft.blocks, language=draft.language, attachment_names=attachment_names),
         html=email_html(
             draft.blocks,
             language=draft.language,
             company=company,
-            logo=bool(inline),
-            attachment_names=[a.filename for a in attachments],
+            logo_cid=inline[0].cid if inline else "",
+            attachment_names=attachment_names,
         ),
         attachments=attachments,
         inline_images=inline,
-        message_id_domain=draft.sender.email.rsplit("@", 1)[-1],
+        message_id_domain=domain,
         date=datetime.now(UTC),
         headers=(
-            {"Disposition-Notification-To": draft.reply_to.email} if draft.read_receipt else {}
+            read_receipt_header(receipts_to(draft.sender.email))
+            if draft.read_receipt and receipts_to is not None
+            else {}
         ),
     )
     built = await anyio.to_thread.run_sync(lambda: build_message(spec))

@@ -9,16 +9,16 @@ from datetime import UTC, datetime
 import anyio.to_thread
 import msgspec
 
-from organisatrice.compose.assemble import assemble
+from organisatrice.compose.assemble import assemble, read_receipt_header
 from organisatrice.compose.drafts import checked_recipients, emailable_order
-from organisatrice.compose.schemas import Recipient, Recipients
+from organisatrice.compose.schemas import DraftOut, Recipient, Recipients, TemplateKind
 from organisatrice.compose.tables import Draft
 from organisatrice.core.blobs import blob_store
-from organisatrice.core.errors import NotFound
+from organisatrice.core.errors import Invalid, NotFound
 from organisatrice.mail.limits import check_limits
 from organisatrice.mail.message import Address, build_message, resent_spec
-from organisatrice.mail.outbox import Frozen, email_state, freeze
-from organisatrice.mail.relay import relay_of
+from organisatrice.mail.outbox import Frozen, email_state, envelope_sender, freeze, new_token
+from organisatrice.mail.relay import Relay, relay_of
 from organisatrice.mail.schemas import SentEmailOut
 from organisatrice.mail.tables import SentEmail
 from organisatrice.mail.worker import wake_worker
@@ -41,9 +41,17 @@ async def send_proof(actor: Actor, order_id: int, draft_id: int) -> SentEmailOut
 
 async def _send(actor: Actor, order_id: int, draft_id: int, *, proof: bool) -> SentEmailOut:
     me = Recipient(email=actor.email, name=f"{actor.first_name} {actor.last_name}")
-    assembled = await assemble(actor, order_id, draft_id, only_to=me if proof else None)
-    draft = assembled.draft
     relay = await relay_of(actor.company_id)
+    token = new_token()
+    assembled = await assemble(
+        actor,
+        order_id,
+        draft_id,
+        only_to=me if proof else None,
+        receipts_to=lambda sender: tracking_address(token, relay, sender),
+    )
+    draft = assembled.draft
+    refuse_photo_documentation_without_photos(draft)
     frozen = Frozen(
         company_id=actor.company_id,
         order_id=order_id,
@@ -62,7 +70,8 @@ async def _send(actor: Actor, order_id: int, draft_id: int, *, proof: bool) -> S
         message_id=assembled.built.message_id,
         data=assembled.built.data,
         read_receipt=draft.read_receipt,
-        bounce_domain=relay.bounce_domain or draft.sender.email.rsplit("@", 1)[-1],
+        bounce_domain=bounce_domain(relay, draft.sender.email),
+        token=token,
     )
 
     async def within() -> None:
@@ -95,8 +104,21 @@ async def resend(actor: Actor, email_id: int, recipients: Recipients) -> SentEma
         bcc=[Address(r.email, r.name) for r in checked.bcc],
         date=datetime.now(UTC),
     )
-    built = await anyio.to_thread.run_sync(functools.partial(build_message, spec))
     relay = await relay_of(actor.company_id)
+    token = new_token()
+    # Read receipts of the new email come back to the new email's address, not the first's.
+    # The subject as stored: bytes archived before headers were folded exactly may hold
+    # spaces that were never typed.
+    spec = msgspec.structs.replace(
+        spec,
+        subject=original["subject"],
+        headers=(
+            read_receipt_header(tracking_address(token, relay, original["sender"]))
+            if original["read_receipt"]
+            else {}
+        ),
+    )
+    built = await anyio.to_thread.run_sync(functools.partial(build_message, spec))
     frozen = Frozen(
         company_id=actor.company_id,
         order_id=order.id,
@@ -115,7 +137,8 @@ async def resend(actor: Actor, email_id: int, recipients: Recipients) -> SentEma
         message_id=built.message_id,
         data=built.data,
         read_receipt=original["read_receipt"],
-        bounce_domain=relay.bounce_domain or original["sender"].rsplit("@", 1)[-1],
+        bounce_domain=bounce_domain(relay, original["sender"]),
+        token=token,
         resend_of=email_id,
     )
     new_id = await freeze(
@@ -123,6 +146,33 @@ async def resend(actor: Actor, email_id: int, recipients: Recipients) -> SentEma
     )
     wake_worker()
     return await email_state(new_id)
+
+
+def refuse_photo_documentation_without_photos(draft: DraftOut) -> None:
+    """A photo documentation says "attached are the photos": without one it tells the client
+    something untrue."""
+    if draft.kind is TemplateKind.PHOTO_DOCUMENTATION and not any(
+        a.kind in ("photo", "photos_pdf") for a in draft.attachments
+    ):
+        raise Invalid(
+            "A photo documentation needs at least one photo, and this email has none. Add "
+            "photos to the order and attach them, or choose another template.",
+            field="attachments",
+            code="no_photos",
+        )
+
+
+def bounce_domain(relay: Relay, sender: str) -> str:
+    """Where reports about the company's emails come back: the relay's bounce domain, else the
+    sender's own domain."""
+    return relay.bounce_domain or sender.rsplit("@", 1)[-1]
+
+
+def tracking_address(token: str, relay: Relay, sender: str) -> str:
+    """The email's own address on the bounce domain. Read receipts are asked for to it, so
+    that they reach the receiver and mark the recipient they name (RFC 8098: not the
+    employee's mailbox, where the app never sees them)."""
+    return envelope_sender(token, bounce_domain(relay, sender))
 
 
 def _envelope(recipients: Recipients) -> list[tuple[str, str, str]]:

@@ -27,6 +27,7 @@ from organisatrice.mail.chain import seal_trails
 from organisatrice.mail.outbox import overall_status
 from organisatrice.mail.reports import RecipientReport, Report, parse_report
 from organisatrice.mail.schemas import EmailStatus
+from organisatrice.mail.state_log import log_email_state
 from organisatrice.mail.tables import DeliveryEvent, EmailRecipient, InboundReport, SentEmail
 
 log = logging.getLogger("organisatrice.inbound")
@@ -49,11 +50,14 @@ _RANK = {
     EmailStatus.DEFERRED: 2,
     EmailStatus.FAILED: 3,
     EmailStatus.SENT: 3,
-    EmailStatus.BOUNCED: 5,
-    EmailStatus.DELIVERED: 4,
-    EmailStatus.READ: 6,
+    # Until a final report: delivered, bounced or read.
+    EmailStatus.DELAYED: 4,
+    EmailStatus.DELIVERED: 5,
+    EmailStatus.BOUNCED: 6,
+    EmailStatus.READ: 7,
 }
 _EVENT_STATUS = {
+    "delayed": EmailStatus.DELAYED,
     "delivered": EmailStatus.DELIVERED,
     "bounced": EmailStatus.BOUNCED,
     "read": EmailStatus.READ,
@@ -179,10 +183,8 @@ async def record_report(token: str, envelope_from: str, data: bytes) -> int:
                 known["status"] = status.value
         if not report.recipients and not unreadable:
             problems.append("The report could not be read as a delivery report or read receipt.")
-        states = [r["status"] for r in recipients.values()]
-        await SentEmail.update({SentEmail.status: overall_status(states).value}).where(
-            SentEmail.id == email["id"]
-        )
+        overall = overall_status([r["status"] for r in recipients.values()])
+        await SentEmail.update({SentEmail.status: overall.value}).where(SentEmail.id == email["id"])
         await emit_email_events(recorded)
         await seal_trails([email["id"]])
         row = InboundReport(
@@ -194,6 +196,7 @@ async def record_report(token: str, envelope_from: str, data: bytes) -> int:
             problem=" ".join(problems),
         )
         await row.save()
+    log_email_state(email["id"], email["company"], overall)
     return int(row.id)
 
 

@@ -4,6 +4,10 @@ Pure: no network, no database, no host name; the caller gives the date and the M
 domain. The bytes it returns are what gets archived and, unchanged, what the relay
 receives, so every header value is checked here, before anything is built.
 
+The Subject is folded here, not by the email package, whose folding adds or drops a space
+beside encoded words ("8050  Zürich") and may fold right after "Subject:"; `_ExactSubject`
+writes it so that its decoded value is exactly the subject given.
+
 Shape: multipart/mixed (only when there are attachments) holding multipart/alternative with the
 plain text and the HTML, the HTML inside multipart/related when inline images (the logo) go
 with it, then the attachments. Bodies are quoted-printable and attachments base64, so the bytes
@@ -12,9 +16,11 @@ are 7-bit clean and need no 8BITMIME from the relay.
 
 from __future__ import annotations
 
+import base64
 import email.policy
 import math
 import re
+import secrets
 from datetime import datetime
 from email import headerregistry
 from email.message import EmailMessage, MIMEPart
@@ -27,7 +33,118 @@ import msgspec
 from organisatrice.core.addresses import valid_address
 from organisatrice.core.errors import Invalid, TooLarge
 
-_POLICY = email.policy.SMTP
+# RFC 2047, section 2: an encoded word is at most 75 characters, a line holding one at most 76
+# (RFC 5322's 78 leaves room for that).
+_LINE = 76
+_LONGEST_ENCODED_WORD = 75
+# Q encoding writes these bytes as they are (RFC 2047, 5 (3)), a space as "_", others as "=XX".
+_Q_LITERAL = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
+# A run of spaces wider than this goes inside an encoded word, where it can be split, so that a
+# fold never leaves a line of blanks; a plain word longer than this is encoded for the same
+# reason. Both fit on one line after "Subject: ".
+_WIDEST_GAP = 8
+_LONGEST_PLAIN = 58
+
+
+def _q_encoded(text: str) -> str:
+    return "".join(
+        chr(b) if b in _Q_LITERAL else "_" if b == 0x20 else f"={b:02X}" for b in text.encode()
+    )
+
+
+def _encoded_word(text: str) -> str:
+    """`text` as one RFC 2047 encoded word, Q or B, whichever is shorter."""
+    q = _q_encoded(text)
+    if len(q) <= 4 * math.ceil(len(text.encode()) / 3):
+        return f"=?utf-8?q?{q}?="
+    return f"=?utf-8?b?{base64.b64encode(text.encode()).decode()}?="
+
+
+def _subject_tokens(subject: str) -> list[tuple[str, str, bool]]:
+    """The subject as (spaces before, text, encode) tokens: each plain word alone, and each run
+    of words that must be encoded together with the spaces between them, so that those spaces
+    travel inside encoded words (where decoders keep them) and the spaces between a plain token
+    and its neighbours stay plain (where decoders keep them too). Whitespace at either end, and
+    wide gaps, can only travel inside encoded words."""
+    parts = re.split("( +)", subject)
+    words, gaps = parts[0::2], parts[1::2]
+    encode = [not w.isascii() or len(w) > _LONGEST_PLAIN for w in words]
+    for i, gap in enumerate(gaps):
+        at_an_end = (i == 0 and not words[0]) or (i == len(gaps) - 1 and not words[-1])
+        if at_an_end or len(gap) > _WIDEST_GAP:
+            encode[i] = encode[i + 1] = True
+    tokens: list[tuple[str, str, bool]] = []
+    for i, word in enumerate(words):
+        gap = gaps[i - 1] if i else ""
+        if i and encode[i] and encode[i - 1]:
+            before, text, _ = tokens[-1]
+            tokens[-1] = (before, text + gap + word, True)
+        else:
+            tokens.append((gap, word, encode[i]))
+    return tokens
+
+
+def _fold_subject(subject: str, *, used: int) -> list[str]:
+    """The subject's header lines, the first after `used` characters ("Subject: "), each line
+    after it starting with the space it folds at. Folds only where the subject has a space or
+    between two encoded words, so that unfolding (RFC 5322, 2.2.3) and decoding (RFC 2047, 6.2)
+    give back `subject` exactly; never folds before the first word."""
+    lines = [""]
+    widths = [_LINE - used]
+
+    def room(separator: str) -> int:
+        return widths[-1] - len(lines[-1]) - len(separator)
+
+    def wrap() -> None:
+        lines.append("")
+        widths.append(_LINE)
+
+    for gap, text, encode in _subject_tokens(subject):
+        if not encode:
+            if lines[-1] and len(gap) + len(text) > room(""):
+                wrap()
+            lines[-1] += gap + text
+            continue
+        separator = gap
+        while text:
+            piece = _fitting(text, room(separator), whole_words=bool(lines[-1]))
+            if not piece:
+                wrap()
+                continue
+            lines[-1] += separator + _encoded_word(piece)
+            text = text[len(piece) :]
+            # Between two encoded words a space only separates them: decoders drop it.
+            separator = " "
+    return lines
+
+
+def _fitting(text: str, room: int, *, whole_words: bool) -> str:
+    """The longest start of `text` whose encoded word fits in `room`, ending after a space or at
+    the end; with `whole_words` off, any fitting start when no whole word fits. "" when none."""
+    limit = min(room, _LONGEST_ENCODED_WORD)
+    fits = whole = 0
+    # An encoded word grows with the text it holds, so the first that is too long ends the search.
+    for n in range(1, len(text) + 1):
+        if len(_encoded_word(text[:n])) > limit:
+            break
+        fits = n
+        if n == len(text) or text[n - 1] == " ":
+            whole = n
+    return text[: whole or (0 if whole_words else fits)]
+
+
+# HeaderRegistry combines these two classes itself; typeshed types max_count apart in them.
+class _ExactSubject(headerregistry.UniqueUnstructuredHeader, headerregistry.BaseHeader):  # type: ignore[misc]
+    """The Subject header, written by `_fold_subject` instead of the email package's folding."""
+
+    def fold(self, *, policy: email.policy.Policy) -> str:
+        lines = _fold_subject(str(self), used=len(self.name) + 2)
+        return f"{self.name}: " + policy.linesep.join(lines) + policy.linesep
+
+
+_HEADERS = headerregistry.HeaderRegistry()
+_HEADERS.map_to_type("subject", _ExactSubject)
+_POLICY = email.policy.SMTP.clone(header_factory=_HEADERS)
 
 # The <style> block stays for clients that read it (media queries); the inlined attributes are
 # for those that drop it (Gmail apps, Outlook). Nothing is ever fetched: with loading on, a
@@ -46,7 +163,8 @@ _ENCODED_WORD = re.compile(r"=\?.*\?=")
 _HEADER_NAME = re.compile(r"[!-9;-~]+")
 # RFC 6838 type and subtype names, no parameters.
 _CONTENT_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*")
-_CONTENT_ID = re.compile(r"[A-Za-z0-9._-]+(@[A-Za-z0-9.-]+)?")
+# RFC 2392: a Content-ID is an addr-spec, so it names a domain, as a Message-ID does.
+_CONTENT_ID = re.compile(r"[A-Za-z0-9._-]+@[A-Za-z0-9.-]+")
 # Headers this module writes or that belong to the envelope; an extra header may not set them.
 _RESERVED_HEADERS = frozenset(
     {
@@ -218,6 +336,13 @@ def _mailbox(address: Address, label: str, field: str) -> headerregistry.Address
     )
 
 
+def content_id(name: str, domain: str) -> str:
+    """A new Content-ID for an inline image: `name`, a random part and `domain`, the sender's
+    ("logo.3f9c0a1b2c3d4e5f@meier.example"); unique, like a Message-ID, so that no mail
+    program takes one email's logo for another's."""
+    return f"{name}.{secrets.token_hex(8)}@{_message_id_domain(domain)}"
+
+
 def _message_id_domain(domain: str) -> str:
     """The domain as ASCII, refused unless it is a domain mail could be sent to."""
     refuse_unsafe_header(domain, "The Message-ID domain", "message_id_domain")
@@ -265,8 +390,8 @@ def _check_inline_images(images: list[InlineImage]) -> None:
         field = f"inline_images[{i}]"
         if not _CONTENT_ID.fullmatch(image.cid):
             raise Invalid(
-                f"The content ID {image.cid!r} of {what} is not valid; "
-                "use letters, digits, dots, hyphens and one @.",
+                f"The content ID {image.cid!r} of {what} is not valid; give letters, digits, "
+                "dots and hyphens, then @ and the sender's domain.",
                 field=f"{field}.cid",
             )
         _check_content_type(image.content_type, what, f"{field}.content_type")
@@ -356,8 +481,8 @@ def resent_spec(
     data: bytes, *, to: list[Address], cc: list[Address], bcc: list[Address], date: datetime
 ) -> MessageSpec:
     """The spec of a message built by `build_message`, read back from its bytes, addressed to
-    new recipients: same sender, subject, text, HTML, attachments and inline images; a new
-    Message-ID and date. For "fix the address and send again"."""
+    new recipients: same sender, subject, text, HTML, attachments and inline images (under new
+    Content-IDs); a new Message-ID and date. For "fix the address and send again"."""
     message = email.message_from_bytes(data, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
 
@@ -371,17 +496,23 @@ def resent_spec(
     sender = address("From")
     if sender is None:
         raise Invalid("The archived email has no sender; it cannot be sent again.")
+    domain = sender.email.rsplit("@", 1)[-1]
     text_part = message.get_body(preferencelist=("plain",))
     html_part = message.get_body(preferencelist=("html",))
-    inline = [
-        InlineImage(
-            cid=str(part["Content-ID"]).strip("<>"),
-            content_type=part.get_content_type(),
-            data=_payload(part),
+    html = str(html_part.get_content()) if html_part is not None else ""
+    inline = []
+    for part in message.walk():
+        if part["Content-ID"] is None or part.get_content_maintype() != "image":
+            continue
+        # A new Content-ID, with the domain that emails archived before it had ("<logo>")
+        # lack; the HTML's reference follows it.
+        old = str(part["Content-ID"]).strip("<>")
+        name = re.split("[.@]", old)[0]
+        cid = content_id(name if re.fullmatch("[A-Za-z0-9_-]+", name) else "image", domain)
+        html = re.sub(f"(['\"])cid:{re.escape(old)}\\1", f"\\1cid:{cid}\\1", html)
+        inline.append(
+            InlineImage(cid=cid, content_type=part.get_content_type(), data=_payload(part))
         )
-        for part in message.walk()
-        if part["Content-ID"] is not None and part.get_content_maintype() == "image"
-    ]
     return MessageSpec(
         sender=sender,
         reply_to=address("Reply-To"),
@@ -390,7 +521,7 @@ def resent_spec(
         bcc=bcc,
         subject=str(message["Subject"] or ""),
         text=str(text_part.get_content()) if text_part is not None else "",
-        html=str(html_part.get_content()) if html_part is not None else "",
+        html=html,
         attachments=[
             Attachment(
                 filename=part.get_filename() or "attachment",
@@ -401,7 +532,7 @@ def resent_spec(
             if part["Content-ID"] is None
         ],
         inline_images=inline,
-        message_id_domain=sender.email.rsplit("@", 1)[-1],
+        message_id_domain=domain,
         date=date,
         headers=(
             {"Disposition-Notification-To": str(message["Disposition-Notification-To"])}

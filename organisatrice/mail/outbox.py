@@ -38,6 +38,7 @@ from organisatrice.mail.schemas import (
     SentEmailOut,
 )
 from organisatrice.mail.smtp import DeliveryResult, Envelope, Refusal
+from organisatrice.mail.state_log import log_email_state
 from organisatrice.mail.tables import DeliveryEvent, EmailRecipient, SentEmail
 from organisatrice.settings import get_settings
 
@@ -70,11 +71,19 @@ class Frozen(msgspec.Struct, frozen=True, kw_only=True):
     data: bytes
     read_receipt: bool
     bounce_domain: str
+    # The email's own token (new_token()), taken before its bytes were built: they may name
+    # it in the address for read receipts.
+    token: str
     resend_of: int | None = None
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def new_token() -> str:
+    """A token for an email or a recipient: what its tracking addresses carry."""
+    return secrets.token_hex(16)
 
 
 def envelope_sender(token: str, bounce_domain: str) -> str:
@@ -144,7 +153,7 @@ async def freeze(email: Frozen, *, within: Callable[[], Awaitable[None]] | None 
     SQLite the only write lock would wait for their fsync. The row that names them commits
     after them."""
     ref, _ = await blob_store().put(email.data)
-    token = secrets.token_hex(16)
+    token = email.token
     async with transaction():
         prev = await lock_head(email.company_id)
         if within is not None:
@@ -199,13 +208,14 @@ async def freeze(email: Frozen, *, within: Callable[[], Awaitable[None]] | None 
                     name=name,
                     field=field,
                     status=EmailStatus.QUEUED.value,
-                    token=secrets.token_hex(16),
+                    token=new_token(),
                 )
                 for address, (field, name) in unique.items()
             ]
         )
         await _event(email_id, EmailStatus.QUEUED.value, "", "Queued for sending.")
         await seal_trails([email_id])
+    log_email_state(email_id, email.company_id, EmailStatus.QUEUED)
     return email_id
 
 
@@ -353,7 +363,8 @@ def _outcome(address: str, result: DeliveryResult, past_deadline: bool) -> tuple
             EmailStatus.FAILED,
             f"Given up after {DEFAULT_DEADLINE.days * 24} hours: {refusal.text}",
         )
-    return EmailStatus.FAILED, refusal.text
+    # Refused for good by the relay reads as what a bounce report says later: not delivered.
+    return EmailStatus.BOUNCED, f"Refused by the relay: {refusal.text}"
 
 
 async def record(claimed: Claimed, result: DeliveryResult) -> EmailStatus:
@@ -475,6 +486,7 @@ _ORDER = [
     EmailStatus.SENDING,
     EmailStatus.DEFERRED,
     EmailStatus.QUEUED,
+    EmailStatus.DELAYED,
     EmailStatus.SENT,
     EmailStatus.DELIVERED,
     EmailStatus.READ,

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from organisatrice.core.structs import Out
 
 
 class EmailStatus(StrEnum):
+    """One vocabulary of outcomes, per recipient and for the email (its recipients' most
+    pressing). `deferred`: the relay did not take it yet, we try again. `delayed`: the relay
+    took it and a report says delivery is slow. `bounced`: not delivered, whether the relay
+    refused the address or a later report bounced it (the detail says which). `failed`: we could
+    not hand it to the relay before the deadline."""
+
     QUEUED = "queued"
     SENDING = "sending"
     DEFERRED = "deferred"
     SENT = "sent"
+    DELAYED = "delayed"
     FAILED = "failed"
     DELIVERED = "delivered"
     BOUNCED = "bounced"
@@ -63,6 +71,36 @@ class RelayOut(Out):
     daily_limit: int
     monthly_limit: int
     configured: bool
+    # "password", or OAuth 2.0 with "microsoft" (client credentials) or "google" (consent).
+    auth_method: str = "password"
+    oauth_tenant: str = ""
+    oauth_client_id: str = ""
+    oauth_client_secret_set: bool = False
+    # Google: the consent was given and a refresh token is stored.
+    oauth_connected: bool = False
+    # The last token request failed (a revoked grant, an expired secret): what, and when.
+    oauth_failure: str = ""
+    oauth_failure_code: str = ""
+    oauth_failed_at: datetime | None = None
+
+
+class RelayStep(StrEnum):
+    CONNECTION = "connection"
+    TLS = "tls"
+    AUTHENTICATION = "authentication"
+    SENDER = "sender"
+    RETURN_PATH = "return_path"
+    DSN = "dsn"
+
+
+class RelayFindingOut(Out):
+    """One step of the relay test: `code` is stable (the UI words it in the reader's
+    language), `text` says it in English with what the relay answered."""
+
+    step: RelayStep
+    outcome: Literal["passed", "warning", "failed", "skipped"]
+    code: str
+    text: str
 
 
 class RelayTestOut(Out):
@@ -71,3 +109,10 @@ class RelayTestOut(Out):
     dsn: bool
     # Delivery reports can come back: the relay takes our per-message return address.
     tracking: bool
+    findings: list[RelayFindingOut] = []
+
+
+class OAuthConsentOut(Out):
+    """Where to send the browser for the provider's consent page."""
+
+    authorization_url: str

@@ -24,7 +24,9 @@ from organisatrice.core.errors import NotFound
 from organisatrice.core.rounds import run_rounds, worker_name
 from organisatrice.mail.outbox import Claimed, claim, combined, envelopes, record_all, unreachable
 from organisatrice.mail.relay import relay_of
+from organisatrice.mail.schemas import EmailStatus
 from organisatrice.mail.smtp import DeliveryResult, RelaySession, RelayUnavailable
+from organisatrice.mail.state_log import log_email_state
 from organisatrice.settings import get_settings
 
 log = logging.getLogger("organisatrice.mail")
@@ -157,13 +159,25 @@ async def _send(relays: _Relays, claimed: list[Claimed], results: Results) -> No
         await _send_group(relays, company_id, list(group), results)
 
 
+async def _record(done: Results) -> None:
+    """Write what the relay said about `done`; a log line per email once it is written."""
+    _log_outcomes(done, await record_all(done))
+
+
+def _log_outcomes(done: Results, statuses: list[EmailStatus]) -> None:
+    for (email, _), status in zip(done, statuses, strict=True):
+        log_email_state(email.id, email.company_id, status)
+
+
 async def _record_and_claim(done: Results, worker: str, limit: int) -> list[Claimed]:
     """One transaction: what the relay said about `done`, and the next `limit` emails taken."""
     if not done and not limit:
         return []
     async with transaction():
-        await record_all(done)
-        return await claim(worker, limit=limit) if limit else []
+        statuses = await record_all(done)
+        claimed = await claim(worker, limit=limit) if limit else []
+    _log_outcomes(done, statuses)
+    return claimed
 
 
 async def _finished(task: asyncio.Future[None]) -> None:
@@ -209,10 +223,10 @@ async def run_batch(worker: str, *, limit: int = BATCH) -> int:
             if failure is not None:
                 # What the relay accepted is on record; the rest, and the half just claimed,
                 # wait for their leases to expire.
-                await record_all(unrecorded)
+                await _record(unrecorded)
                 raise failure
             current = upcoming
-        await record_all(unrecorded)
+        await _record(unrecorded)
     return attempted
 
 

@@ -11,7 +11,7 @@ import msgspec
 
 from organisatrice.mail.chain import seal_trails
 from organisatrice.mail.message import Address, MessageSpec, build_message
-from organisatrice.mail.outbox import Frozen, freeze
+from organisatrice.mail.outbox import Frozen, freeze, new_token
 from organisatrice.mail.tables import EmailRecipient, SentEmail
 from tests.factories import MadeOrder
 
@@ -71,6 +71,7 @@ async def archived(
                 data=built.data,
                 read_receipt=False,
                 bounce_domain="bounces.test.example",
+                token=new_token(),
                 resend_of=resend_of,
             )
         )

@@ -324,14 +324,6 @@ async def test_preview_shows_what_the_client_will_get(sent: Sent, dispatcher: Ap
     assert preview["budget"] == 10_000_000
 
 
-async def test_read_receipt_is_asked_of_the_reply_to_address(
-    staff: Staff, dispatcher: ApiClient
-) -> None:
-    office = await make_office(staff)
-    sent = await build_email(dispatcher, office, READERS[0], read_receipt=True)
-    assert sent.message["Disposition-Notification-To"] == office.dispatcher.email
-
-
 async def test_no_company_sending_address_is_a_clear_refusal(app: Litestar) -> None:
     office = await make_office(await make_staff())
     await set_company(office.company_id, sender_address="", email="")

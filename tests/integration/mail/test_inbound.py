@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from email import message_from_bytes
+from email.policy import default
+from email.utils import parseaddr
 
 import aiosmtplib
 import pytest
@@ -259,3 +262,102 @@ async def test_one_connection_carries_a_bounded_number_of_reports(
             except aiosmtplib.SMTPDataError as error:
                 answers.append(error.code)
     assert answers == [250] * MAX_MESSAGES_PER_CONNECTION + [452]
+
+
+async def _send_to(
+    app: Litestar, setup: Office, recipients: dict[str, list[dict[str, str]]], **changes: object
+) -> int:
+    """Send the office's template to `recipients` (to/cc/bcc) with the draft `changes`."""
+    async with ApiClient.signed_in(app, setup.dispatcher.email) as client:
+        first = recipients["to"][0]["email"]
+        draft = await client.post(
+            f"/api/orders/{setup.order}/drafts",
+            json={"template_id": setup.template, "address": first},
+        )
+        url = f"/api/orders/{setup.order}/drafts/{draft.json()['id']}"
+        changed = await client.patch(url, json={"version": 1, "recipients": recipients, **changes})
+        assert changed.status_code == 200, changed.text
+        sent = await client.post(f"{url}/send")
+        assert sent.status_code == 201, sent.text
+        return int(sent.json()["id"])
+
+
+async def test_a_read_receipt_comes_back_to_the_email_and_marks_the_reader_only(
+    app: Litestar, receiver: int
+) -> None:
+    with smtp_relay() as (relay, port):
+        setup = await office(port, attachments=[])
+        email_id = await _send_to(
+            app,
+            setup,
+            {"to": [{"email": "anna@client.example"}], "cc": [{"email": "beat@client.example"}]},
+            read_receipt=True,
+        )
+        await drain()
+        received = [message_from_bytes(r.data, policy=default) for r in relay.received]
+    row = await SentEmail.select(SentEmail.token).where(SentEmail.id == email_id).first()
+    assert row is not None
+    # Asked of the email's tracking address, not of the employee's mailbox (where the app
+    # would never see it); the same bytes went to both recipients.
+    tracking = f"bounce+{row['token']}@{BOUNCE_DOMAIN}"
+    assert {parseaddr(str(m["Disposition-Notification-To"]))[1] for m in received} == {tracking}
+    message_id = str(received[0]["Message-ID"])
+    # Beat's mail program sends the receipt, with the empty return path RFC 8098 asks for.
+    async with aiosmtplib.SMTP(hostname="127.0.0.1", port=receiver) as smtp:
+        await smtp.sendmail("", [tracking], mdn(row["token"], message_id, "beat@client.example"))
+    detail = await email_detail(email_id)
+    states = {r.email: r.status for r in detail.recipients}
+    assert states == {"anna@client.example": "sent", "beat@client.example": "read"}
+    assert [(e.event, e.recipient) for e in detail.events][-1] == ("read", "beat@client.example")
+
+
+async def test_a_delayed_report_shows_on_the_recipient_until_the_final_one(
+    app: Litestar, receiver: int
+) -> None:
+    _, email_id, token, message_id = await _sent(app, ["anna@client.example"])
+    await _report(
+        receiver,
+        token,
+        dsn(token, message_id, ("anna@client.example", "delayed", "4.4.1", "451 try later")),
+    )
+    detail = await email_detail(email_id)
+    assert (detail.status, detail.recipients[0].status) == ("delayed", "delayed")
+    assert "451 try later" in detail.recipients[0].detail
+    await _report(
+        receiver, token, dsn(token, message_id, ("anna@client.example", "delivered", "2.0.0", ""))
+    )
+    detail = await email_detail(email_id)
+    assert (detail.status, detail.recipients[0].status) == ("delivered", "delivered")
+
+
+async def test_an_unknown_user_reads_the_same_refused_at_once_or_bounced_later(
+    app: Litestar, receiver: int
+) -> None:
+    unknown = "550 5.1.1 <{}>: Recipient address rejected: User unknown"
+    with smtp_relay() as (relay, port):
+        relay.rcpt_replies = {"gone@client.example": unknown.format("gone@client.example")}
+        setup = await office(port, attachments=[])
+        refused = await _send_to(app, setup, {"to": [{"email": "gone@client.example"}]})
+        later = await _send_to(app, setup, {"to": [{"email": "typo@client.example"}]})
+        await drain()
+    row = (
+        await SentEmail.select(SentEmail.token, SentEmail.message_id)
+        .where(SentEmail.id == later)
+        .first()
+    )
+    assert row is not None
+    await _report(
+        receiver,
+        row["token"],
+        dsn(
+            row["token"],
+            row["message_id"],
+            ("typo@client.example", "failed", "5.1.1", unknown.format("typo@client.example")),
+        ),
+    )
+    async with ApiClient.signed_in(app, setup.dispatcher.email) as client:
+        shown = [(await client.get(f"/api/archive/{i}")).json() for i in (refused, later)]
+    assert [e["status"] for e in shown] == ["bounced", "bounced"]
+    assert [[r["status"] for r in e["recipients"]] for e in shown] == [["bounced"], ["bounced"]]
+    assert all("User unknown" in e["recipients"][0]["detail"] for e in shown)
+    assert "Refused by the relay" in shown[0]["recipients"][0]["detail"]

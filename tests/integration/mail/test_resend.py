@@ -24,14 +24,14 @@ async def test_a_bounced_email_is_fixed_and_resent_with_the_same_content(app: Li
         offer = await upload_offer(app, setup)
         first = await send(app, setup, "anna.meir@client.example")
         await drain()
-        assert (await email_detail(first["id"])).status == "failed"
+        assert (await email_detail(first["id"])).status == "bounced"
         colleague = await make_employee(setup.company, roles={Role.DISPATCHER})
         async with ApiClient.signed_in(app, colleague.email) as client:
             assert (await client.get("/api/notifications")).json() == []
         async with ApiClient.signed_in(app, setup.dispatcher.email) as client:
             [note] = (await client.get("/api/notifications")).json()
             assert note["email_id"] == first["id"] and note["resent_as"] is None
-            assert note["recipients"][0]["detail"] == "550 5.1.1 User unknown"
+            assert note["recipients"][0]["detail"] == "Refused by the relay: 550 5.1.1 User unknown"
             bad = await client.post(
                 f"/api/emails/{first['id']}/resend", json={"to": [{"email": "not an address"}]}
             )
@@ -92,7 +92,7 @@ async def test_a_bounced_contacts_address_is_corrected_at_the_contact_and_propos
             await drain()
             entry = (await client.get(f"/api/archive/{sent.json()['id']}")).json()
             [bounced] = entry["recipients"]
-            assert (bounced["status"], bounced["contact_id"]) == ("failed", contact)
+            assert (bounced["status"], bounced["contact_id"]) == ("bounced", contact)
             fixed = await client.patch(
                 f"/api/contacts/{bounced['contact_id']}",
                 json={"email": "anna.meier@client.example"},

@@ -200,7 +200,7 @@ async def test_451_defers_then_250_sends(app: Litestar) -> None:
     assert (await email_detail(sent["id"])).status == "sent"
 
 
-async def test_550_for_one_recipient_fails_only_that_one(app: Litestar) -> None:
+async def test_550_for_one_recipient_marks_only_that_one_not_delivered(app: Litestar) -> None:
     with smtp_relay() as (relay, port):
         relay.rcpt_replies = {
             "gone@client.example": "550 5.1.1 <gone@client.example>: User unknown"
@@ -212,23 +212,28 @@ async def test_550_for_one_recipient_fails_only_that_one(app: Litestar) -> None:
     assert received.rcpt_tos == ["anna@client.example"]
     detail = await email_detail(sent["id"])
     states = {r.email: (r.status, r.detail) for r in detail.recipients}
+    # Refused by the relay reads as a later bounce would: not delivered, and why.
     assert states["gone@client.example"] == (
-        "failed",
-        "550 5.1.1 <gone@client.example>: User unknown",
+        "bounced",
+        "Refused by the relay: 550 5.1.1 <gone@client.example>: User unknown",
     )
     assert states["anna@client.example"][0] == "sent"
-    assert detail.status == "failed"  # flagged for the staff, though anna got it
+    assert detail.status == "bounced"  # flagged for the staff, though anna got it
 
 
-async def test_5xx_for_the_message_fails_every_recipient_with_the_relay_text(app: Litestar) -> None:
+async def test_5xx_for_the_message_is_not_delivered_to_anyone_with_the_relay_text(
+    app: Litestar,
+) -> None:
     with smtp_relay() as (relay, port):
         relay.data_replies = ["554 5.7.1 Message rejected as spam"] * 2
         setup = await _setup(port)
         sent = await _send(app, setup, ["a@client.example", "b@client.example"])
         await _drain()
     detail = await email_detail(sent["id"])
-    assert {r.status for r in detail.recipients} == {"failed"}
-    assert {r.detail for r in detail.recipients} == {"554 5.7.1 Message rejected as spam"}
+    assert {r.status for r in detail.recipients} == {"bounced"}
+    assert {r.detail for r in detail.recipients} == {
+        "Refused by the relay: 554 5.7.1 Message rejected as spam"
+    }
     assert await run_batch("test-worker") == 0
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from organisatrice.core.db import is_sqlite
 from organisatrice.mail.message import Address, MessageSpec, build_message
-from organisatrice.mail.outbox import Frozen, freeze
+from organisatrice.mail.outbox import Frozen, freeze, new_token
 from organisatrice.mail.tables import SentEmail
 from tests.factories import make_company, make_employee, make_order, make_relay
 from tests.smtp_relay import RelayHandler, smtp_relay
@@ -71,6 +71,7 @@ async def _queue(count: int, port: int) -> int:
                 data=built.data,
                 read_receipt=False,
                 bounce_domain="bounces.test.example",
+                token=new_token(),
             )
         )
     return company

@@ -227,9 +227,11 @@ async def test_the_logo_goes_into_the_email_and_its_work_report(app: Litestar) -
     built = await assemble(actor, office.order.id, draft.json()["id"])
     message = email.message_from_bytes(built.built.data, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
-    inline = [p for p in message.walk() if p.get("Content-ID") == "<logo>"]
-    assert [p.get_content() for p in inline] == [stored]
+    [logo] = [p for p in message.walk() if p.get("Content-ID")]
+    assert logo.get_content() == stored
+    cid = str(logo["Content-ID"]).strip("<>")
+    assert cid.startswith("logo.") and cid.endswith("@meier.example")
     html = message.get_body(preferencelist=("html",))
-    assert html is not None and 'src="cid:logo"' in str(html.get_content())
+    assert html is not None and f'src="cid:{cid}"' in str(html.get_content())
     [report] = [p for p in message.iter_attachments() if p.get_content_type() == "application/pdf"]
     assert len(PdfReader(io.BytesIO(report.get_content())).pages[0].images) == 1

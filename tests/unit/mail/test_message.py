@@ -443,12 +443,14 @@ def test_bcc_alone_is_enough() -> None:
 @pytest.mark.parametrize(
     ("image", "field"),
     [
-        (InlineImage("logo", "application/pdf", b""), "inline_images[0].content_type"),
-        (InlineImage("logo", "image", b""), "inline_images[0].content_type"),
-        (InlineImage("<logo>", "image/png", b""), "inline_images[0].cid"),
+        (InlineImage(f"logo@{DOMAIN}", "application/pdf", b""), "inline_images[0].content_type"),
+        (InlineImage(f"logo@{DOMAIN}", "image", b""), "inline_images[0].content_type"),
+        (InlineImage(f"<logo@{DOMAIN}>", "image/png", b""), "inline_images[0].cid"),
+        # RFC 2392: a Content-ID names a domain, as a Message-ID does.
+        (InlineImage("logo", "image/png", b""), "inline_images[0].cid"),
     ],
 )
-def test_inline_image_must_be_an_image_with_a_plain_content_id(
+def test_inline_image_must_be_an_image_with_a_plain_content_id_on_a_domain(
     image: InlineImage, field: str
 ) -> None:
     with pytest.raises(Invalid) as refused:

@@ -50,6 +50,8 @@ export type Company = Schemas["CompanyOut"];
 export type Relay = Schemas["RelayOut"];
 export type RelayIn = Schemas["RelayIn"];
 export type RelayTest = Schemas["RelayTestOut"];
+export type RelayFinding = Schemas["RelayFindingOut"];
+export type RelayNotice = Schemas["RelayNoticeOut"];
 export type Quota = Schemas["QuotaOut"];
 export type PermissionChange = Schemas["PermissionChangeOut"];
 export type PermissionChangePage = Schemas["Page_organisatrice.roles.schemas.PermissionChangeOut_"];
@@ -86,6 +88,7 @@ export const EMAIL_STATUSES: readonly EmailStatus[] = [
   "sending",
   "deferred",
   "sent",
+  "delayed",
   "delivered",
   "read",
   "failed",
@@ -375,6 +378,9 @@ export const resendEmail = (emailId: number, body: Recipients) =>
 
 export const listNotifications = () => call(client.GET("/api/notifications"));
 
+/** For back-office: the relay can no longer get an OAuth 2.0 token. */
+export const listRelayNotices = () => call(client.GET("/api/notifications/relay"));
+
 // The archive
 
 export interface ArchiveFilters {
@@ -491,6 +497,9 @@ export const getRelay = () => call(client.GET("/api/mail/relay"));
 export const setRelay = (body: RelayIn) => call(client.PUT("/api/mail/relay", { body }));
 
 export const testRelay = () => call(client.POST("/api/mail/relay/test"));
+
+/** The provider's consent page for the relay account (Google Workspace); the browser goes there. */
+export const connectRelayAccount = () => call(client.POST("/api/mail/relay/oauth/connect"));
 
 export const getQuota = () => call(client.GET("/api/mail/quota"));
 
