@@ -227,3 +227,31 @@ async def test_a_test_to_oneself_and_the_warning_before_sending_the_same_documen
         await confirm.get_by_role("button", name="Abbrechen").tap()
         await expect(confirm).not_to_be_visible()
         assert len(relay.received) == 2
+
+
+async def test_a_photo_documentation_cannot_be_started_on_an_order_without_photos(
+    page: Page, app: Litestar
+) -> None:
+    with smtp_relay() as (_relay, port):
+        setup = await site(app, port)
+    bare = await make_order(setup.company, number="2026-4712", title="Boilerentkalkung")
+    await make_template(
+        setup.company,
+        kind="photo_documentation",
+        name="Fotodokumentation senden",
+        subject="Fotos {{ order.number }}",
+        attachments=["photos"],
+    )
+    await signed_in(page, setup.dispatcher.email, "Daniel Brunner")
+    await page.goto(f"/#/orders/{bare.id}")
+    card = page.locator(".template", has_text="Fotodokumentation senden")
+    await expect(card).to_have_attribute("aria-disabled", "true")
+    await expect(card).to_contain_text("Dieser Auftrag hat keine Fotos.")
+    await expect(
+        page.get_by_role("link", name=re.compile("Fotodokumentation senden"))
+    ).to_have_count(0)
+    # On the order with photos the same template starts an email.
+    await page.goto(f"/#/orders/{setup.order.id}")
+    await expect(
+        page.get_by_role("link", name=re.compile("Fotodokumentation senden"))
+    ).to_be_visible()

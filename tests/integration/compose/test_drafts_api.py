@@ -10,6 +10,7 @@ from litestar import Litestar
 
 from organisatrice.compose.schemas import AttachmentSource, TemplateKind
 from organisatrice.compose.tables import Draft
+from organisatrice.mail.tables import SentEmail
 from organisatrice.roles.policy import Role
 from tests.client import ApiClient
 from tests.factories import (
@@ -221,6 +222,22 @@ async def test_photo_documentation_as_pdf_proposes_one_pdf_of_all_photos(
             "document_id": None,
         }
     ]
+
+
+async def test_a_photo_documentation_without_photos_is_refused_and_nothing_is_queued(
+    dispatcher: ApiClient, office: Office
+) -> None:
+    draft = await new_draft(
+        dispatcher, office, template_id=await photo_template(office, as_pdf=False)
+    )
+    assert draft["attachments"] == []
+    for action in ("send", "proof"):
+        answer = await dispatcher.post(f"{office.draft_url(draft['id'])}/{action}")
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["code"] == "no_photos"
+        assert "at least one photo" in answer.json()["detail"]
+    assert await SentEmail.count().where(SentEmail.order == office.order.id) == 0
+    assert await draft_row(draft["id"])  # kept, to be sent once photos are attached
 
 
 async def test_offer_template_proposes_the_orders_offers(
