@@ -102,17 +102,17 @@ async def test_coordinator_filters_the_sent_mail_by_status_and_adds_a_note(
     rows = page.get_by_test_id("mail-row")
     await expect(rows).to_have_count(3)
     await expect(page.get_by_test_id("mail-count")).to_have_text("3 E-Mails")
-    # The failed one stands out in the list, newest first.
-    await expect(rows.nth(1)).to_have_attribute("data-status", "failed")
+    # The one the relay refused stands out in the list, newest first: not delivered.
+    await expect(rows.nth(1)).to_have_attribute("data-status", "bounced")
     await expect(rows.nth(1)).to_have_class(re.compile(r"\battention\b"))
     await page.screenshot(path=screenshots / "mail.png")
 
     # Filter by status: one tap on the chip; the filter is in the address (reload, back).
-    await page.get_by_role("button", name="Fehlgeschlagen", exact=True).tap()
+    await page.get_by_role("button", name="Nicht zugestellt", exact=True).tap()
     await expect(rows).to_have_count(1)
     await expect(rows.first).to_contain_text("typo@seeblick.example")
     await expect(rows.first).to_contain_text("2026-4712")
-    assert "status=failed" in page.url
+    assert "status=bounced" in page.url
     await page.reload()
     await expect(rows).to_have_count(1)
 
@@ -143,14 +143,14 @@ async def test_coordinator_filters_the_sent_mail_by_status_and_adds_a_note(
     await page.keyboard.press("Enter")
     await expect(page).to_have_url(re.compile(rf"#/mail/{failed['id']}$"))
     await expect(page.get_by_test_id("entry-status").locator("[data-status]")).to_have_attribute(
-        "data-status", "failed"
+        "data-status", "bounced"
     )
     await expect(page.get_by_test_id("entry-problem")).to_be_visible()
     recipient = page.get_by_test_id("entry-recipient")
     await expect(recipient).to_contain_text("typo@seeblick.example")
     await expect(recipient).to_contain_text(UNKNOWN_USER)
     await expect(page.get_by_test_id("entry-headers")).to_contain_text("Message-ID")
-    await expect(page.get_by_test_id("entry-events")).to_contain_text("fehlgeschlagen")
+    await expect(page.get_by_test_id("entry-events")).to_contain_text("nicht zugestellt")
     await expect(page.get_by_test_id("eml-download")).to_have_attribute(
         "href", f"/api/archive/{failed['id']}/raw"
     )
