@@ -249,7 +249,11 @@ async def test_back_office_tests_the_relay_and_sets_the_limits(
         await expect(page.get_by_test_id("quota")).to_contain_text("Heute 0 von 300")
         await page.get_by_test_id("relay-test").tap()
         result = page.get_by_test_id("relay-result")
-        await expect(result).to_contain_text(f"Connected to 127.0.0.1:{port}")
+        # Each step in the reader's language, named by its code (no English from the server).
+        connection = result.get_by_test_id("relay-finding").and_(
+            page.locator('[data-code="connection_ok"]')
+        )
+        await expect(connection).to_contain_text("Verbunden.")
         await expect(result).to_contain_text("Verbindung in Ordnung.")
         await page.screenshot(path=screenshots / "company.png", full_page=True)
 
