@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from organisatrice.compose.greetings import MAX_GREETED_BY_NAME, Person, greeting_for_all
 from organisatrice.compose.order_context import order_context
 from organisatrice.compose.rendering import render_bounded
 from organisatrice.compose.schemas import (
@@ -191,6 +192,61 @@ async def sender_of(actor: Actor) -> tuple[Recipient, Recipient]:
     return sender, reply_to
 
 
+async def _person(actor: Actor, recipient: Recipient) -> Person:
+    if recipient.contact_id is None:
+        return Person(first_name=recipient.name)
+    contact = await contact_detail(actor, recipient.contact_id)
+    return Person(
+        salutation=contact.salutation.value,
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+    )
+
+
+async def greeting_block(
+    actor: Actor, order: OrderDetail, template: dict[str, Any], to: list[Recipient]
+) -> str:
+    """The template's greeting block for everyone in To (greetings.greeting_for_all); the
+    `contact` placeholders name the first of them."""
+    language = template["language"]
+    people = (
+        [await _person(actor, r) for r in to]
+        if len(to) <= MAX_GREETED_BY_NAME
+        else [Person() for _ in to]
+    )
+    first = to[0].contact_id if to else None
+    contact = await contact_detail(actor, first) if first is not None else None
+    context = msgspec.structs.replace(
+        await order_context(actor, order, contact, language),
+        greeting=greeting_for_all(people, language),
+    )
+    rendered = await render_bounded(
+        {"greeting": template["greeting"]}, msgspec.to_builtins(context)
+    )
+    return rendered["greeting"]
+
+
+async def _greeting_for_new_to(
+    actor: Actor, order: OrderDetail, current: dict[str, Any], blocks: Blocks, to: list[Recipient]
+) -> str | None:
+    """The greeting for the new To list, when the draft still has the one its template gave
+    the old list; None when the person wrote their own (theirs stays) or the template is
+    gone."""
+    before = msgspec.json.decode(current["recipients"], type=Recipients).to
+    # The same addresses are the same people, however they were picked.
+    if [r.email.lower() for r in before] == [r.email.lower() for r in to] or (
+        current["template"] is None
+    ):
+        return None
+    try:
+        template = await template_row(actor, current["template"])
+    except NotFound:
+        return None
+    if blocks.greeting.strip() != (await greeting_block(actor, order, template, before)).strip():
+        return None
+    return await greeting_block(actor, order, template, to)
+
+
 async def create_draft(actor: Actor, order_id: int, data: DraftIn) -> DraftOut:
     order = await emailable_order(actor, order_id)
     template = await template_row(actor, data.template_id)
@@ -330,6 +386,18 @@ async def change_draft(actor: Actor, order_id: int, draft_id: int, patch: DraftP
     if patch.recipients is not msgspec.UNSET:
         recipients = checked_recipients(patch.recipients, order)
         values[Draft.recipients] = msgspec.json.encode(recipients).decode()
+        # The greeting follows who is in To, until the person writes one of their own.
+        current = await _draft_row(actor, order_id, draft_id)
+        blocks = (
+            patch.blocks
+            if patch.blocks is not msgspec.UNSET
+            else msgspec.json.decode(current["blocks"], type=Blocks)
+        )
+        greeting = await _greeting_for_new_to(actor, order, current, blocks, recipients.to)
+        if greeting is not None:
+            values[Draft.blocks] = msgspec.json.encode(
+                msgspec.structs.replace(blocks, greeting=greeting)
+            ).decode()
     if patch.attachments is not msgspec.UNSET:
         attachments = checked_attachments(patch.attachments, order)
         values[Draft.attachments] = msgspec.json.encode(attachments).decode()

@@ -255,3 +255,43 @@ async def test_a_photo_documentation_cannot_be_started_on_an_order_without_photo
     await expect(
         page.get_by_role("link", name=re.compile("Fotodokumentation senden"))
     ).to_be_visible()
+
+
+async def test_the_greeting_addresses_everyone_added_to_to(page: Page, app: Litestar) -> None:
+    with smtp_relay() as (_relay, port):
+        setup = await site(app, port)
+    await make_contact(
+        setup.company,
+        client_id=setup.order.client_id,
+        first_name="Peter",
+        last_name="Huber",
+        salutation="mr",
+        email="peter.huber@lindenhof.example",
+    )
+    template = await make_template(setup.company, name="Arbeitsrapport senden")
+    async with ApiClient.signed_in(app, setup.dispatcher.email) as api:
+        draft = await api.post(
+            f"/api/orders/{setup.order.id}/drafts",
+            json={"template_id": template, "address": SILVIA},
+        )
+        assert draft.status_code == 201, draft.text
+    await signed_in(page, setup.dispatcher.email, "Daniel Brunner")
+    await page.goto(f"/#/orders/{setup.order.id}/drafts/{draft.json()['id']}")
+    greeting = page.get_by_label("Anrede")
+    await expect(greeting).to_have_value("Sehr geehrte Damen und Herren,")
+    await page.get_by_role("button", name="Empfänger in «An» hinzufügen").tap()
+    await page.get_by_role("button", name=re.compile("Peter Huber")).tap()
+    await expect(page.get_by_test_id("recipients-to")).to_contain_text("Peter Huber")
+    # A typed address and a named contact: greeted together, nobody singled out.
+    await expect(page.get_by_test_id("save-state")).to_have_attribute("data-state", "saved")
+    await expect(greeting).to_have_value("Sehr geehrte Damen und Herren,")
+    await page.get_by_role("button", name=f"{SILVIA} entfernen").tap()
+    await expect(greeting).to_have_value("Sehr geehrter Herr Huber,")
+    await page.get_by_role("button", name="Empfänger in «An» hinzufügen").tap()
+    await page.get_by_role("button", name=re.compile("Silvia Moser")).tap()
+    await expect(greeting).to_have_value("Sehr geehrter Herr Huber, sehr geehrte Frau Moser,")
+    # Written by hand, the greeting stays whoever is added.
+    await greeting.fill("Liebe Frau Moser, lieber Herr Huber,")
+    await page.get_by_role("button", name="Peter Huber entfernen").tap()
+    await expect(page.get_by_test_id("save-state")).to_have_attribute("data-state", "saved")
+    await expect(greeting).to_have_value("Liebe Frau Moser, lieber Herr Huber,")

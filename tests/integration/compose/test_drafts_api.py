@@ -326,6 +326,39 @@ async def test_changes_are_saved_and_the_version_moves_on(
     assert reopened == saved
 
 
+async def test_greeting_follows_everyone_in_to_until_written_by_hand(
+    dispatcher: ApiClient, office: Office
+) -> None:
+    draft = await new_draft(dispatcher, office, contact="anna")
+    anna = draft["recipients"]["to"][0]
+    john = {"email": "john.smith@owner.example", "contact_id": office.contacts["john"]}
+    both = await dispatcher.patch(
+        office.draft_url(draft["id"]),
+        json={"version": 1, "recipients": {"to": [anna, john]}},
+    )
+    assert both.status_code == 200, both.text
+    assert both.json()["blocks"]["greeting"] == (
+        "Sehr geehrte Frau Meier, sehr geehrter Herr Smith,"
+    )
+    typed = await dispatcher.patch(
+        office.draft_url(draft["id"]),
+        json={"version": 2, "recipients": {"to": [anna, john, {"email": "info@hw.example"}]}},
+    )
+    assert typed.json()["blocks"]["greeting"] == "Sehr geehrte Damen und Herren,"
+    back = await dispatcher.patch(
+        office.draft_url(draft["id"]), json={"version": 3, "recipients": {"to": [anna]}}
+    )
+    assert back.json()["blocks"]["greeting"] == "Sehr geehrte Frau Meier,"
+    own = {**back.json()["blocks"], "greeting": "Liebe Anna,"}
+    kept = await dispatcher.patch(
+        office.draft_url(draft["id"]),
+        json={"version": 4, "blocks": own, "recipients": {"to": [anna, john]}},
+    )
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["blocks"]["greeting"] == "Liebe Anna,"
+    assert (await draft_row(draft["id"]))["version"] == 5
+
+
 async def test_stale_version_is_a_conflict_and_changes_nothing(
     dispatcher: ApiClient, office: Office
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from organisatrice.compose.greetings import CLOSINGS, greeting
+from organisatrice.compose.greetings import CLOSINGS, Person, greeting, greeting_for_all
 
 
 @pytest.mark.parametrize(
@@ -72,3 +72,35 @@ def test_every_language_has_a_closing() -> None:
         "it": "Cordiali saluti",
         "en": "Kind regards",
     }
+
+
+@pytest.mark.parametrize(
+    ("language", "people", "expected"),
+    [
+        (
+            "de",
+            [("ms", "Meier"), ("mr", "Huber")],
+            "Sehr geehrte Frau Meier, sehr geehrter Herr Huber,",
+        ),
+        ("en", [("mr", "Smith"), ("ms", "Jones")], "Dear Mr Smith, dear Ms Jones,"),
+        ("it", [("ms", "Rossi"), ("mr", "Conti")], "Gentile Signora Rossi, egregio Signor Conti,"),
+        ("fr", [("ms", "Dubois"), ("mr", "Favre")], "Madame, Monsieur,"),
+        ("fr", [("ms", "Dubois"), ("ms", "Rey")], "Mesdames,"),
+        ("fr", [("mr", "Favre"), ("mr", "Rey"), ("ms", "Dubois")], "Madame, Messieurs,"),
+        # Someone in To we cannot name: nobody is named, everyone is greeted together.
+        ("de", [("ms", "Meier"), ("none", "")], "Sehr geehrte Damen und Herren,"),
+        ("en", [("ms", "Meier"), ("none", "Weber")], "Dear Sir or Madam,"),
+        # Four people by name would be a list, not a greeting.
+        (
+            "de",
+            [("ms", "A"), ("ms", "B"), ("mr", "C"), ("mr", "D")],
+            "Sehr geehrte Damen und Herren,",
+        ),
+        ("de", [("mr", "Huber")], "Sehr geehrter Herr Huber,"),
+    ],
+)
+def test_greeting_for_all_addresses_everyone_in_to_or_all_together(
+    language: str, people: list[tuple[str, str]], expected: str
+) -> None:
+    persons = [Person(salutation=s, first_name="X", last_name=last) for s, last in people]
+    assert greeting_for_all(persons, language) == expected

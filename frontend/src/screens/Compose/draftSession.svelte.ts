@@ -90,6 +90,10 @@ export class DraftSession {
       if (parts.includes("recipients") && !this.#dirty.has("recipients")) {
         this.draft.recipients = saved.recipients;
       }
+      // The server greets whoever is now in To, unless the greeting was written by hand.
+      if (parts.includes("recipients") && !this.#dirty.has("blocks")) {
+        this.draft.blocks.greeting = saved.blocks.greeting;
+      }
       if (parts.includes("attachments") && !this.#dirty.has("attachments")) {
         if (this.#holdNames) this.#serverAttachments = saved.attachments;
         else this.draft.attachments = saved.attachments;
