@@ -1,14 +1,17 @@
 """A real SMTP relay for tests: aiosmtpd on 127.0.0.1, recording every transaction, with
-replies the test can script (a 550 for one address, a 451 before accepting, DSN or not)."""
+replies the test can script (a 550 for one address, a 451 before accepting, DSN or not), and
+delivering mail for chosen domains onward, as a relay does to a domain's MX."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import aiosmtplib
 import msgspec
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
@@ -31,6 +34,12 @@ class RelayHandler:
         self.rcpt_replies: dict[str, str] = {}
         self.data_replies: list[str] = []
         self.data_delay = 0.0
+        # Domain -> port on loopback: mail for it is delivered there after it was accepted.
+        self.mx: dict[str, int] = {}
+        # (pattern, reply): MAIL FROM with a matching address is refused with the reply, as a
+        # hosted relay refuses senders outside the account.
+        self.sender_refusal: tuple[re.Pattern[str], str] | None = None
+        self._onward: set[asyncio.Task[None]] = set()
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
@@ -39,6 +48,15 @@ class RelayHandler:
         if self.dsn:
             responses.insert(-1, "250-DSN")
         return responses
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.sender_refusal and self.sender_refusal[0].match(address):
+            return self.sender_refusal[1]
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
@@ -64,7 +82,21 @@ class RelayHandler:
                 data=envelope.original_content,
             )
         )
+        onward = [r for r in envelope.rcpt_tos if r.rsplit("@", 1)[-1].lower() in self.mx]
+        for rcpt in onward:
+            # After the reply, as a relay queues and then delivers.
+            task = asyncio.get_running_loop().create_task(
+                self._deliver(envelope.mail_from, rcpt, envelope.original_content)
+            )
+            self._onward.add(task)
+            task.add_done_callback(self._onward.discard)
         return f"250 2.0.0 Ok: queued as T{len(self.received):05d}"
+
+    async def _deliver(self, mail_from: str, rcpt: str, data: bytes) -> None:
+        port = self.mx[rcpt.rsplit("@", 1)[-1].lower()]
+        await aiosmtplib.send(
+            data, sender=mail_from, recipients=[rcpt], hostname="127.0.0.1", port=port
+        )
 
 
 class _DsnSMTP(SMTP):  # type: ignore[misc]

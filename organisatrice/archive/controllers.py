@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
-from urllib.parse import quote
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
@@ -25,23 +24,11 @@ from organisatrice.archive.schemas import (
     RetentionPreviewOut,
 )
 from organisatrice.core.errors import Invalid
-from organisatrice.core.http import PathId
+from organisatrice.core.http import PathId, file_response
 from organisatrice.roles.policy import Actor, Permission
 
 _VIEW = {"needs": Permission.VIEW_ARCHIVE}
 _MANAGE = {"needs": Permission.MANAGE_ARCHIVE}
-
-
-def _download(data: bytes, content_type: str, filename: str) -> Response[bytes]:
-    return Response(
-        data,
-        media_type=content_type,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename, safe='')}",
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, max-age=3600",
-        },
-    )
 
 
 def _aware(value: datetime) -> datetime:
@@ -68,7 +55,7 @@ class ArchiveEntryController(Controller):
     async def raw(self, email_id: PathId, actor: NamedDependency[Actor]) -> Response[bytes]:
         """The .eml file: the bytes the relay received."""
         stored = await entries.raw_message(actor, email_id)
-        return _download(stored.data, "message/rfc822", f"{stored.filename}.eml")
+        return file_response(stored.data, "message/rfc822", f"{stored.filename}.eml")
 
     @get(
         "/{email_id:int}/attachments/{index:int}",
@@ -84,7 +71,7 @@ class ArchiveEntryController(Controller):
     ) -> Response[bytes]:
         """One attachment as sent, under its original name."""
         stored = await entries.attachment(actor, email_id, index)
-        return _download(stored.data, stored.content_type, stored.filename)
+        return file_response(stored.data, stored.content_type, stored.filename)
 
     @post(
         "/{email_id:int}/notes",

@@ -1,15 +1,18 @@
 """Notifications: emails that failed or bounced, for their author and for back-office, until
 someone fixed the address and sent them again; and, for back-office, a relay that can no longer
-get an OAuth 2.0 token (a revoked grant, an expired secret), until it gets one again."""
+get an OAuth 2.0 token (a revoked grant, an expired secret), until it gets one again, and a
+daily tracking probe that did not come back."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from organisatrice.core.structs import Out
 from organisatrice.mail.schemas import EmailStatus
 from organisatrice.mail.tables import EmailRecipient, MailRelay, SentEmail
+from organisatrice.mail.tracking import failing_check
 from organisatrice.roles.policy import Actor, Permission, permissions
 
 NEEDING = (EmailStatus.FAILED.value, EmailStatus.BOUNCED.value)
@@ -77,9 +80,11 @@ async def notifications(actor: Actor) -> list[NotificationOut]:
 
 
 class RelayNoticeOut(Out):
-    """The relay's last token request failed: `code` is stable (the UI words it), `detail`
-    says it in English; nothing is sent until it works again."""
+    """The relay's last token request failed (nothing is sent until it works again), or the
+    daily tracking probe did not come back: `code` is stable (the UI words it), `detail` says
+    it in English; `about` says which."""
 
+    about: Literal["oauth", "tracking"]
     code: str
     detail: str
     at: datetime
@@ -91,12 +96,22 @@ async def relay_notices(actor: Actor) -> list[RelayNoticeOut]:
     rows = await MailRelay.select(
         MailRelay.oauth_failure, MailRelay.oauth_failure_code, MailRelay.oauth_failed_at
     ).where((MailRelay.company == actor.company_id) & (MailRelay.oauth_failure != ""))
-    return [
+    zone = ZoneInfo(actor.time_zone)
+    notices = [
         RelayNoticeOut(
+            about="oauth",
             code=row["oauth_failure_code"] or "oauth_failed",
             detail=row["oauth_failure"],
-            at=row["oauth_failed_at"].astimezone(ZoneInfo(actor.time_zone)),
+            at=row["oauth_failed_at"].astimezone(zone),
         )
         for row in rows
         if row["oauth_failed_at"] is not None
     ]
+    # The daily tracking probe found the way back for reports broken.
+    failing = await failing_check(actor.company_id)
+    if failing is not None:
+        code, detail, since = failing
+        notices.append(
+            RelayNoticeOut(about="tracking", code=code, detail=detail, at=since.astimezone(zone))
+        )
+    return notices

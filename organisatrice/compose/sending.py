@@ -17,8 +17,15 @@ from organisatrice.core.blobs import blob_store
 from organisatrice.core.errors import Invalid, NotFound
 from organisatrice.mail.limits import check_limits
 from organisatrice.mail.message import Address, build_message, resent_spec
-from organisatrice.mail.outbox import Frozen, email_state, envelope_sender, freeze, new_token
-from organisatrice.mail.relay import Relay, relay_of
+from organisatrice.mail.outbox import (
+    Frozen,
+    bounce_domain,
+    email_state,
+    freeze,
+    new_token,
+    tracking_address,
+)
+from organisatrice.mail.relay import relay_of
 from organisatrice.mail.schemas import SentEmailOut
 from organisatrice.mail.tables import SentEmail
 from organisatrice.mail.worker import wake_worker
@@ -160,19 +167,6 @@ def refuse_photo_documentation_without_photos(draft: DraftOut) -> None:
             field="attachments",
             code="no_photos",
         )
-
-
-def bounce_domain(relay: Relay, sender: str) -> str:
-    """Where reports about the company's emails come back: the relay's bounce domain, else the
-    sender's own domain."""
-    return relay.bounce_domain or sender.rsplit("@", 1)[-1]
-
-
-def tracking_address(token: str, relay: Relay, sender: str) -> str:
-    """The email's own address on the bounce domain. Read receipts are asked for to it, so
-    that they reach the receiver and mark the recipient they name (RFC 8098: not the
-    employee's mailbox, where the app never sees them)."""
-    return envelope_sender(token, bounce_domain(relay, sender))
 
 
 def _envelope(recipients: Recipients) -> list[tuple[str, str, str]]:

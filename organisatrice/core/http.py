@@ -4,9 +4,9 @@ security headers of every answer."""
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.datastructures import MutableScopeHeaders
 from litestar.middleware import ASGIMiddleware
 from litestar.params import PathParameter
@@ -16,6 +16,23 @@ from organisatrice.core.errors import Invalid
 from organisatrice.core.structs import MAX_ID
 
 PathId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+
+
+def file_response(
+    data: bytes, content_type: str, filename: str, *, inline: bool = False
+) -> Response[bytes]:
+    """A stored file as the browser gets it: shown (`inline`) or downloaded under `filename`,
+    never sniffed into another type, cached only by the person's own browser."""
+    disposition = "inline" if inline else "attachment"
+    return Response(
+        data,
+        media_type=content_type,
+        headers={
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(filename, safe='')}",
+            "Cache-Control": "private, max-age=3600",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 _NUL_DETAIL = "Text may not contain NUL characters (\\u0000); remove them."

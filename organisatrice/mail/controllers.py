@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from litestar import Controller, Request, get, post, put
+from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 from litestar.response import Redirect
 
 from organisatrice.core.errors import Invalid, NotFound
-from organisatrice.core.http import PathId
+from organisatrice.core.http import PathId, file_response
 from organisatrice.core.structs import In
-from organisatrice.mail import account_links, limits, outbox, settings_api
+from organisatrice.mail import account_links, limits, outbox, settings_api, tracking
 from organisatrice.mail.schemas import (
     EmailDetailOut,
     OAuthConsentOut,
@@ -109,6 +109,31 @@ class MailSettingsController(Controller):
         else:
             answer = {"oauth": "connected"}
         return Redirect(path=f"/#/admin/company?{urlencode(answer)}")
+
+    @get("/tracking", opt=_COMPANY, operation_id="GetTracking")
+    async def get_tracking(self, actor: NamedDependency[Actor]) -> tracking.TrackingOut:
+        """Whether delivery reports reach the app: the last probe, the daily setting, and the
+        reports that could not be attributed."""
+        return await tracking.tracking_health(actor)
+
+    @post("/tracking/probe", opt=_COMPANY, operation_id="VerifyTracking", status_code=200)
+    async def verify(self, actor: NamedDependency[Actor]) -> tracking.TrackingOut:
+        """Send a probe through the relay to the company's own return address; it is verified
+        when the inbound receiver takes it (poll GET /tracking)."""
+        return await tracking.verify_tracking(actor)
+
+    @put("/tracking", opt=_COMPANY, operation_id="SetTracking")
+    async def set_tracking(
+        self, actor: NamedDependency[Actor], data: JSONBody[tracking.TrackingIn]
+    ) -> tracking.TrackingOut:
+        """Send a probe every day (the mail worker does), or not."""
+        return await tracking.set_daily(actor, data)
+
+    @get("/reports/{report_id:int}", opt=_COMPANY, operation_id="GetInboundReport")
+    async def report(self, report_id: PathId, actor: NamedDependency[Actor]) -> Response[bytes]:
+        """A report the receiver kept, as it arrived (an .eml file)."""
+        data = await tracking.report_bytes(actor, report_id)
+        return file_response(data, "message/rfc822", f"report-{report_id}.eml")
 
 
 def _session_hash(request: Request[Any, Any, Any]) -> str | None:

@@ -29,6 +29,7 @@ from organisatrice.mail.reports import RecipientReport, Report, parse_report
 from organisatrice.mail.schemas import EmailStatus
 from organisatrice.mail.state_log import log_email_state
 from organisatrice.mail.tables import DeliveryEvent, EmailRecipient, InboundReport, SentEmail
+from organisatrice.mail.tracking import known_probe, probe_returned
 
 log = logging.getLogger("organisatrice.inbound")
 
@@ -70,10 +71,12 @@ def token_of(address: str) -> str | None:
 
 
 async def known_token(token: str) -> bool:
-    """A recipient's token (VERP), or an email's (emails archived before recipients had one)."""
+    """A recipient's token (VERP), an email's (emails archived before recipients had one), or
+    a tracking probe's."""
     return bool(
         await EmailRecipient.exists().where(EmailRecipient.token == token)
         or await SentEmail.exists().where(SentEmail.token == token)
+        or await known_probe(token)
     )
 
 
@@ -228,6 +231,9 @@ class _Receiver:
         for address in envelope.rcpt_tos:
             token = token_of(address)
             if token is not None:
+                if await self._on_app_loop(probe_returned(token)):
+                    log.info("tracking probe %s came back", token)
+                    continue
                 try:
                     report_id = await self._on_app_loop(
                         record_report(token, envelope.mail_from or "", data)

@@ -30,6 +30,7 @@ from organisatrice.mail.chain import (
     move_head,
     seal_trails,
 )
+from organisatrice.mail.relay import Relay
 from organisatrice.mail.schemas import (
     DeliveryEventOut,
     EmailDetailOut,
@@ -90,6 +91,19 @@ def envelope_sender(token: str, bounce_domain: str) -> str:
     """A return address of one email (or one recipient of it), so reports that come back name
     what they are about."""
     return f"bounce+{token}@{bounce_domain}"
+
+
+def bounce_domain(relay: Relay, sender: str) -> str:
+    """Where reports about the company's emails come back: the relay's bounce domain, else the
+    sender's own domain."""
+    return relay.bounce_domain or sender.rsplit("@", 1)[-1]
+
+
+def tracking_address(token: str, relay: Relay, sender: str) -> str:
+    """The email's own address on the bounce domain. Read receipts are asked for to it, so
+    that they reach the receiver and mark the recipient they name (RFC 8098: not the
+    employee's mailbox, where the app never sees them)."""
+    return envelope_sender(token, bounce_domain(relay, sender))
 
 
 def envelopes(email: Claimed, data: bytes) -> list[Envelope]:

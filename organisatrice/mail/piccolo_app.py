@@ -13,6 +13,7 @@ from organisatrice.mail.tables import (
     InboundReport,
     MailRelay,
     SentEmail,
+    TrackingCheck,
 )
 
 APP_CONFIG = AppConfig(
@@ -25,6 +26,7 @@ APP_CONFIG = AppConfig(
         EmailRecipient,
         DeliveryEvent,
         InboundReport,
+        TrackingCheck,
     ],
     migration_dependencies=["organisatrice.orders.piccolo_app"],
     commands=[],

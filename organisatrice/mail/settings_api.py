@@ -13,6 +13,7 @@ from organisatrice.core.errors import Invalid
 from organisatrice.core.outbound import MAIL_PORTS, outbound_address
 from organisatrice.core.structs import In
 from organisatrice.mail import oauth
+from organisatrice.mail.outbox import bounce_domain as reports_domain
 from organisatrice.mail.outbox import envelope_sender
 from organisatrice.mail.relay import (
     AuthMethod,
@@ -314,7 +315,7 @@ async def test_relay(actor: Actor) -> RelayTestOut:
     reports can come back), and DSN."""
     relay = await relay_of(actor.company_id)
     sender = await sender_address(actor.company_id)
-    bounce_domain = relay.bounce_domain or sender.rsplit("@", 1)[-1] or "invalid"
+    bounce_domain = reports_domain(relay, sender) or "invalid"
     return_path = envelope_sender("0" * 32, bounce_domain)
     try:
         async with RelaySession(relay, timeout=min(get_settings().smtp_timeout, 15)) as session:

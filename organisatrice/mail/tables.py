@@ -155,3 +155,21 @@ class InboundReport(Table):
     kind = Varchar(length=20)
     blob_sha256 = Varchar(length=64)
     problem = Text(default="")
+
+
+class TrackingCheck(Table):
+    """Whether reports can find their way back for the company: its last probe (an email to
+    its own return address, mail/tracking.py), when one last came back, and whether a probe
+    goes out every day."""
+
+    id = Serial(primary_key=True)
+    company = ForeignKey(references=Company, on_delete=OnDelete.cascade, unique=True)
+    daily = Boolean(default=False)
+    probe_token = Varchar(length=32, null=True, default=None, unique=True)
+    sent_at = Timestamptz(null=True, default=None)
+    returned_at = Timestamptz(null=True, default=None)
+    # Why the last probe could not be sent (empty when the relay took it); `problem_code` is
+    # stable, for the UI to word.
+    problem = Text(default="")
+    problem_code = Varchar(length=40, default="")
+    verified_at = Timestamptz(null=True, default=None)

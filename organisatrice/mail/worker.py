@@ -27,6 +27,7 @@ from organisatrice.mail.relay import relay_of
 from organisatrice.mail.schemas import EmailStatus
 from organisatrice.mail.smtp import DeliveryResult, RelaySession, RelayUnavailable
 from organisatrice.mail.state_log import log_email_state
+from organisatrice.mail.tracking import send_daily_probes
 from organisatrice.settings import get_settings
 
 log = logging.getLogger("organisatrice.mail")
@@ -37,6 +38,7 @@ BATCH = 20
 # worker still looks at its stop signal every second or so.
 CHAIN_SECONDS = 1.0
 POLL_SECONDS = 2.0
+PROBE_POLL_SECONDS = 300.0
 
 _wake = asyncio.Event()
 
@@ -232,10 +234,20 @@ async def run_batch(worker: str, *, limit: int = BATCH) -> int:
 
 async def run_worker(stop: asyncio.Event, *, worker: str | None = None) -> None:
     name = worker or worker_name()
-    await run_rounds(
-        f"mail worker {name}",
-        lambda: run_batch(name),
-        stop=stop,
-        wake=_wake,
-        poll_seconds=POLL_SECONDS,
+    await asyncio.gather(
+        run_rounds(
+            f"mail worker {name}",
+            lambda: run_batch(name),
+            stop=stop,
+            wake=_wake,
+            poll_seconds=POLL_SECONDS,
+        ),
+        # Daily tracking probes: due at most once a day per company, so looked for rarely.
+        run_rounds(
+            f"tracking probes {name}",
+            send_daily_probes,
+            stop=stop,
+            wake=asyncio.Event(),
+            poll_seconds=PROBE_POLL_SECONDS,
+        ),
     )

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import quote
 
 from litestar import Controller, Response, get, patch, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, MultipartBody, QueryParameter
 
-from organisatrice.core.http import PathId
+from organisatrice.core.http import PathId, file_response
 from organisatrice.core.structs import Page
 from organisatrice.orders import files, responsibility, services, writes
 from organisatrice.orders.schemas import (
@@ -57,23 +56,6 @@ class PhotoUpload:
 class DocumentUpload:
     file: UploadFile
     kind: str = "other"
-
-
-def _file_response(stored: files.StoredFile, *, inline: bool) -> Response[bytes]:
-    disposition = "inline" if inline else "attachment"
-    return Response(
-        stored.data,
-        media_type=stored.content_type,
-        headers={
-            "Content-Disposition": f"{disposition}; filename*=UTF-8''{_quote(stored.filename)}",
-            "Cache-Control": "private, max-age=3600",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
-
-
-def _quote(name: str) -> str:
-    return quote(name, safe="")
 
 
 class OrderController(Controller):
@@ -175,7 +157,7 @@ class PhotoController(Controller):
     ) -> Response[bytes]:
         """The photo itself."""
         stored = await files.photo_file(actor, order_id, photo_id, thumbnail=False)
-        return _file_response(stored, inline=True)
+        return file_response(stored.data, stored.content_type, stored.filename, inline=True)
 
     @get(
         "/{photo_id:int}/thumbnail",
@@ -188,7 +170,7 @@ class PhotoController(Controller):
     ) -> Response[bytes]:
         """A small JPEG of the photo for grids."""
         stored = await files.photo_file(actor, order_id, photo_id, thumbnail=True)
-        return _file_response(stored, inline=True)
+        return file_response(stored.data, stored.content_type, stored.filename, inline=True)
 
 
 class DocumentController(Controller):
@@ -219,7 +201,7 @@ class DocumentController(Controller):
     ) -> Response[bytes]:
         """The document, under its name."""
         stored = await files.document_file(actor, order_id, document_id)
-        return _file_response(stored, inline=False)
+        return file_response(stored.data, stored.content_type, stored.filename, inline=False)
 
 
 _WRITE_CLIENTS = {"needs": Permission.WRITE_CLIENTS}

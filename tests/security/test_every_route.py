@@ -16,6 +16,8 @@ from litestar import Litestar, get
 from litestar.handlers import HTTPRouteHandler
 from PIL import Image
 
+from organisatrice.core.blobs import blob_store
+from organisatrice.mail.tables import InboundReport
 from organisatrice.orders.tables import OrderResponsible
 from organisatrice.roles.guards import needs_of, routes_without_guard
 from organisatrice.roles.policy import Actor, Permission, Role, Scope, decide
@@ -90,6 +92,11 @@ async def _world(app: Litestar) -> World:
     assert token.status_code == 201, token.text
     assert spreadsheet.status_code == 201, spreadsheet.text
     endpoint_id, delivery_id = await make_webhook_endpoint(company_id)
+    ref, _ = await blob_store().put(b"From: MAILER-DAEMON@relay.example\r\n\r\nunreadable\r\n")
+    report = InboundReport(
+        company=company_id, kind="unknown", blob_sha256=ref.sha256, problem="unreadable"
+    )
+    await report.save()
     return World(
         company_id=company_id,
         ids={
@@ -108,6 +115,7 @@ async def _world(app: Litestar) -> World:
             "index": 0,
             "endpoint_id": endpoint_id,
             "delivery_id": delivery_id,
+            "report_id": int(report.id),
         },
     )
 
@@ -145,6 +153,8 @@ def _request_body(operation_id: str) -> dict[str, Any]:
         "SetMailRelay": {"json": {"host": "127.0.0.1", "port": 1, "tls_mode": "none"}},
         "TestMailRelay": {},
         "ConnectMailRelayAccount": {},
+        "VerifyTracking": {},
+        "SetTracking": {"json": {"daily": False}},
         "ResendEmail": {"json": {"to": [{"email": "fixed@client.example"}]}},
         "AddArchiveNote": {"json": {"text": "Called the client."}},
         "RecordHandover": {"json": {"kind": "work_report", "handed_over_on": "2026-11-20"}},

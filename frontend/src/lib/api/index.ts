@@ -52,6 +52,7 @@ export type RelayIn = Schemas["RelayIn"];
 export type RelayTest = Schemas["RelayTestOut"];
 export type RelayFinding = Schemas["RelayFindingOut"];
 export type RelayNotice = Schemas["RelayNoticeOut"];
+export type Tracking = Schemas["TrackingOut"];
 export type Quota = Schemas["QuotaOut"];
 export type PermissionChange = Schemas["PermissionChangeOut"];
 export type PermissionChangePage = Schemas["Page_organisatrice.roles.schemas.PermissionChangeOut_"];
@@ -502,6 +503,15 @@ export const testRelay = () => call(client.POST("/api/mail/relay/test"));
 export const connectRelayAccount = () => call(client.POST("/api/mail/relay/oauth/connect"));
 
 export const getQuota = () => call(client.GET("/api/mail/quota"));
+
+/** Whether delivery reports reach the app: the last probe, the daily setting, unattributed reports. */
+export const getTracking = () => call(client.GET("/api/mail/tracking"));
+
+export const verifyTracking = () => call(client.POST("/api/mail/tracking/probe"));
+
+export const setTrackingDaily = (daily: boolean) => call(client.PUT("/api/mail/tracking", { body: { daily } }));
+
+export const reportUrl = (reportId: number) => urlOf("/api/mail/reports/{report_id}", { report_id: reportId });
 
 // API tokens
 
