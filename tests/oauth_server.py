@@ -2,7 +2,8 @@
 client-credentials token endpoint (`/{tenant}/oauth2/v2.0/token`) and Google's consent page and
 token endpoint (`/authorize`, which consents at once and sends the browser back, and `/token`
 for the code, with PKCE, and for refresh tokens). It remembers every access token it issued, so a
-test relay can ask whether one is valid, and can revoke a grant or shorten token lifetimes."""
+test relay can ask whether one is valid, and can revoke a grant or shorten token lifetimes; and
+that relay (aiosmtpd, XOAUTH2 only, every token checked with the server)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+from tests.smtp_relay import free_port
 
 
 class OAuthServer:
@@ -136,9 +142,9 @@ def _handler(server: OAuthServer) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def oauth_server() -> Iterator[OAuthServer]:
+def oauth_server(*, port: int = 0) -> Iterator[OAuthServer]:
     server = OAuthServer()
-    http = ThreadingHTTPServer(("127.0.0.1", 0), _handler(server))
+    http = ThreadingHTTPServer(("127.0.0.1", port), _handler(server))
     server.port = http.server_address[1]
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()
@@ -147,3 +153,53 @@ def oauth_server() -> Iterator[OAuthServer]:
     finally:
         http.shutdown()
         http.server_close()
+
+
+class XOAuth2Relay:
+    """An aiosmtpd handler that takes XOAUTH2 only, with a token the OAuth server issued and
+    that has not expired; it keeps the EHLO names it was greeted with."""
+
+    def __init__(self, issuer: OAuthServer) -> None:
+        self.issuer = issuer
+        self.helo_names: list[str] = []
+        self.signed_in: list[str] = []
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.helo_names.append(hostname)
+        session.host_name = hostname
+        return responses
+
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
+        try:
+            said = base64.b64decode(args[1]).decode()
+            user, auth, *_ = said.split("\x01")
+            token = auth.removeprefix("auth=Bearer ")
+        except (IndexError, ValueError):
+            return AuthResult(success=False, handled=False, message="501 5.5.2 Cannot decode")
+        if not user.startswith("user=") or not self.issuer.valid(token):
+            return AuthResult(success=False, handled=False, message="535 5.7.8 Token refused")
+        self.signed_in.append(user.removeprefix("user="))
+        return AuthResult(success=True)
+
+
+@contextmanager
+def xoauth2_relay(
+    issuer: OAuthServer, *, port: int | None = None
+) -> Iterator[tuple[XOAuth2Relay, int]]:
+    handler = XOAuth2Relay(issuer)
+    port = port or free_port()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        # Loopback without TLS in tests; the mechanisms a password would use are not offered.
+        auth_require_tls=False,
+        auth_exclude_mechanism=["LOGIN", "PLAIN"],
+    )
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()

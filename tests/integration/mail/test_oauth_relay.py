@@ -5,9 +5,7 @@ the EHLO name; and the relay test's findings, step by step."""
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,7 +14,6 @@ import httpx
 import msgspec
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
 from litestar import Litestar
 
 from organisatrice.mail import oauth
@@ -28,58 +25,10 @@ from organisatrice.roles.tables import Company
 from organisatrice.settings import get_settings
 from tests.client import ApiClient
 from tests.factories import make_company, make_employee
-from tests.oauth_server import OAuthServer, oauth_server
+from tests.oauth_server import OAuthServer, oauth_server, xoauth2_relay
 from tests.smtp_relay import free_port, smtp_relay
 
 MAILBOX = "office@firm-mail.example"
-
-
-class XOAuth2Relay:
-    """An aiosmtpd handler that takes XOAUTH2 only, with a token the OAuth server issued and
-    that has not expired; it keeps the EHLO names it was greeted with."""
-
-    def __init__(self, issuer: OAuthServer) -> None:
-        self.issuer = issuer
-        self.helo_names: list[str] = []
-        self.signed_in: list[str] = []
-
-    async def handle_EHLO(
-        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
-    ) -> list[str]:
-        self.helo_names.append(hostname)
-        session.host_name = hostname
-        return responses
-
-    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
-        try:
-            said = base64.b64decode(args[1]).decode()
-            user, auth, *_ = said.split("\x01")
-            token = auth.removeprefix("auth=Bearer ")
-        except (IndexError, ValueError):
-            return AuthResult(success=False, handled=False, message="501 5.5.2 Cannot decode")
-        if not user.startswith("user=") or not self.issuer.valid(token):
-            return AuthResult(success=False, handled=False, message="535 5.7.8 Token refused")
-        self.signed_in.append(user.removeprefix("user="))
-        return AuthResult(success=True)
-
-
-@contextmanager
-def xoauth2_relay(issuer: OAuthServer) -> Iterator[tuple[XOAuth2Relay, int]]:
-    handler = XOAuth2Relay(issuer)
-    port = free_port()
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=port,
-        # Loopback without TLS in tests; the mechanisms a password would use are not offered.
-        auth_require_tls=False,
-        auth_exclude_mechanism=["LOGIN", "PLAIN"],
-    )
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
