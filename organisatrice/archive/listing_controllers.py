@@ -3,12 +3,21 @@ export of sent work reports."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 from urllib.parse import quote
 
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    Operation,
+    Schema,
+)
+from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromQuery, QueryParameter
 
 from organisatrice.archive import export, listing
@@ -18,6 +27,23 @@ from organisatrice.mail.schemas import EmailStatus
 from organisatrice.roles.policy import Actor, Permission
 
 Id = Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)]
+
+
+@dataclass
+class _FileOperation(Operation):
+    """The billing export's operation: its 200 answer is either file, where Litestar would
+    document the one media type a route declares."""
+
+    def __post_init__(self) -> None:
+        if self.responses is None:
+            return
+        ok = self.responses["200"]
+        assert isinstance(ok, OpenAPIResponse)
+        binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+        ok.content = {
+            media_type: OpenAPIMediaType(schema=binary)
+            for media_type in export.MEDIA_TYPES.values()
+        }
 
 
 class ArchiveListingController(Controller):
@@ -76,12 +102,12 @@ class ArchiveListingController(Controller):
         return await listing.list_archive(actor, filters, sort=sort, cursor=cursor, limit=limit)
 
     @get(
-        "/billing.csv",
+        "/billing",
         opt={"needs": Permission.EXPORT_BILLING},
         operation_id="ExportBilledWorkReports",
-        media_type="text/csv",
+        operation_class=_FileOperation,
     )
-    async def billing_csv(
+    async def export_work_reports(
         self,
         actor: NamedDependency[Actor],
         sent_from: Annotated[
@@ -90,12 +116,20 @@ class ArchiveListingController(Controller):
         sent_to: Annotated[
             date, QueryParameter(name="to", description="Last day (included), in your time zone")
         ],
+        file_format: Annotated[
+            export.ExportFormat,
+            QueryParameter(
+                name="format",
+                description="xlsx (the default) or csv, with the delimiter of your language",
+            ),
+        ] = export.ExportFormat.XLSX,
     ) -> Response[bytes]:
-        """The work reports sent in the period, one row per recipient, as CSV for Excel."""
-        exported = await export.billing_export(actor, sent_from, sent_to)
+        """The work reports sent in the period, one row each with the addresses that got it
+        and its outcome, in your language; 404 `no_work_reports` when none was sent."""
+        exported = await export.billing_export(actor, sent_from, sent_to, file_format)
         return Response(
             exported.data,
-            media_type="text/csv",  # Litestar adds "; charset=utf-8"
+            media_type=exported.media_type,  # Litestar adds "; charset=utf-8" to text/csv
             headers={
                 "Content-Disposition": "attachment; "
                 f"filename*=UTF-8''{quote(exported.filename, safe='')}",

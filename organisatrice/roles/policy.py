@@ -36,7 +36,7 @@ class Permission(StrEnum):
     COMPOSE_EMAIL = "compose_email"
     ANNOTATE_ARCHIVE = "annotate_archive"
     MANAGE_ARCHIVE = "manage_archive"
-    # The CSV of the work reports sent in a period, for invoicing.
+    # The spreadsheet of the work reports sent in a period, for invoicing.
     EXPORT_BILLING = "export_billing"
     VIEW_ARCHIVE = "view_archive"
     # Create and change clients, buildings and contacts; orders with their work.

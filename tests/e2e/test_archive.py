@@ -5,6 +5,7 @@ reports for billing; statuses change on screen by themselves."""
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from litestar import Litestar
 from playwright.async_api import Page, expect
+from python_calamine import CalamineWorkbook
 
 from organisatrice.roles.policy import Role
 from organisatrice.roles.tables import Employee
@@ -227,17 +229,50 @@ async def test_coordinator_exports_the_work_reports_sent_for_billing(
     await page.goto("/#/mail")
     await page.get_by_role("button", name="Export für die Verrechnung").tap()
     dialog = page.get_by_role("dialog", name="Gesendete Arbeitsrapporte exportieren")
-    today = datetime.now(ZoneInfo("Europe/Zurich")).date().isoformat()
-    await dialog.get_by_label("Von").fill(today)
-    await dialog.get_by_label("Bis").fill(today)
+    # This month so far, in the coordinator's time zone.
+    today = datetime.now(ZoneInfo("Europe/Zurich")).date()
+    first, last = today.replace(day=1).isoformat(), today.isoformat()
+    await expect(dialog.get_by_label("Von")).to_have_value(first)
+    await expect(dialog.get_by_label("Bis")).to_have_value(last)
+    await expect(dialog.get_by_label("Excel (XLSX)")).to_be_checked()
     await page.screenshot(path=screenshots / "billing-export.png")
     async with page.expect_download() as download_info:
-        await dialog.get_by_role("button", name="CSV herunterladen").tap()
+        await dialog.get_by_role("button", name="Herunterladen").tap()
     download = await download_info.value
-    assert download.suggested_filename.endswith(".csv"), download.suggested_filename
+    assert download.suggested_filename == f"Arbeitsrapporte {first} bis {last}.xlsx"
+    data = await asyncio.to_thread(Path(await download.path()).read_bytes)
+    sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("Arbeitsrapporte")
+    header, *rows = sheet.to_python()
+    assert header[:3] == ["Auftrag", "Kunde", "Empfänger"]
+    assert [r[:3] for r in rows] == [
+        ["2026-4712", "Verwaltung Seeblick AG", "buchhaltung@seeblick.example"]
+    ]
+    await expect(dialog.get_by_role("status")).to_have_text(
+        f"«{download.suggested_filename}» wurde heruntergeladen."
+    )
+    # The same as CSV, for Swiss Excel.
+    await dialog.get_by_label("CSV").check()
+    async with page.expect_download() as download_info:
+        await dialog.get_by_role("button", name="Herunterladen").tap()
+    download = await download_info.value
+    assert download.suggested_filename == f"Arbeitsrapporte {first} bis {last}.csv"
     content = await asyncio.to_thread(Path(await download.path()).read_text, "utf-8-sig")
-    assert "2026-4712" in content and "buchhaltung@seeblick.example" in content
-    await expect(dialog.get_by_role("status")).to_contain_text(download.suggested_filename)
+    assert content.startswith("Auftrag;Kunde;Empfänger;")
+    assert "2026-4712;Verwaltung Seeblick AG;buchhaltung@seeblick.example;" in content
+    # A period without work reports says so, and nothing is downloaded.
+    await dialog.get_by_label("Von").fill("2025-01-01")
+    await dialog.get_by_label("Bis").fill("2025-01-31")
+    await expect(dialog.get_by_role("status")).to_have_count(0)
+    await dialog.get_by_role("button", name="Herunterladen").tap()
+    await expect(dialog.get_by_role("status")).to_have_text(
+        "Keine Arbeitsrapporte in diesem Zeitraum."
+    )
+    await page.screenshot(path=screenshots / "billing-export-empty.png")
+    # One way out.
+    close = dialog.get_by_role("button", name="Schliessen")
+    await expect(close).to_have_count(1)
+    await close.tap()
+    await expect(dialog).to_be_hidden()
 
 
 async def test_a_dispatcher_sees_no_billing_export(page: Page) -> None:

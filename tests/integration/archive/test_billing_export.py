@@ -1,31 +1,54 @@
-"""The billing export: the CSV of a period's sent work reports, read back as Excel would, is the
-archive: one row per recipient who got one, names with commas, quotes and umlauts intact."""
+"""The billing export through HTTP: a period's sent work reports, one row each however often a
+report went out again, read back from the XLSX and the CSV as Excel would; names with commas,
+quotes and umlauts intact, in the viewer's language; an empty period is refused with its code."""
 
 from __future__ import annotations
 
 import codecs
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+from urllib.parse import quote
 
 import msgspec
 import pytest
 from litestar import Litestar
+from python_calamine import CalamineWorkbook
 
-from organisatrice.mail.tables import EmailRecipient, SentEmail
-from organisatrice.orders.tables import Client
 from organisatrice.roles.policy import Role
 from organisatrice.roles.tables import Employee
 from tests.client import ApiClient
 from tests.factories import MadeEmployee, make_client, make_company, make_employee, make_order
 from tests.integration.archive.listing_helpers import archived, mark
 
-ZURICH = ZoneInfo("Europe/Zurich")
-PERIOD = {"from": "2026-11-01", "to": "2026-11-30"}
-HEADER = ["Order", "Client", "Recipient", "Sent at", "Status", "Author"]
-BILLED = {"sent", "delivered", "bounced", "read"}
+NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
+OCTOBER = {"from": "2026-10-01", "to": "2026-10-31"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+HEADER = ["Auftrag", "Kunde", "Empfänger", "Gesendet am", "Ergebnis", "Verfasst von"]
+JUERG = "Jürg Nägeli, jun."
+ZOE = 'Zoë "Zo" Brändli'
+MUELLER = "Müller, Söhne & Co."
+BECK = 'Bäckerei "Zum Beck"'
+# November as the CSV shows it to a German-speaking coordinator in Zurich (UTC+1).
+NOVEMBER_ROWS = [
+    ["2026-0103", '\'=HYPERLINK("http://x.example")', "early@x.example", "01.11.2026 00:00",
+     "gesendet", ZOE],
+    ["2026-0101", MUELLER, "anna.meier@mueller.example, buchhaltung@mueller.example",
+     "03.11.2026 09:01", "gesendet", JUERG],
+    ["2026-0102", BECK, "beck@beck.example", "04.11.2026 10:02", "zugestellt", ZOE],
+    ["2026-0101", MUELLER, "alt@mueller.example, chef@mueller.example", "05.11.2026 11:01",
+     "nicht zugestellt", ZOE],
+    ["2026-0102", BECK, "beck@beck.example", "06.11.2026 12:01", "fehlgeschlagen", JUERG],
+    ["2026-0104", "Verwaltung Seeblick AG",
+     "tippfehler@seeblick.example, anna@seeblick.example", "10.11.2026 08:01", "zugestellt",
+     JUERG],
+    ["2026-0106", "Verwaltung Seeblick AG", "hauswart@seeblick.example", "14.11.2026 09:01",
+     "gesendet", ZOE],
+    ["2026-0107", "Verwaltung Seeblick AG", "alt@seeblick.example, neu@seeblick.example",
+     "29.11.2026 11:01", "zugestellt", JUERG],
+    ["2026-0101", MUELLER, "late@x.example", "30.11.2026 23:59", "gesendet", ZOE],
+]  # fmt: skip
 
 
 def _utc(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
@@ -38,7 +61,6 @@ class Books(msgspec.Struct):
     backoffice: MadeEmployee
     dispatcher: MadeEmployee
     technician: MadeEmployee
-    emails: dict[str, int]
 
 
 @pytest.fixture(scope="module")
@@ -51,19 +73,22 @@ async def books(database: None) -> Books:
     juerg = await make_employee(company, first_name="Jürg", last_name="Nägeli, jun.")
     zoe = await make_employee(company, first_name="Zoë", last_name='"Zo" Brändli')
     comma = await make_order(
-        company, client_id=await make_client(company, "Müller, Söhne & Co."), number="2026-0101"
+        company, client_id=await make_client(company, MUELLER), number="2026-0101"
     )
     quotes = await make_order(
-        company, client_id=await make_client(company, 'Bäckerei "Zum Beck"'), number="2026-0102"
+        company, client_id=await make_client(company, BECK), number="2026-0102"
     )
     formula = await make_order(
         company,
         client_id=await make_client(company, '=HYPERLINK("http://x.example")'),
         number="2026-0103",
     )
-    e: dict[str, int] = {}
-    # Two recipients, both accepted: two rows.
-    e["both"] = await archived(
+    seeblick = await make_client(company, "Verwaltung Seeblick AG")
+    resent, earlier, retried, later = [
+        await make_order(company, client_id=seeblick, number=f"2026-010{n}") for n in (4, 5, 6, 7)
+    ]
+    # Two recipients, both accepted: one row, both addresses.
+    both = await archived(
         company,
         comma,
         juerg.id,
@@ -71,23 +96,21 @@ async def books(database: None) -> Books:
         to=["anna.meier@mueller.example"],
         cc=["buchhaltung@mueller.example"],
     )
-    await mark(e["both"], "sent", sent_at=_utc(3, 8, 1))
-    e["delivered"] = await archived(
-        company, quotes, zoe.id, at=_utc(4, 9), to=["beck@beck.example"]
-    )
-    await mark(e["delivered"], "delivered", sent_at=_utc(4, 9, 2))
-    # One bounced, one read: both were sent, both are billed, each with its own status.
-    e["mixed"] = await archived(
+    await mark(both, "sent", sent_at=_utc(3, 8, 1))
+    delivered = await archived(company, quotes, zoe.id, at=_utc(4, 9), to=["beck@beck.example"])
+    await mark(delivered, "delivered", sent_at=_utc(4, 9, 2))
+    # One bounced, one read: both were sent, both are billed; the email did not fully arrive.
+    mixed = await archived(
         company, comma, zoe.id, at=_utc(5, 10), to=["alt@mueller.example", "chef@mueller.example"]
     )
     await mark(
-        e["mixed"],
+        mixed,
         "bounced",
         sent_at=_utc(5, 10, 1),
         recipients={"alt@mueller.example": "bounced", "chef@mueller.example": "read"},
     )
-    # The client got it, the cc was refused: the client's row only.
-    e["cc_refused"] = await archived(
+    # The client got it, the relay never took the cc: the client only.
+    cc_failed = await archived(
         company,
         quotes,
         juerg.id,
@@ -96,39 +119,74 @@ async def books(database: None) -> Books:
         cc=["tippfehler@beck.example"],
     )
     await mark(
-        e["cc_refused"],
+        cc_failed,
         "failed",
         sent_at=_utc(6, 11, 1),
         recipients={"beck@beck.example": "sent", "tippfehler@beck.example": "failed"},
     )
     # Not sent (yet): nothing to bill.
-    e["queued"] = await archived(company, comma, juerg.id, at=_utc(7, 12), to=["q@mueller.example"])
-    e["deferred"] = await archived(
-        company, comma, juerg.id, at=_utc(7, 13), to=["d@mueller.example"]
-    )
-    await mark(e["deferred"], "deferred")
-    e["failed"] = await archived(company, comma, juerg.id, at=_utc(7, 14), to=["f@mueller.example"])
-    await mark(e["failed"], "failed")
+    await archived(company, comma, juerg.id, at=_utc(7, 12), to=["q@mueller.example"])
+    deferred = await archived(company, comma, juerg.id, at=_utc(7, 13), to=["d@mueller.example"])
+    await mark(deferred, "deferred")
+    failed = await archived(company, comma, juerg.id, at=_utc(7, 14), to=["f@mueller.example"])
+    await mark(failed, "failed")
     # Not a work report.
-    e["offer"] = await archived(
+    offer = await archived(
         company, comma, juerg.id, at=_utc(8, 8), kind="offer", to=["anna.meier@mueller.example"]
     )
-    await mark(e["offer"], "sent", sent_at=_utc(8, 8, 1))
+    await mark(offer, "sent", sent_at=_utc(8, 8, 1))
+    # Fixed and resent the same day: one work report, at its first sending, ending delivered.
+    first = await archived(
+        company, resent, juerg.id, at=_utc(10, 7), to=["tippfehler@seeblick.example"]
+    )
+    await mark(first, "bounced", sent_at=_utc(10, 7, 1))
+    again = await archived(
+        company, resent, zoe.id, at=_utc(10, 9), to=["anna@seeblick.example"], resend_of=first
+    )
+    await mark(again, "delivered", sent_at=_utc(10, 9, 1))
+    # First sent in October, resent in November: October's.
+    october = await archived(
+        company, earlier, juerg.id, at=_utc(20, 8, month=10), to=["alt@seeblick.example"]
+    )
+    await mark(october, "bounced", sent_at=_utc(20, 8, 1, month=10))
+    november = await archived(
+        company, earlier, juerg.id, at=_utc(12, 8), to=["neu@seeblick.example"], resend_of=october
+    )
+    await mark(november, "delivered", sent_at=_utc(12, 8, 1))
+    # Never reached the relay, then resent: it first went out with the resend.
+    never = await archived(
+        company, retried, juerg.id, at=_utc(13, 8), to=["hauswart@seeblick.example"]
+    )
+    await mark(never, "failed")
+    retry = await archived(
+        company, retried, zoe.id, at=_utc(14, 8), to=["hauswart@seeblick.example"], resend_of=never
+    )
+    await mark(retry, "sent", sent_at=_utc(14, 8, 1))
+    # Sent in November, resent in December: November's, with how it ended.
+    late = await archived(company, later, juerg.id, at=_utc(29, 10), to=["alt@seeblick.example"])
+    await mark(late, "bounced", sent_at=_utc(29, 10, 1))
+    fixed = await archived(
+        company,
+        later,
+        juerg.id,
+        at=_utc(2, 8, month=12),
+        to=["neu@seeblick.example"],
+        resend_of=late,
+    )
+    await mark(fixed, "delivered", sent_at=_utc(2, 8, 1, month=12))
     # The edges of the period, in Zurich time (UTC+1 in November, UTC+2 until 25 October).
-    e["first_minute"] = await archived(
+    first_minute = await archived(
         company, formula, zoe.id, at=_utc(31, 22, 59, month=10), to=["early@x.example"]
     )
-    await mark(e["first_minute"], "sent", sent_at=_utc(31, 23, 0, month=10))
-    e["before"] = await archived(
+    await mark(first_minute, "sent", sent_at=_utc(31, 23, 0, month=10))
+    before = await archived(
         company, comma, zoe.id, at=_utc(31, 22, 58, month=10), to=["before@x.example"]
     )
-    await mark(e["before"], "sent", sent_at=_utc(31, 22, 59, month=10))
-    e["last_minute"] = await archived(
-        company, comma, zoe.id, at=_utc(30, 22), to=["late@x.example"]
-    )
-    await mark(e["last_minute"], "sent", sent_at=_utc(30, 22, 59))
-    e["after"] = await archived(company, comma, zoe.id, at=_utc(30, 22, 30), to=["after@x.example"])
-    await mark(e["after"], "sent", sent_at=_utc(30, 23, 0))
+    await mark(before, "sent", sent_at=_utc(31, 22, 59, month=10))
+    last_minute = await archived(company, comma, zoe.id, at=_utc(30, 22), to=["late@x.example"])
+    await mark(last_minute, "sent", sent_at=_utc(30, 22, 59))
+    after = await archived(company, comma, zoe.id, at=_utc(30, 22, 30), to=["after@x.example"])
+    await mark(after, "sent", sent_at=_utc(30, 23, 0))
     # Another company's work report of the same period never shows.
     foreign = await make_company()
     foreign_author = await make_employee(foreign)
@@ -141,166 +199,171 @@ async def books(database: None) -> Books:
         backoffice=backoffice,
         dispatcher=dispatcher,
         technician=technician,
-        emails=e,
     )
 
 
-def _read(data: bytes) -> list[list[str]]:
+def _csv(data: bytes, delimiter: str = ";") -> list[list[str]]:
     assert data.startswith(codecs.BOM_UTF8), "Excel needs the byte order mark to read UTF-8"
-    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=delimiter))
+
+
+def _xlsx(data: bytes) -> tuple[str, list[list[Any]]]:
+    workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    [name] = workbook.sheet_names
+    return name, workbook.get_sheet_by_name(name).to_python()
 
 
 async def _export(app: Litestar, email: str, params: dict[str, str]) -> Any:
     async with ApiClient.signed_in(app, email) as client:
-        return await client.get("/api/archive/billing.csv", params=params)
+        return await client.get("/api/archive/billing", params=params)
 
 
-async def _archive_rows(company: int) -> list[list[str]]:
-    """What the archive holds for November (Zurich), worked out from the tables directly."""
-    start = datetime(2026, 11, 1, tzinfo=ZURICH)
-    end = datetime(2026, 12, 1, tzinfo=ZURICH)
-    emails = await SentEmail.select().where(SentEmail.company == company).order_by(SentEmail.id)
-    clients = {r["id"]: r["name"] for r in await Client.select(Client.id, Client.name)}
-    authors = {
-        r["id"]: f"{r['first_name']} {r['last_name']}"
-        for r in await Employee.select(Employee.id, Employee.first_name, Employee.last_name)
-    }
-    rows = []
-    for e in emails:
-        if e["kind"] != "work_report" or e["sent_at"] is None:
-            continue
-        if not start <= e["sent_at"] < end:
-            continue
-        recipients = (
-            await EmailRecipient.select()
-            .where(EmailRecipient.sent_email == e["id"])
-            .order_by(EmailRecipient.id)
-        )
-        for r in recipients:
-            if r["status"] in BILLED:
-                client = clients[e["client"]]
-                rows.append(
-                    (
-                        e["sent_at"],
-                        e["id"],
-                        [
-                            e["order_number"],
-                            f"'{client}" if client.startswith("=") else client,
-                            r["email"],
-                            e["sent_at"].astimezone(ZURICH).isoformat(timespec="seconds"),
-                            r["status"],
-                            authors[e["author"]],
-                        ],
-                    )
-                )
-    return [row for _, _, row in sorted(rows, key=lambda t: (t[0], t[1]))]
+async def test_the_xlsx_of_a_period_has_one_row_per_work_report(
+    app: Litestar, books: Books
+) -> None:
+    answer = await _export(app, books.coordinator.email, NOVEMBER)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == XLSX
+    assert answer.headers["content-disposition"] == (
+        f"attachment; filename*=UTF-8''{quote('Arbeitsrapporte 2026-11-01 bis 2026-11-30.xlsx')}"
+    )
+    sheet, (header, *rows) = _xlsx(answer.content)
+    assert sheet == "Arbeitsrapporte"
+    assert header == HEADER
+    # The time is a time to Excel, not a text (calamine answers midnight as a date).
+    assert all(isinstance(r[3], date) for r in rows)
+    assert [r[3].strftime("%d.%m.%Y %H:%M") for r in rows] == [r[3] for r in NOVEMBER_ROWS]
+    assert [[*r[:3], *r[4:]] for r in rows] == [[*r[:3], *r[4:]] for r in NOVEMBER_ROWS]
 
 
-async def test_the_csv_of_a_period_is_the_archive_read_back(app: Litestar, books: Books) -> None:
-    answer = await _export(app, books.coordinator.email, PERIOD)
+async def test_the_csv_of_a_period_is_the_same_rows_for_swiss_excel(
+    app: Litestar, books: Books
+) -> None:
+    answer = await _export(app, books.coordinator.email, {**NOVEMBER, "format": "csv"})
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"] == "text/csv; charset=utf-8"
     assert (
-        "work-reports%202026-11-01%20to%202026-11-30.csv" in answer.headers["content-disposition"]
+        quote("Arbeitsrapporte 2026-11-01 bis 2026-11-30.csv")
+        in (answer.headers["content-disposition"])
     )
-    header, *rows = _read(answer.content)
-    assert header == HEADER
-    assert rows == await _archive_rows(books.company)
-    assert rows == [
-        [
-            "2026-0103",
-            '\'=HYPERLINK("http://x.example")',
-            "early@x.example",
-            "2026-11-01T00:00:00+01:00",
-            "sent",
-            'Zoë "Zo" Brändli',
-        ],
-        [
-            "2026-0101",
-            "Müller, Söhne & Co.",
-            "anna.meier@mueller.example",
-            "2026-11-03T09:01:00+01:00",
-            "sent",
-            "Jürg Nägeli, jun.",
-        ],
-        [
-            "2026-0101",
-            "Müller, Söhne & Co.",
-            "buchhaltung@mueller.example",
-            "2026-11-03T09:01:00+01:00",
-            "sent",
-            "Jürg Nägeli, jun.",
-        ],
-        [
-            "2026-0102",
-            'Bäckerei "Zum Beck"',
-            "beck@beck.example",
-            "2026-11-04T10:02:00+01:00",
-            "delivered",
-            'Zoë "Zo" Brändli',
-        ],
-        [
-            "2026-0101",
-            "Müller, Söhne & Co.",
-            "alt@mueller.example",
-            "2026-11-05T11:01:00+01:00",
-            "bounced",
-            'Zoë "Zo" Brändli',
-        ],
-        [
-            "2026-0101",
-            "Müller, Söhne & Co.",
-            "chef@mueller.example",
-            "2026-11-05T11:01:00+01:00",
-            "read",
-            'Zoë "Zo" Brändli',
-        ],
-        [
-            "2026-0102",
-            'Bäckerei "Zum Beck"',
-            "beck@beck.example",
-            "2026-11-06T12:01:00+01:00",
-            "sent",
-            "Jürg Nägeli, jun.",
-        ],
-        [
-            "2026-0101",
-            "Müller, Söhne & Co.",
-            "late@x.example",
-            "2026-11-30T23:59:00+01:00",
-            "sent",
-            'Zoë "Zo" Brändli',
-        ],
-    ]
-
-
-async def test_the_file_is_quoted_for_excel(app: Litestar, books: Books) -> None:
-    answer = await _export(app, books.backoffice.email, {"from": "2026-11-03", "to": "2026-11-04"})
-    assert answer.status_code == 200, answer.text
+    assert _csv(answer.content) == [HEADER, *NOVEMBER_ROWS]
     text = answer.content.decode("utf-8-sig")
     assert text.split("\r\n")[:3] == [
-        "Order,Client,Recipient,Sent at,Status,Author",
-        '2026-0101,"Müller, Söhne & Co.",anna.meier@mueller.example,2026-11-03T09:01:00+01:00,'
-        'sent,"Jürg Nägeli, jun."',
-        '2026-0101,"Müller, Söhne & Co.",buchhaltung@mueller.example,2026-11-03T09:01:00+01:00,'
-        'sent,"Jürg Nägeli, jun."',
+        "Auftrag;Kunde;Empfänger;Gesendet am;Ergebnis;Verfasst von",
+        '2026-0103;"\'=HYPERLINK(""http://x.example"")";early@x.example;01.11.2026 00:00;'
+        'gesendet;"Zoë ""Zo"" Brändli"',
+        "2026-0101;Müller, Söhne & Co.;anna.meier@mueller.example, buchhaltung@mueller.example;"
+        "03.11.2026 09:01;gesendet;Jürg Nägeli, jun.",
     ]
-    assert '"Bäckerei ""Zum Beck"""' in text
 
 
-async def test_a_period_without_work_reports_gives_the_header_only(
+async def test_a_resent_work_report_appears_once(app: Litestar, books: Books) -> None:
+    answer = await _export(app, books.backoffice.email, {**NOVEMBER, "format": "csv"})
+    _, *rows = _csv(answer.content)
+    resent = [r for r in rows if r[0] == "2026-0104"]
+    assert resent == [
+        [
+            "2026-0104",
+            "Verwaltung Seeblick AG",
+            "tippfehler@seeblick.example, anna@seeblick.example",
+            "10.11.2026 08:01",
+            "zugestellt",
+            JUERG,
+        ]
+    ]
+
+
+async def test_a_work_report_first_sent_in_an_earlier_period_is_billed_there_only(
     app: Litestar, books: Books
 ) -> None:
-    answer = await _export(app, books.coordinator.email, {"from": "2026-09-01", "to": "2026-09-30"})
-    assert answer.status_code == 200
-    assert _read(answer.content) == [HEADER]
+    november = _csv(
+        (await _export(app, books.coordinator.email, {**NOVEMBER, "format": "csv"})).content
+    )
+    assert "2026-0105" not in [r[0] for r in november]
+    answer = await _export(app, books.coordinator.email, {**OCTOBER, "format": "csv"})
+    _, *rows = _csv(answer.content)
+    assert rows == [
+        [
+            "2026-0105",
+            "Verwaltung Seeblick AG",
+            "alt@seeblick.example, neu@seeblick.example",
+            "20.10.2026 10:01",
+            "zugestellt",
+            JUERG,
+        ],
+        ["2026-0101", MUELLER, "before@x.example", "31.10.2026 23:59", "gesendet", ZOE],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("locale", "filename", "header", "delimiter", "outcome"),
+    [
+        (
+            "fr",
+            "Rapports de travail du 2026-11-01 au 2026-11-30",
+            ["Mandat", "Client", "Destinataires", "Envoyé le", "Résultat", "Rédigé par"],
+            ";",
+            "distribué",
+        ),
+        (
+            "it",
+            "Rapporti di lavoro dal 2026-11-01 al 2026-11-30",
+            ["Commessa", "Cliente", "Destinatari", "Inviato il", "Esito", "Scritto da"],
+            ";",
+            "consegnata",
+        ),
+        (
+            "en",
+            "Work reports 2026-11-01 to 2026-11-30",
+            ["Order", "Client", "Recipients", "Sent at", "Outcome", "Written by"],
+            ",",
+            "delivered",
+        ),
+    ],
+)
+async def test_the_file_speaks_the_viewers_language(
+    app: Litestar,
+    books: Books,
+    locale: str,
+    filename: str,
+    header: list[str],
+    delimiter: str,
+    outcome: str,
+) -> None:
+    viewer = await make_employee(books.company, roles={Role.COORDINATOR})
+    await Employee.update({Employee.locale: locale}).where(Employee.id == viewer.id)
+    answer = await _export(app, viewer.email, {**NOVEMBER, "format": "csv"})
+    assert quote(f"{filename}.csv") in answer.headers["content-disposition"]
+    head, *rows = _csv(answer.content, delimiter)
+    assert head == header
+    assert rows[2][:3] == ["2026-0102", BECK, "beck@beck.example"]
+    assert rows[2][4] == outcome
+    xlsx = await _export(app, viewer.email, NOVEMBER)
+    assert quote(f"{filename}.xlsx") in xlsx.headers["content-disposition"]
+    assert _xlsx(xlsx.content)[1][0] == header
+
+
+@pytest.mark.parametrize("file_format", ["xlsx", "csv"])
+async def test_a_period_without_work_reports_is_refused_with_its_code(
+    app: Litestar, books: Books, file_format: str
+) -> None:
+    answer = await _export(
+        app,
+        books.coordinator.email,
+        {"from": "2026-09-01", "to": "2026-09-30", "format": file_format},
+    )
+    assert answer.status_code == 404, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    problem = answer.json()
+    assert problem["code"] == "no_work_reports"
+    assert "2026-09-01" in problem["detail"] and "2026-09-30" in problem["detail"]
 
 
 @pytest.mark.parametrize("role", ["dispatcher", "technician"])
 async def test_only_coordinators_and_back_office_may_export(
     app: Litestar, books: Books, role: str
 ) -> None:
-    answer = await _export(app, getattr(books, role).email, PERIOD)
+    answer = await _export(app, getattr(books, role).email, NOVEMBER)
     assert answer.status_code == 403
     assert "coordinator or back-office" in answer.json()["detail"]
 
@@ -312,11 +375,12 @@ async def test_only_coordinators_and_back_office_may_export(
         ({"from": "2026-11-01"}, 400, "Missing required query parameter 'to'"),
         ({"from": "2026-11-31", "to": "2026-12-01"}, 400, "from"),
         ({"from": "1.11.2026", "to": "30.11.2026"}, 400, "from"),
+        ({**NOVEMBER, "format": "ods"}, 400, "format"),
         ({"from": "2026-11-30", "to": "2026-11-01"}, 422, "after it ends"),
         ({"from": "9999-12-31", "to": "9999-12-31"}, 422, "too far"),
     ],
 )
-async def test_missing_or_bad_dates_are_refused_with_a_message(
+async def test_missing_or_bad_parameters_are_refused_with_a_message(
     app: Litestar, books: Books, params: dict[str, str], status: int, words: str
 ) -> None:
     answer = await _export(app, books.coordinator.email, params)
@@ -328,16 +392,15 @@ async def test_a_day_is_a_day_in_the_viewers_time_zone(app: Litestar, books: Boo
     await Employee.update({Employee.time_zone: "UTC"}).where(Employee.id == books.backoffice.id)
     try:
         answer = await _export(
-            app, books.backoffice.email, {"from": "2026-10-31", "to": "2026-10-31"}
+            app, books.backoffice.email, {"from": "2026-10-31", "to": "2026-10-31", "format": "csv"}
         )
     finally:
         await Employee.update({Employee.time_zone: "Europe/Zurich"}).where(
             Employee.id == books.backoffice.id
         )
-    _, *rows = _read(answer.content)
+    _, *rows = _csv(answer.content)
     # 22:59 and 23:00 UTC on 31 October: both that day in UTC, shown in UTC.
     assert [(r[2], r[3]) for r in rows] == [
-        ("before@x.example", "2026-10-31T22:59:00+00:00"),
-        ("early@x.example", "2026-10-31T23:00:00+00:00"),
+        ("before@x.example", "31.10.2026 22:59"),
+        ("early@x.example", "31.10.2026 23:00"),
     ]
-    assert timedelta(0) == datetime.fromisoformat(rows[0][3]).utcoffset()

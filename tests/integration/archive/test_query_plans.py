@@ -21,7 +21,7 @@ import pytest
 from piccolo.querystring import QueryString
 
 from organisatrice.archive import listing
-from organisatrice.archive.export import billing_query
+from organisatrice.archive.export import billing_query, chain_query
 from organisatrice.archive.listing import (
     ArchiveFilters,
     ArchiveKind,
@@ -357,10 +357,18 @@ async def test_a_technicians_archive_is_read_through_indexes(bulk: Bulk) -> None
 
 async def test_the_billing_export_reads_the_work_reports_index(bulk: Bulk) -> None:
     scope = Scope(company_id=bulk.company, time_zone="Europe/Zurich")
-    start = datetime(2026, 5, 1, tzinfo=UTC)
+    start = datetime(2026, 5, 22, tzinfo=UTC)
     plan = await explain(billing_query(scope, start, start + timedelta(days=7)))
     assert plan.whole_table == [], plan.text
     assert "sent_email_billing" in plan.indexes, plan.text
+    # Whether an email was resent is read through the index on resend_of, email by email.
+    assert "sent_email_resend_of" in plan.text, plan.text
+
+
+async def test_the_billing_export_completes_resent_work_reports_by_id(bulk: Bulk) -> None:
+    plan = await explain(chain_query(bulk.company, {101, 102}, {103}))
+    assert plan.whole_table == [], plan.text
+    assert not re.findall(r"^SCAN [sc]\b", plan.text, re.MULTILINE), plan.text
 
 
 async def test_the_listing_finds_the_rows_the_plans_were_read_for(bulk: Bulk) -> None:

@@ -70,8 +70,8 @@ describe("call", () => {
 describe("urlOf", () => {
   it("fills in the path and adds the query it was given", () => {
     expect(urlOf("/api/orders/{order_id}/photos", { order_id: 12 })).toBe("/api/orders/12/photos");
-    expect(urlOf("/api/archive/billing.csv", {}, { from: "2026-10-01", to: "2026-10-31", x: "" })).toBe(
-      "/api/archive/billing.csv?from=2026-10-01&to=2026-10-31",
+    expect(urlOf("/api/archive/billing", {}, { from: "2026-10-01", to: "2026-10-31", x: "" })).toBe(
+      "/api/archive/billing?from=2026-10-01&to=2026-10-31",
     );
   });
 });

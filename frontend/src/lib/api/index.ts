@@ -31,6 +31,7 @@ export type ArchiveRow = Schemas["ArchiveRow"];
 export type ArchivePage = Schemas["ArchivePage"];
 export type ArchiveKind = Schemas["ArchiveKind"];
 export type ArchiveSort = Schemas["ArchiveSort"];
+export type ExportFormat = Schemas["ExportFormat"];
 export type ArchiveEntry = Schemas["ArchiveEntryOut"];
 export type Note = Schemas["NoteOut"];
 export type RecipientState = Schemas["RecipientStateOut"];
@@ -108,6 +109,8 @@ export const ARCHIVE_KINDS: readonly ArchiveKind[] = [
 ];
 
 export const ARCHIVE_SORTS: readonly ArchiveSort[] = ["newest", "oldest", "order_number", "order_number_desc"];
+
+export const EXPORT_FORMATS: readonly ExportFormat[] = ["xlsx", "csv"];
 
 export const SALUTATIONS: readonly Salutation[] = ["ms", "mr", "none"];
 
@@ -442,12 +445,17 @@ export function filenameFromDisposition(header: string | null, fallback: string)
   return plain?.[1]?.trim() || fallback;
 }
 
-/** The coordinators' CSV of the work reports sent from `from` to `to` (days, both included). */
-export async function downloadBillingCsv(from: string, to: string): Promise<{ blob: Blob; filename: string }> {
-  let filename = `billing-${from}-${to}.csv`;
+/** The coordinators' file (XLSX or CSV) of the work reports sent from `from` to `to` (days,
+ * both included); a period without any is refused with the code `no_work_reports`. */
+export async function downloadBilling(
+  from: string,
+  to: string,
+  format: ExportFormat,
+): Promise<{ blob: Blob; filename: string }> {
+  let filename = `billing-${from}-${to}.${format}`;
   const blob = await call(
     client
-      .GET("/api/archive/billing.csv", { params: { query: { from, to } }, parseAs: "blob" })
+      .GET("/api/archive/billing", { params: { query: { from, to, format } }, parseAs: "blob" })
       .then((answer) => {
         filename = filenameFromDisposition(answer.response.headers.get("content-disposition"), filename);
         return answer;

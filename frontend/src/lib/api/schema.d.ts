@@ -1097,14 +1097,14 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/archive/billing.csv": {
+    "/api/archive/billing": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** BillingCsv */
+        /** ExportWorkReports */
         get: operations["ExportBilledWorkReports"];
         put?: never;
         post?: never;
@@ -1728,6 +1728,13 @@ export interface components {
          * @enum {string}
          */
         EventType: "email.queued" | "email.sent" | "email.delivered" | "email.delayed" | "email.bounced" | "email.read" | "email.failed" | "work_report.sent";
+        /**
+         * ExportFormat
+         * @description xlsx (the default) or csv, with the delimiter of your language
+         * @default xlsx
+         * @enum {string}
+         */
+        ExportFormat: "xlsx" | "csv";
         /** FailedRecipientOut */
         FailedRecipientOut: {
             email: string;
@@ -12139,6 +12146,8 @@ export interface operations {
                 from: string;
                 /** @description Last day (included), in your time zone */
                 to: string;
+                /** @description xlsx (the default) or csv, with the delimiter of your language */
+                format?: components["schemas"]["ExportFormat"];
             };
             header?: never;
             path?: never;
@@ -12152,6 +12161,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                     "text/csv": string;
                 };
             };

@@ -218,9 +218,13 @@ export const de = {
 
   "billing.open": "Export für die Verrechnung",
   "billing.title": "Gesendete Arbeitsrapporte exportieren",
-  "billing.intro": "Eine CSV-Datei (für Excel) mit jedem Arbeitsrapport, der im Zeitraum gesendet wurde, eine Zeile pro Empfänger.",
-  "billing.download": "CSV herunterladen",
+  "billing.intro": "Jeder Arbeitsrapport, der im Zeitraum zum ersten Mal gesendet wurde, auf einer Zeile: mit seinen Empfängern und dem Ergebnis.",
+  "billing.format": "Format",
+  "billing.xlsx": "Excel (XLSX)",
+  "billing.csv": "CSV",
+  "billing.download": "Herunterladen",
   "billing.done": "«{filename}» wurde heruntergeladen.",
+  "problem.no_work_reports": "Keine Arbeitsrapporte in diesem Zeitraum.",
 
   "entry.order": "Auftrag {number}",
   "entry.by": "von {author}",

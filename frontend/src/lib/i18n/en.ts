@@ -219,9 +219,13 @@ export const en: Catalogue = {
 
   "billing.open": "Export for billing",
   "billing.title": "Export the work reports sent",
-  "billing.intro": "A CSV file (for Excel) with every work report sent in the period, one line per recipient.",
-  "billing.download": "Download the CSV",
+  "billing.intro": "Every work report first sent in the period, on one line, with its recipients and outcome.",
+  "billing.format": "Format",
+  "billing.xlsx": "Excel (XLSX)",
+  "billing.csv": "CSV",
+  "billing.download": "Download",
   "billing.done": "“{filename}” was downloaded.",
+  "problem.no_work_reports": "No work reports in this period.",
 
   "entry.order": "Order {number}",
   "entry.by": "by {author}",

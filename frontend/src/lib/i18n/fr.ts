@@ -219,9 +219,13 @@ export const fr: Catalogue = {
 
   "billing.open": "Export pour la facturation",
   "billing.title": "Exporter les rapports de travail envoyés",
-  "billing.intro": "Un fichier CSV (pour Excel) avec chaque rapport de travail envoyé dans la période, une ligne par destinataire.",
-  "billing.download": "Télécharger le CSV",
+  "billing.intro": "Chaque rapport de travail envoyé pour la première fois dans la période, sur une ligne : avec ses destinataires et le résultat.",
+  "billing.format": "Format",
+  "billing.xlsx": "Excel (XLSX)",
+  "billing.csv": "CSV",
+  "billing.download": "Télécharger",
   "billing.done": "« {filename} » a été téléchargé.",
+  "problem.no_work_reports": "Aucun rapport de travail dans cette période.",
 
   "entry.order": "Mandat {number}",
   "entry.by": "par {author}",

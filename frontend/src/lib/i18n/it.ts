@@ -219,9 +219,13 @@ export const it: Catalogue = {
 
   "billing.open": "Esporta per la fatturazione",
   "billing.title": "Esporta i rapporti di lavoro inviati",
-  "billing.intro": "Un file CSV (per Excel) con ogni rapporto di lavoro inviato nel periodo, una riga per destinatario.",
-  "billing.download": "Scarica il CSV",
+  "billing.intro": "Ogni rapporto di lavoro inviato per la prima volta nel periodo, su una riga: con i destinatari e l’esito.",
+  "billing.format": "Formato",
+  "billing.xlsx": "Excel (XLSX)",
+  "billing.csv": "CSV",
+  "billing.download": "Scarica",
   "billing.done": "«{filename}» è stato scaricato.",
+  "problem.no_work_reports": "Nessun rapporto di lavoro in questo periodo.",
 
   "entry.order": "Commessa {number}",
   "entry.by": "di {author}",
