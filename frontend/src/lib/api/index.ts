@@ -40,6 +40,8 @@ export type HandoverIn = Schemas["HandoverIn"];
 export type Handover = Schemas["HandoverOut"];
 export type Notification = Schemas["NotificationOut"];
 export type TemplateIn = Schemas["TemplateIn"];
+export type TemplateContent = Schemas["TemplateContent"];
+export type TemplatePreview = Schemas["TemplatePreviewOut"];
 export type TemplatePatch = Schemas["TemplatePatch"];
 export type AttachmentSource = Schemas["AttachmentSource"];
 export type Placeholder = Schemas["PlaceholderOut"];
@@ -320,6 +322,9 @@ export const deleteTemplate = (templateId: number) =>
   call(client.DELETE("/api/templates/{template_id}", templatePath(templateId)));
 
 export const listPlaceholders = () => call(client.GET("/api/templates/placeholders"));
+
+export const previewTemplate = (body: TemplateContent) =>
+  call(client.POST("/api/templates/preview", { body }));
 
 // Drafts
 
