@@ -364,3 +364,27 @@ async def test_with_several_contacts_the_dispatcher_chooses_who_gets_it(
     await page.get_by_role("button", name=re.compile("Marco Keller")).tap()
     await expect(page.get_by_test_id("recipients-to")).to_contain_text("marco.keller@regie.example")
     await expect(page.get_by_label("Anrede")).to_have_value(re.compile("Keller"))
+
+
+async def test_the_templates_card_goes_on_with_its_saved_draft(
+    page: Page, app: Litestar, site: Site
+) -> None:
+    await signed_in(page, site.dispatcher.email, "Daniel Brunner")
+    await page.goto(f"/#/orders/{site.order.id}")
+    card = page.get_by_role("link", name=re.compile("Arbeitsrapport senden"))
+    await expect(card.get_by_test_id("resume-draft")).to_have_count(0)
+    await card.tap()
+    await expect(page.get_by_label("Ihr Text")).to_be_focused()
+    await page.keyboard.type(SENTENCE)
+    await expect(page.get_by_test_id("save-state")).to_have_attribute("data-state", "saved")
+    draft_address = page.url
+
+    # Back on the order, the same card leads to that draft, as it was left.
+    await page.get_by_role("link", name=re.compile("2026-4711")).first.tap()
+    await expect(card.get_by_test_id("resume-draft")).to_have_text("Weiterschreiben")
+    await card.tap()
+    await expect(page.get_by_label("Ihr Text")).to_have_value(SENTENCE)
+    assert page.url == draft_address
+    async with ApiClient.signed_in(app, site.dispatcher.email) as api:
+        drafts = (await api.get(f"/api/orders/{site.order.id}/drafts")).json()
+    assert len(drafts) == 1
