@@ -228,6 +228,56 @@ async def test_back_office_duplicates_deletes_and_creates_templates(page: Page) 
     await expect(rows.filter(has_text="Offerte senden")).to_contain_text("Offerte")
 
 
+async def test_templates_are_listed_by_kind_and_language_and_filtered(
+    page: Page, screenshots: Path
+) -> None:
+    setup = await office()
+    for name, kind, language in (
+        ("Allgemeine Mitteilung", "general", "de"),
+        ("Offerte senden", "offer", "de"),
+        ("Rapport de travail", "work_report", "fr"),
+        ("Work report", "work_report", "en"),
+        ("Photos du chantier", "photo_documentation", "fr"),
+    ):
+        await make_template(setup.company, name=name, kind=kind, language=language)
+    await signed_in(page, setup.boss.email, "Lea Keller")
+    await page.goto("/#/admin/templates")
+
+    # The work report first, its languages in turn; then photos, offers, the rest.
+    groups = page.get_by_test_id("template-group")
+    await expect(groups).to_have_count(4)
+    kinds = [await g.get_attribute("data-kind") for g in await groups.all()]
+    assert kinds == ["work_report", "photo_documentation", "offer", "general"]
+    work_reports = groups.first
+    await expect(work_reports.get_by_role("heading", level=2)).to_contain_text("(3)")
+    await expect(work_reports.get_by_role("heading", level=3)).to_have_text(
+        ["Deutsch", "Französisch", "Englisch"]
+    )
+    await page.screenshot(path=screenshots / "templates-grouped.png", full_page=True)
+
+    # Two taps to the French work report; the choice stays in the address.
+    await page.get_by_role("group", name="Art").get_by_role("button", name="Arbeitsrapport").tap()
+    await page.get_by_role("group", name="Sprache").get_by_role("button", name="Französisch").tap()
+    rows = page.get_by_test_id("template-row")
+    await expect(rows).to_have_count(1)
+    await expect(rows).to_contain_text("Rapport de travail")
+    await expect(page).to_have_url(re.compile(r"#/admin/templates\?kind=work_report&language=fr$"))
+
+    # From the template, back to the list as it was left.
+    await rows.get_by_role("link", name="Bearbeiten").tap()
+    await expect(page.get_by_label("Name", exact=True)).to_have_value("Rapport de travail")
+    await page.get_by_role("link", name="\u2039 Vorlagen").tap()
+    await expect(rows).to_have_count(1)
+    await expect(rows).to_contain_text("Rapport de travail")
+
+    # Offers in French: there are none, and the list says so.
+    await page.get_by_role("group", name="Art").get_by_role("button", name="Offerte").tap()
+    await expect(page.get_by_test_id("no-templates-shown")).to_be_visible()
+    await page.get_by_role("group", name="Sprache").get_by_role("button", name="Alle").tap()
+    await expect(rows).to_have_count(1)
+    await expect(rows).to_contain_text("Offerte senden")
+
+
 async def test_back_office_switches_an_employee_and_reads_the_change_log(
     page: Page, screenshots: Path
 ) -> None:

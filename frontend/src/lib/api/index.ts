@@ -108,6 +108,12 @@ export const ARCHIVE_KINDS: readonly ArchiveKind[] = [
   "proof",
 ];
 
+/** The kinds of template, in the order the screens list them. */
+export const TEMPLATE_KINDS: readonly TemplateKind[] = ["work_report", "photo_documentation", "offer", "general"];
+
+export type TemplateLanguage = TemplateIn["language"];
+export const TEMPLATE_LANGUAGES: readonly TemplateLanguage[] = ["de", "fr", "it", "en"];
+
 export const ARCHIVE_SORTS: readonly ArchiveSort[] = ["newest", "oldest", "order_number", "order_number_desc"];
 
 export const SALUTATIONS: readonly Salutation[] = ["ms", "mr", "none"];

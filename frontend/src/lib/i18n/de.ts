@@ -322,6 +322,7 @@ export const de = {
 
   "templates.new": "Neue Vorlage",
   "templates.none": "Noch keine Vorlagen.",
+  "templates.noneShown": "Keine Vorlage passt zu dieser Auswahl.",
   "templates.everyone": "für alle",
   "templates.created": "Erstellt {time}",
   "templates.modified": "geändert {time}",

@@ -323,6 +323,7 @@ export const en: Catalogue = {
 
   "templates.new": "New template",
   "templates.none": "No templates yet.",
+  "templates.noneShown": "No template matches this choice.",
   "templates.everyone": "for everyone",
   "templates.created": "Created {time}",
   "templates.modified": "changed {time}",

@@ -323,6 +323,7 @@ export const fr: Catalogue = {
 
   "templates.new": "Nouveau modèle",
   "templates.none": "Aucun modèle pour l’instant.",
+  "templates.noneShown": "Aucun modèle ne correspond à ce choix.",
   "templates.everyone": "pour tous",
   "templates.created": "Créé le {time}",
   "templates.modified": "modifié le {time}",

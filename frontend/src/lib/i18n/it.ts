@@ -323,6 +323,7 @@ export const it: Catalogue = {
 
   "templates.new": "Nuovo modello",
   "templates.none": "Ancora nessun modello.",
+  "templates.noneShown": "Nessun modello corrisponde a questa scelta.",
   "templates.everyone": "per tutti",
   "templates.created": "Creato il {time}",
   "templates.modified": "modificato il {time}",
