@@ -1,5 +1,6 @@
 """From a draft to the email's bytes: generate the attachments, lay out text and HTML, build
-the MIME message and check it against the company's size budget.
+the MIME message and check it against the company's size budget. A template being edited is
+laid out the same way, for the sample order.
 
 The heavy steps (PDF rendering, photo decoding, MIME building) run in worker threads, so one
 large photo set never stalls other requests.
@@ -21,7 +22,7 @@ import filetype
 import msgspec
 
 from organisatrice.compose.context import OrderContext
-from organisatrice.compose.drafts import draft_of, emailable_order
+from organisatrice.compose.drafts import draft_blocks, draft_of, emailable_order, name_patterns
 from organisatrice.compose.layouts import render_layout
 from organisatrice.compose.order_context import order_context
 from organisatrice.compose.photo_set import (
@@ -30,6 +31,7 @@ from organisatrice.compose.photo_set import (
     build_photo_set,
     part_size,
 )
+from organisatrice.compose.samples import sample_context
 from organisatrice.compose.schemas import (
     AttachmentInfo,
     Blocks,
@@ -38,11 +40,15 @@ from organisatrice.compose.schemas import (
     PreviewOut,
     Recipient,
     Recipients,
+    TemplateContent,
+    TemplatePreviewOut,
 )
 from organisatrice.compose.tables import Draft, EmailTemplate
+from organisatrice.compose.templates import render_sample
 from organisatrice.compose.work_report import render_work_report
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.errors import Invalid, NotFound
+from organisatrice.core.filenames import safe_filename
 from organisatrice.mail.message import (
     Address,
     Attachment,
@@ -378,6 +384,39 @@ async def preview(actor: Actor, order_id: int, draft_id: int) -> PreviewOut:
         size=assembled.built.size,
         budget=assembled.budget,
         warnings=await _already_sent(actor, assembled),
+    )
+
+
+async def preview_template(template: TemplateContent) -> TemplatePreviewOut:
+    """The email a template makes for the sample order, with the template as the editor holds
+    it, unsaved: back-office sees a change before any dispatcher gets it. Refused as saving
+    it would be."""
+    patterns = name_patterns(msgspec.to_builtins(template))
+    rendered = await render_sample(template, patterns)
+    blocks = draft_blocks(rendered)
+    # The sample order has no photos or documents: of what a template attaches, only the
+    # work report is there.
+    names = (
+        [safe_filename(rendered["attachment_filename"], extension=".pdf")]
+        if "attachment_filename" in patterns
+        else []
+    )
+    # The sample's own letterhead, so that the heading and the placeholders name one company.
+    company = sample_context(template.language).company
+    letterhead = _Company(
+        name=company.name, brand_colour=company.brand_colour, logo_sha256=None, mail_size_budget=0
+    )
+    return TemplatePreviewOut(
+        blocks=blocks,
+        attachments=names,
+        text=email_text(blocks, language=template.language, attachment_names=names),
+        html=email_html(
+            blocks,
+            language=template.language,
+            company=letterhead,
+            logo_cid="",
+            attachment_names=names,
+        ),
     )
 
 

@@ -14,9 +14,11 @@ from organisatrice.compose.schemas import (
     PlaceholderOut,
     PreviewOut,
     Recipients,
+    TemplateContent,
     TemplateIn,
     TemplateOut,
     TemplatePatch,
+    TemplatePreviewOut,
 )
 from organisatrice.core.http import PathId
 from organisatrice.mail.schemas import SentEmailOut
@@ -47,6 +49,12 @@ class TemplateController(Controller):
     ) -> TemplateOut:
         """Create a template; refused with field and line when a placeholder is unknown."""
         return await templates.create_template(actor, data)
+
+    @post("/preview", opt=_MANAGE, operation_id="PreviewTemplate", status_code=200)
+    async def preview(self, data: JSONBody[TemplateContent]) -> TemplatePreviewOut:
+        """The email an unsaved template makes for the sample order; nothing is stored.
+        Refused, with field, line and code, as saving the template would be."""
+        return await assemble.preview_template(data)
 
     @get("/{template_id:int}", opt=_VIEW, operation_id="GetTemplate")
     async def get_template(self, template_id: PathId, actor: NamedDependency[Actor]) -> TemplateOut:

@@ -7,6 +7,7 @@ silently overwrite each other.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -135,7 +136,7 @@ def checked_attachments(
     return checked
 
 
-def _name_patterns(template: dict[str, Any]) -> dict[str, str]:
+def name_patterns(template: Mapping[str, Any]) -> dict[str, str]:
     """The attachment names a draft of `template` renders: its work report's, its photo PDF's."""
     language = template["language"]
     patterns = {}
@@ -180,6 +181,19 @@ def _proposed_attachments(
             if not offers_only or d.kind == "offer"
         )
     return checked_attachments(proposed, order)
+
+
+def draft_blocks(rendered: Mapping[str, str]) -> Blocks:
+    """The blocks a draft starts with, from its template's rendered fields."""
+    return Blocks(
+        # A subject is one line, whatever line breaks order data brought into it.
+        subject=" ".join(rendered["subject"].split()),
+        greeting=rendered["greeting"],
+        motivation=rendered["motivation"],
+        free_text="",
+        closing=rendered["closing"],
+        signature=rendered["signature"],
+    )
 
 
 async def sender_of(actor: Actor) -> tuple[Recipient, Recipient]:
@@ -274,19 +288,11 @@ async def create_draft(actor: Actor, order_id: int, data: DraftIn) -> DraftOut:
         {
             **{field: template[field] for field in fields},
             "signature": signature,
-            **_name_patterns(template),
+            **name_patterns(template),
         },
         context,
     )
-    blocks = Blocks(
-        # A subject is one line, whatever line breaks order data brought into it.
-        subject=" ".join(rendered["subject"].split()),
-        greeting=rendered["greeting"],
-        motivation=rendered["motivation"],
-        free_text="",
-        closing=rendered["closing"],
-        signature=rendered["signature"],
-    )
+    blocks = draft_blocks(rendered)
     attachments = _proposed_attachments(template, order, rendered)
     async with transaction():
         row = Draft(

@@ -88,6 +88,14 @@ _STATEMENTS: dict[type[nodes.Node], str] = {
 }
 
 
+# The codes of a template's refusals, the same on saving, previewing and making a draft.
+SYNTAX = "template_syntax"
+UNKNOWN_PLACEHOLDER = "template_unknown_placeholder"
+NOT_ALLOWED = "template_not_allowed"
+TOO_LONG = "template_too_long"
+TOO_COSTLY = "template_too_costly"
+
+
 class TemplateProblem(msgspec.Struct, frozen=True):
     field: str
     line: int | None
@@ -218,17 +226,20 @@ def _check_statements(tree: nodes.Template, field: str) -> None:
     kinds: tuple[type[nodes.Node], ...] = (nodes.For, nodes.Name, *_STATEMENTS)
     for node in tree.find_all(kinds):
         problem = None
+        code = NOT_ALLOWED
         if isinstance(node, nodes.For) and node.recursive:
             problem = "recursive loops are not allowed"
         elif isinstance(node, nodes.For) and next(iter(node.find_all(nodes.For)), None):
             problem = "loops inside loops are not allowed"
         elif isinstance(node, nodes.Name) and node.name == "self" and node.ctx == "load":
             # Jinja's own reference to the template, not a placeholder.
-            problem = "unknown placeholder 'self'"
+            problem, code = "unknown placeholder 'self'", UNKNOWN_PLACEHOLDER
         elif type(node) in _STATEMENTS:
             problem = f"{{% {_STATEMENTS[type(node)]} %}} is not allowed in an email template"
         if problem:
-            raise Invalid(f"{_label(field)}, line {node.lineno}: {problem}.", field=field)
+            raise Invalid(
+                f"{_label(field)}, line {node.lineno}: {problem}.", field=field, code=code
+            )
 
 
 class _Bounded(NodeTransformer):
@@ -258,6 +269,7 @@ def _bounded(chunks: Iterator[str], field: str) -> str:
             raise Invalid(
                 f"{_label(field)} renders to more than {MAX_OUTPUT} characters; shorten it.",
                 field=field,
+                code=TOO_LONG,
             )
         out.append(chunk)
     return "".join(out)
@@ -288,20 +300,30 @@ def render(source: str, context: Mapping[str, Any], *, field: str) -> str:
     """Render one block. Any problem is an `Invalid` that names the field, the line and the
     cause, e.g. "Subject, line 1: unknown placeholder 'order.numbr'"."""
     if len(source) > MAX_SOURCE:
-        raise Invalid(f"{_label(field)} is longer than {MAX_SOURCE} characters.", field=field)
+        raise Invalid(
+            f"{_label(field)} is longer than {MAX_SOURCE} characters.", field=field, code=TOO_LONG
+        )
     try:
         template = _compiled(source, field)
         return _bounded(template.generate(dict(context)), field).strip()
     except TemplateSyntaxError as exc:
-        raise Invalid(f"{_label(field)}, line {exc.lineno}: {exc.message}", field=field) from None
+        raise Invalid(
+            f"{_label(field)}, line {exc.lineno}: {exc.message}", field=field, code=SYNTAX
+        ) from None
     except UndefinedError as exc:
         unknown = _first_unknown(_environment().parse(source), context)
         line = unknown[1] if unknown else _line_of(exc)
         name = f"'{unknown[0]}'" if unknown else str(exc.message)
         at = f", line {line}" if line else ""
-        raise Invalid(f"{_label(field)}{at}: unknown placeholder {name}.", field=field) from None
+        raise Invalid(
+            f"{_label(field)}{at}: unknown placeholder {name}.",
+            field=field,
+            code=UNKNOWN_PLACEHOLDER,
+        ) from None
     except RecursionError:
-        raise Invalid(f"{_label(field)}: nested too deeply.", field=field) from None
+        raise Invalid(
+            f"{_label(field)}: nested too deeply.", field=field, code=TOO_COSTLY
+        ) from None
     # AssertionError: Jinja's own filters assert some arguments ('x'|truncate(-5)).
     except (
         SecurityError,
@@ -313,7 +335,9 @@ def render(source: str, context: Mapping[str, Any], *, field: str) -> str:
     ) as exc:
         where = _line_of(exc)
         at = f", line {where}" if where else ""
-        raise Invalid(f"{_label(field)}{at}: not allowed: {exc}", field=field) from None
+        raise Invalid(
+            f"{_label(field)}{at}: not allowed: {exc}", field=field, code=NOT_ALLOWED
+        ) from None
 
 
 def render_all(sources: Mapping[str, str], context: Mapping[str, Any]) -> dict[str, str]:
@@ -344,7 +368,9 @@ async def render_bounded(sources: Mapping[str, str], context: Mapping[str, Any])
     except OverBudget as over:
         field = over.step or next(iter(sources), "subject")
         raise Invalid(
-            f"{_label(field)} {_OVER[over.reason]}: simplify its loops and filters.", field=field
+            f"{_label(field)} {_OVER[over.reason]}: simplify its loops and filters.",
+            field=field,
+            code=TOO_COSTLY,
         ) from None
 
 

@@ -30,10 +30,11 @@ class AttachmentSource(StrEnum):
     DOCUMENTS = "documents"
 
 
-class TemplateIn(In):
+class TemplateContent(In):
+    """What of a template makes its email: the editor previews these fields unsaved."""
+
     kind: TemplateKind
     language: Language
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     subject: ShortText
     greeting: BlockText = "{{ greeting }}"
     motivation: BlockText = ""
@@ -42,6 +43,10 @@ class TemplateIn(In):
     attachment_filename: ShortText = ""
     attachments: Annotated[list[AttachmentSource], msgspec.Meta(max_length=3)] = []
     photos_as_pdf: bool = False
+
+
+class TemplateIn(TemplateContent, kw_only=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     read_receipt: bool = False
     roles: Annotated[list[str], msgspec.Meta(max_length=4)] = []
 
@@ -179,3 +184,13 @@ class PreviewOut(Out):
     size: int
     budget: int
     warnings: list[str]
+
+
+class TemplatePreviewOut(Out):
+    """An unsaved template's email for the sample order: the blocks a draft would start with,
+    the names of the files it would attach, and the email's text and HTML as sent."""
+
+    blocks: Blocks
+    attachments: list[str]
+    text: str
+    html: str

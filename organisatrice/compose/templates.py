@@ -7,6 +7,7 @@ a dispatcher in front of a client.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +16,13 @@ import msgspec
 from organisatrice.compose.context import OrderContext
 from organisatrice.compose.rendering import placeholders, render_bounded
 from organisatrice.compose.samples import sample_context
-from organisatrice.compose.schemas import PlaceholderOut, TemplateIn, TemplateOut, TemplatePatch
+from organisatrice.compose.schemas import (
+    PlaceholderOut,
+    TemplateContent,
+    TemplateIn,
+    TemplateOut,
+    TemplatePatch,
+)
 from organisatrice.compose.tables import EmailTemplate
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import NotFound
@@ -33,12 +40,23 @@ RENDERED_FIELDS = (
 )
 
 
-async def check_template(template: TemplateIn) -> None:
-    """Refuse a template whose fields would not render for a real order."""
+async def render_sample(
+    template: TemplateContent, also: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The template's fields, and the sources in `also` (named by the field they come from),
+    rendered for the sample order; refused as a draft of it would be: the check on saving and
+    the editor's preview are the same."""
     context = msgspec.to_builtins(sample_context(template.language))
-    rendered = await render_bounded({f: getattr(template, f) for f in RENDERED_FIELDS}, context)
+    sources = {f: getattr(template, f) for f in RENDERED_FIELDS}
+    rendered = await render_bounded({**sources, **(also or {})}, context)
     # Every draft would inherit a subject its email cannot be built with.
     refuse_unsafe_header(rendered["subject"], "The subject", "subject")
+    return rendered
+
+
+async def check_template(template: TemplateIn) -> None:
+    """Refuse a template whose fields would not render for a real order."""
+    await render_sample(template)
     parse_roles(template.roles)
 
 

@@ -316,12 +316,13 @@ def refuse_unsafe_header(value: str, what: str, field: str) -> None:
             if char in _LINE_BREAKS
             else _CHARACTER_NAMES.get(char, f"a control character (U+{ord(char):04X})")
         )
-        raise Invalid(f"{what} contains {kind}; remove it.", field=field)
+        raise Invalid(f"{what} contains {kind}; remove it.", field=field, code="unsafe_header")
     if _ENCODED_WORD.search(value):
         raise Invalid(
             f'{what} contains "=?" followed by "?=", which mail programs decode as hidden '
             "text; remove it.",
             field=field,
+            code="unsafe_header",
         )
 
 

@@ -1,5 +1,6 @@
-"""The back-office at a desk (or a tablet): templates with a live preview and the server's check
-of placeholders, employees and their switches, the company's sending, the change log."""
+"""The back-office at a desk (or a tablet): templates with a live preview of unsaved changes and
+the server's check of placeholders, employees and their switches, the company's sending, the
+change log."""
 
 from __future__ import annotations
 
@@ -94,10 +95,10 @@ async def test_back_office_edits_a_template_and_sees_the_preview_change(
     assert saved["subject"] == SUBJECT
     assert saved["signature"].endswith("{{ employee.phone }}")
 
-    # The email as built for a real order, by the server.
+    # The email as built for a real order, by the server, from the saved template.
     check = page.get_by_test_id("order-check")
     await check.get_by_role("button", name=re.compile("2026-0815")).tap()
-    await check.get_by_role("button", name="Vorschau erstellen").tap()
+    await check.get_by_role("button", name="Mit diesem Auftrag ansehen").tap()
     preview = page.get_by_test_id("order-preview")
     await expect(preview).to_contain_text("Rapport 2026-0815 für Wohnbaugenossenschaft Lindenhof")
     await expect(preview.frame_locator("iframe").locator("body")).to_contain_text("Lea Keller")
@@ -108,15 +109,54 @@ async def test_back_office_edits_a_template_and_sees_the_preview_change(
     await page.wait_for_timeout(500)
     await page.screenshot(path=screenshots / "template-preview.png")
 
-    # Change it again: the next preview shows the change.
-    await subject.fill("Ihr Rapport {{ order.number }}")
-    await check.get_by_role("button", name="Vorschau erstellen").tap()
-    await expect(preview).to_contain_text("Ihr Rapport 2026-0815")
-    # Building the preview saved the template first; the throwaway draft is gone.
-    await expect(page.get_by_test_id("template-state")).to_have_text("Gespeichert")
+    # The throwaway draft is gone.
     async with ApiClient.signed_in(app, setup.boss.email) as api:
         drafts = (await api.get(f"/api/orders/{setup.order}/drafts")).json()
     assert drafts == []
+
+    # Changed again, the real order waits for a save: building its draft would publish the
+    # change to every dispatcher.
+    await subject.fill("Ihr Rapport {{ order.number }}")
+    await expect(check.get_by_test_id("check-unsaved")).to_be_visible()
+    await expect(check.get_by_role("button", name="Mit diesem Auftrag ansehen")).to_be_disabled()
+    await expect(page.get_by_test_id("template-state")).to_have_text("Nicht gespeichert")
+
+
+async def test_the_preview_shows_an_unsaved_change_rendered_and_saves_nothing(
+    page: Page, app: Litestar, screenshots: Path
+) -> None:
+    setup = await office()
+    async with ApiClient.signed_in(app, setup.boss.email) as api:
+        before = (await api.get(f"/api/templates/{setup.template}")).json()
+    await signed_in(page, setup.boss.email, "Lea Keller")
+    await page.goto(f"/#/admin/templates/{setup.template}")
+    motivation = page.get_by_label("Einleitung")
+    await motivation.fill(
+        "{% if order.materials %}Mit Material{% else %}Ohne Material{% endif %} "
+        "zum Auftrag {{ order.number }}."
+    )
+    # The sample follows the typing, filled in by the server: the logic done, not shown.
+    sample = page.get_by_test_id("template-sample")
+    await expect(sample).to_contain_text("Mit Material zum Auftrag 2026-4711.")
+    await expect(sample).not_to_contain_text("{%")
+
+    await sample.get_by_role("button", name="Vorschau erstellen").tap()
+    email = page.get_by_test_id("template-preview").content_frame.locator("body")
+    await expect(email).to_contain_text("Mit Material zum Auftrag 2026-4711.")
+    await expect(email).to_contain_text("Arbeitsrapport 2026-4711")
+    await expect(page.get_by_test_id("template-state")).to_have_text("Nicht gespeichert")
+    await page.get_by_test_id("template-preview").scroll_into_view_if_needed()
+    await page.wait_for_timeout(500)
+    await page.screenshot(path=screenshots / "template-sample-preview.png")
+
+    # Nothing was saved: after a reload the editor shows the saved text, the server has it.
+    page.on("dialog", lambda dialog: dialog.accept())
+    await page.reload()
+    await expect(page.get_by_label("Einleitung")).to_have_value(before["motivation"])
+    await expect(page.get_by_test_id("template-state")).to_have_text("Gespeichert")
+    async with ApiClient.signed_in(app, setup.boss.email) as api:
+        after = (await api.get(f"/api/templates/{setup.template}")).json()
+    assert after == before
 
 
 async def test_a_bad_placeholder_shows_the_servers_error_with_field_and_line(
@@ -128,10 +168,10 @@ async def test_a_bad_placeholder_shows_the_servers_error_with_field_and_line(
     motivation = page.get_by_label("Einleitung")
     await motivation.fill(f"Guten Tag\n{TYPO}")
 
-    # Seen while typing ...
+    # Seen while typing, in the server's words too ...
     await expect(page.get_by_test_id("template-typos")).to_contain_text("order.numbr")
-    await expect(page.get_by_test_id("template-sample").locator("mark")).to_have_text(
-        "{{ order.numbr }}"
+    await expect(page.get_by_test_id("sample-error")).to_contain_text(
+        "Motivation, line 2: unknown placeholder 'order.numbr'"
     )
     # ... and refused on saving, in the server's words, at the field it names.
     await page.get_by_role("button", name="Speichern", exact=True).tap()
@@ -186,6 +226,56 @@ async def test_back_office_duplicates_deletes_and_creates_templates(page: Page) 
     await page.get_by_role("link", name="\u2039 Vorlagen").tap()
     await expect(rows).to_have_count(2)
     await expect(rows.filter(has_text="Offerte senden")).to_contain_text("Offerte")
+
+
+async def test_templates_are_listed_by_kind_and_language_and_filtered(
+    page: Page, screenshots: Path
+) -> None:
+    setup = await office()
+    for name, kind, language in (
+        ("Allgemeine Mitteilung", "general", "de"),
+        ("Offerte senden", "offer", "de"),
+        ("Rapport de travail", "work_report", "fr"),
+        ("Work report", "work_report", "en"),
+        ("Photos du chantier", "photo_documentation", "fr"),
+    ):
+        await make_template(setup.company, name=name, kind=kind, language=language)
+    await signed_in(page, setup.boss.email, "Lea Keller")
+    await page.goto("/#/admin/templates")
+
+    # The work report first, its languages in turn; then photos, offers, the rest.
+    groups = page.get_by_test_id("template-group")
+    await expect(groups).to_have_count(4)
+    kinds = [await g.get_attribute("data-kind") for g in await groups.all()]
+    assert kinds == ["work_report", "photo_documentation", "offer", "general"]
+    work_reports = groups.first
+    await expect(work_reports.get_by_role("heading", level=2)).to_contain_text("(3)")
+    await expect(work_reports.get_by_role("heading", level=3)).to_have_text(
+        ["Deutsch", "Französisch", "Englisch"]
+    )
+    await page.screenshot(path=screenshots / "templates-grouped.png", full_page=True)
+
+    # Two taps to the French work report; the choice stays in the address.
+    await page.get_by_role("group", name="Art").get_by_role("button", name="Arbeitsrapport").tap()
+    await page.get_by_role("group", name="Sprache").get_by_role("button", name="Französisch").tap()
+    rows = page.get_by_test_id("template-row")
+    await expect(rows).to_have_count(1)
+    await expect(rows).to_contain_text("Rapport de travail")
+    await expect(page).to_have_url(re.compile(r"#/admin/templates\?kind=work_report&language=fr$"))
+
+    # From the template, back to the list as it was left.
+    await rows.get_by_role("link", name="Bearbeiten").tap()
+    await expect(page.get_by_label("Name", exact=True)).to_have_value("Rapport de travail")
+    await page.get_by_role("link", name="\u2039 Vorlagen").tap()
+    await expect(rows).to_have_count(1)
+    await expect(rows).to_contain_text("Rapport de travail")
+
+    # Offers in French: there are none, and the list says so.
+    await page.get_by_role("group", name="Art").get_by_role("button", name="Offerte").tap()
+    await expect(page.get_by_test_id("no-templates-shown")).to_be_visible()
+    await page.get_by_role("group", name="Sprache").get_by_role("button", name="Alle").tap()
+    await expect(rows).to_have_count(1)
+    await expect(rows).to_contain_text("Offerte senden")
 
 
 async def test_back_office_switches_an_employee_and_reads_the_change_log(

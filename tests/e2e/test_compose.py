@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from litestar import Litestar
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from organisatrice.mail.worker import run_batch
 from organisatrice.roles.tables import Company
 from tests.client import ApiClient
-from tests.e2e.flows import signed_in
+from tests.e2e.flows import drain, signed_in
 from tests.factories import (
     MadeEmployee,
     MadeOrder,
@@ -152,11 +152,8 @@ async def test_dispatcher_finds_the_order_writes_and_previews_the_email(
     await page.evaluate("window.scrollTo(0, 0)")
     await page.screenshot(path=screenshots / "order.png", full_page=True)
 
-    # Write: one tap on the template, one on the contact.
+    # Write: one tap on the template; the order's only contact is who it goes to.
     await page.get_by_role("link", name=re.compile("Arbeitsrapport senden")).tap()
-    await expect(page.get_by_role("heading", name="An wen geht die E-Mail?")).to_be_visible()
-    await page.screenshot(path=screenshots / "compose-recipient.png")
-    await page.get_by_role("button", name=re.compile("Silvia Moser")).tap()
 
     free_text = page.get_by_label("Ihr Text")
     await expect(free_text).to_be_focused()
@@ -240,7 +237,6 @@ async def test_a_change_made_elsewhere_asks_for_a_reload(
     await signed_in(page, site.dispatcher.email, "Daniel Brunner")
     await page.goto(f"/#/orders/{site.order.id}")
     await page.get_by_role("link", name=re.compile("Arbeitsrapport senden")).tap()
-    await page.get_by_role("button", name=re.compile("Silvia Moser")).tap()
     await expect(page.get_by_label("Ihr Text")).to_be_focused()
 
     # Another device saves the draft meanwhile.
@@ -270,7 +266,6 @@ async def test_dispatcher_sends_the_work_report_and_sees_it_sent(
             "noch keine E-Mail gesendet"
         )
         await page.get_by_role("link", name=re.compile("Arbeitsrapport senden")).tap()
-        await page.get_by_role("button", name=re.compile("Silvia Moser")).tap()
         await expect(page.get_by_label("Ihr Text")).to_be_focused()
         await page.keyboard.type(SENTENCE)
 
@@ -303,3 +298,93 @@ async def test_dispatcher_sends_the_work_report_and_sees_it_sent(
         body = parsed.get_body(preferencelist=("plain",))
         assert body is not None and SENTENCE in body.get_content()
         assert parsed["Subject"] == "Arbeitsrapport 2026-4711"
+
+
+async def test_the_work_report_to_the_orders_only_contact_goes_in_three_taps(
+    page: Page, site: Site
+) -> None:
+    """Issue 19: from the order, a tap on the work report's card, one on "Senden" and one to
+    confirm; the order's only contact is chosen already."""
+    taps: list[str] = []
+
+    async def tap(control: Locator, what: str) -> None:
+        await expect(control).to_be_visible()
+        await control.tap()
+        taps.append(what)
+
+    with smtp_relay() as (relay, port):
+        await make_relay(site.company, port)
+        await signed_in(page, site.dispatcher.email, "Daniel Brunner")
+        await page.goto(f"/#/orders/{site.order.id}")
+        await expect(
+            page.get_by_role("heading", name="Heizungsservice Gartenstrasse")
+        ).to_be_visible()
+
+        await tap(page.get_by_role("link", name=re.compile("Arbeitsrapport senden")), "template")
+        await expect(page.get_by_test_id("recipients-to")).to_contain_text(
+            "silvia.moser@client.example"
+        )
+        await tap(page.get_by_role("button", name="Senden", exact=True), "send")
+        confirm = page.get_by_role("dialog", name="E-Mail jetzt senden?")
+        await tap(confirm.get_by_role("button", name="Jetzt senden"), "confirm")
+        await expect(page.get_by_role("status")).to_contain_text("Arbeitsrapport 2026-4711")
+        assert taps == ["template", "send", "confirm"]
+
+        await drain()
+        [arrived] = relay.received
+        assert arrived.rcpt_tos == ["silvia.moser@client.example"]
+        message = email.message_from_bytes(arrived.data, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        assert message["Subject"] == "Arbeitsrapport 2026-4711"
+        [report] = message.iter_attachments()
+        assert report.get_content_type() == "application/pdf"
+
+
+async def test_with_several_contacts_the_dispatcher_chooses_who_gets_it(
+    page: Page, app: Litestar, site: Site, screenshots: Path
+) -> None:
+    await make_contact(
+        site.company,
+        building_id=site.order.building_ids[0],
+        first_name="Marco",
+        last_name="Keller",
+        salutation="mr",
+        email="marco.keller@regie.example",
+    )
+    await signed_in(page, site.dispatcher.email, "Daniel Brunner")
+    await page.goto(f"/#/orders/{site.order.id}")
+    await page.get_by_role("link", name=re.compile("Arbeitsrapport senden")).tap()
+    await expect(page.get_by_role("heading", name="An wen geht die E-Mail?")).to_be_visible()
+    await expect(page.get_by_role("button", name=re.compile("Silvia Moser"))).to_be_visible()
+    await page.screenshot(path=screenshots / "compose-recipient.png")
+    # Nothing is made before the choice.
+    async with ApiClient.signed_in(app, site.dispatcher.email) as api:
+        assert (await api.get(f"/api/orders/{site.order.id}/drafts")).json() == []
+
+    await page.get_by_role("button", name=re.compile("Marco Keller")).tap()
+    await expect(page.get_by_test_id("recipients-to")).to_contain_text("marco.keller@regie.example")
+    await expect(page.get_by_label("Anrede")).to_have_value(re.compile("Keller"))
+
+
+async def test_the_templates_card_goes_on_with_its_saved_draft(
+    page: Page, app: Litestar, site: Site
+) -> None:
+    await signed_in(page, site.dispatcher.email, "Daniel Brunner")
+    await page.goto(f"/#/orders/{site.order.id}")
+    card = page.get_by_role("link", name=re.compile("Arbeitsrapport senden"))
+    await expect(card.get_by_test_id("resume-draft")).to_have_count(0)
+    await card.tap()
+    await expect(page.get_by_label("Ihr Text")).to_be_focused()
+    await page.keyboard.type(SENTENCE)
+    await expect(page.get_by_test_id("save-state")).to_have_attribute("data-state", "saved")
+    draft_address = page.url
+
+    # Back on the order, the same card leads to that draft, as it was left.
+    await page.get_by_role("link", name=re.compile("2026-4711")).first.tap()
+    await expect(card.get_by_test_id("resume-draft")).to_have_text("Weiterschreiben")
+    await card.tap()
+    await expect(page.get_by_label("Ihr Text")).to_have_value(SENTENCE)
+    assert page.url == draft_address
+    async with ApiClient.signed_in(app, site.dispatcher.email) as api:
+        drafts = (await api.get(f"/api/orders/{site.order.id}/drafts")).json()
+    assert len(drafts) == 1

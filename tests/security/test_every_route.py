@@ -145,6 +145,7 @@ def _request_body(operation_id: str) -> dict[str, Any]:
         },
         "ChangeTemplate": {"json": {"name": "Renamed"}},
         "DuplicateTemplate": {},
+        "PreviewTemplate": {"json": {"kind": "general", "language": "de", "subject": "S"}},
         "CreateDraft": {"json": {"template_id": 1, "address": "a@client.example"}},
         "ChangeDraft": {"json": {"version": 1}},
         "PreviewDraft": {},

@@ -26,5 +26,7 @@ export function adminSections(me: Me | null | undefined): AdminSection[] {
 
 /** Where a back-office section opens. */
 export function adminRoute(section: AdminSection): Route {
-  return section === "changes" ? { name: "changes", page: 1 } : { name: section };
+  if (section === "changes") return { name: "changes", page: 1 };
+  if (section === "templates") return { name: "templates", kind: null, language: null };
+  return { name: section };
 }

@@ -9,9 +9,11 @@ export const router = $state<{ route: Route }>({ route: parse(location.hash) });
 type OrdersRoute = Extract<Route, { name: "orders" }>;
 type MailRoute = Extract<Route, { name: "mail" }>;
 type ClientsRoute = Extract<Route, { name: "clients" }>;
+type TemplatesRoute = Extract<Route, { name: "templates" }>;
 let ordersSeen: OrdersRoute = { name: "orders", q: "", status: null, page: 1 };
 let mailSeen: MailRoute = { name: "mail", ...NO_MAIL_FILTERS };
 let clientsSeen: ClientsRoute = { name: "clients", q: "", inactive: false };
+let templatesSeen: TemplatesRoute = { name: "templates", kind: null, language: null };
 
 /** The order list as last shown (search, filter, page), for "back to the list" links. */
 export function lastOrderList(): OrdersRoute {
@@ -28,8 +30,14 @@ export function lastClientList(): ClientsRoute {
   return clientsSeen;
 }
 
+/** The back-office's template list as last shown (its kind and language). */
+export function lastTemplateList(): TemplatesRoute {
+  return templatesSeen;
+}
+
 function enter(route: Route): void {
   if (route.name === "clients") clientsSeen = route;
+  if (route.name === "templates") templatesSeen = route;
   if (route.name === "orders") ordersSeen = route;
   if (route.name === "mail") mailSeen = route;
   router.route = route;

@@ -27,7 +27,8 @@ describe("routes", () => {
     { name: "clients", q: "", inactive: false },
     { name: "clients", q: "Lindenhof Zürich", inactive: true },
     { name: "client", clientId: 4 },
-    { name: "templates" },
+    { name: "templates", kind: null, language: null },
+    { name: "templates", kind: "work_report", language: "fr" },
     { name: "template", templateId: null },
     { name: "template", templateId: 7 },
     { name: "employees" },
@@ -58,6 +59,7 @@ describe("routes", () => {
     expect(href({ name: "mail", ...NO_MAIL_FILTERS })).toBe("#/mail");
     expect(href({ name: "orders", q: "", status: null, page: 1 })).toBe("#/orders");
     expect(href({ name: "clients", q: "", inactive: false })).toBe("#/clients");
+    expect(href({ name: "templates", kind: null, language: null })).toBe("#/admin/templates");
   });
 
   it("drops what it does not know instead of failing", () => {
@@ -78,5 +80,6 @@ describe("routes", () => {
     expect(parse("#/set-password/x").name).toBe("notFound");
     expect(parse(`#/set-password?token=${"a".repeat(300)}`)).toEqual({ name: "setPassword", token: "a".repeat(200) });
     expect(parse("#/clients?inactive=yes")).toEqual({ name: "clients", q: "", inactive: false });
+    expect(parse("#/admin/templates?kind=letter&language=es")).toEqual({ name: "templates", kind: null, language: null });
   });
 });

@@ -15,7 +15,8 @@
  *   #/notifications                  failed or bounced emails
  *   #/clients?q=&inactive=1          the clients (inactive ones too with inactive=1)
  *   #/clients/4                      a client with its buildings and contacts
- *   #/admin/templates[/new|/7]       back-office: templates
+ *   #/admin/templates?kind=&language=  back-office: the templates, by kind and language
+ *   #/admin/templates/new|/7         back-office: a new template, one template
  *   #/admin/employees                back-office: employees
  *   #/admin/company                  back-office: company, relay, limits
  *   #/admin/changes?page=            back-office: the permission change log
@@ -30,10 +31,14 @@ import {
   ARCHIVE_SORTS,
   EMAIL_STATUSES,
   ORDER_STATUSES,
+  TEMPLATE_KINDS,
+  TEMPLATE_LANGUAGES,
   type ArchiveKind,
   type ArchiveSort,
   type EmailStatus,
   type OrderStatus,
+  type TemplateKind,
+  type TemplateLanguage,
 } from "./api";
 
 /** The sent-mail list's filters and sort, as they stand in the address. */
@@ -82,7 +87,7 @@ export type Route =
   | { name: "notifications" }
   | { name: "clients"; q: string; inactive: boolean }
   | { name: "client"; clientId: number }
-  | { name: "templates" }
+  | { name: "templates"; kind: TemplateKind | null; language: TemplateLanguage | null }
   | { name: "template"; templateId: number | null }
   | { name: "employees" }
   | { name: "company" }
@@ -158,7 +163,13 @@ export function parse(hash: string): Route {
   if (parts[0] === "admin") {
     const section = parts[1] ?? "templates";
     if (section === "templates") {
-      if (parts.length <= 2) return { name: "templates" };
+      if (parts.length <= 2) {
+        return {
+          name: "templates",
+          kind: oneOf(TEMPLATE_KINDS, query.get("kind")),
+          language: oneOf(TEMPLATE_LANGUAGES, query.get("language")),
+        };
+      }
       if (parts.length === 3 && parts[2] === "new") return { name: "template", templateId: null };
       const templateId = id(parts[2]);
       if (parts.length === 3 && templateId !== null) return { name: "template", templateId };
@@ -240,7 +251,7 @@ export function href(route: Route): string {
     case "client":
       return `#/clients/${route.clientId}`;
     case "templates":
-      return "#/admin/templates";
+      return withQuery("#/admin/templates", { kind: route.kind, language: route.language });
     case "template":
       return `#/admin/templates/${route.templateId ?? "new"}`;
     case "employees":

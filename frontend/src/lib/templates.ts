@@ -1,6 +1,4 @@
-import type { OrderDetail, Template, TemplateKind } from "./api";
-
-const KIND_ORDER: TemplateKind[] = ["work_report", "photo_documentation", "offer", "general"];
+import { TEMPLATE_KINDS, type OrderDetail, type Template } from "./api";
 
 /** The languages an email about this order is likely written in: the client's, then the
  * contacts'. */
@@ -18,7 +16,7 @@ export function suitedTemplates(
   const languages = orderLanguages(order);
   const sorted = [...templates].sort(
     (a, b) =>
-      KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) ||
+      TEMPLATE_KINDS.indexOf(a.kind) - TEMPLATE_KINDS.indexOf(b.kind) ||
       languages.indexOf(a.language) - languages.indexOf(b.language) ||
       a.name.localeCompare(b.name),
   );

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from litestar import Litestar
 
+from organisatrice.compose.schemas import TemplateContent
 from organisatrice.compose.tables import EmailTemplate
 from organisatrice.roles.policy import Role
 from tests.client import ApiClient
@@ -223,6 +224,72 @@ async def test_another_companys_template_does_not_exist_for_us(backoffice: ApiCl
     )
     assert (await backoffice.delete(f"/api/templates/{other}")).status_code == 404
     assert other not in await listed(backoffice)
+
+
+def content(template: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """What the editor sends to preview `template` with `changes`: its content fields only."""
+    fields = TemplateContent.__struct_fields__
+    return {**{f: template[f] for f in fields if f in template}, **changes}
+
+
+async def test_preview_renders_the_unsaved_template_and_saves_nothing(
+    backoffice: ApiClient, staff: Staff
+) -> None:
+    saved = (await backoffice.get(f"/api/templates/{staff.templates['de']}")).json()
+    before = await template_rows(staff.company_id)
+    edited = content(
+        saved,
+        subject="Rapport {{ order.number }} für {{ client.name }}",
+        motivation=(
+            "{% if order.materials %}Mit Material.{% else %}Ohne Material.{% endif %}\n"
+            "{% for w in order.work_items %}{{ w.description }}{% endfor %}"
+        ),
+        attachment_filename="",
+    )
+    answer = await backoffice.post("/api/templates/preview", json=edited)
+    assert answer.status_code == 200, answer.text
+    preview = answer.json()
+    assert preview["blocks"] == {
+        "subject": "Rapport 2026-4711 für Immobilien Müller AG",
+        "greeting": "Sehr geehrte Frau Meier,",
+        "motivation": "Mit Material.\nBrenner gereinigt, Abgaswerte gemessen",
+        "free_text": "",
+        "closing": "Freundliche Grüsse",
+        "signature": "Lea Keller\nMeier Haustechnik AG\nTel. +41 44 123 45 67",
+    }
+    # No name given: the usual one, as a draft of it would attach.
+    report = "Arbeitsrapport 2026-4711 Immobilien Müller AG 2026-11-25.pdf"
+    assert preview["attachments"] == [report]
+    assert "Mit Material." in preview["text"]
+    assert report in preview["text"]
+    assert "Rapport 2026-4711 für Immobilien Müller AG" in preview["html"]
+    assert "{%" not in preview["text"] + preview["html"]
+    # Nothing of the template changed: not its fields, not its modified time.
+    assert await template_rows(staff.company_id) == before
+
+
+@pytest.mark.parametrize(
+    ("field", "source", "code"),
+    [
+        ("motivation", "Guten Tag\n{{ order.numbr }}", "template_unknown_placeholder"),
+        ("subject", "Rapport {{ order.number", "template_syntax"),
+        ("closing", "{% set x = 1 %}", "template_not_allowed"),
+        ("attachment_filename", "{{ 'x' * 10**9 }}", "template_not_allowed"),
+        ("subject", "Rapport\n{{ order.number }}", "unsafe_header"),
+    ],
+)
+async def test_a_broken_template_is_refused_by_the_preview_as_on_saving(
+    backoffice: ApiClient, staff: Staff, field: str, source: str, code: str
+) -> None:
+    saved = (await backoffice.get(f"/api/templates/{staff.templates['de']}")).json()
+    preview = await backoffice.post(
+        "/api/templates/preview", json=content(saved, **{field: source})
+    )
+    on_saving = await backoffice.post("/api/templates", json={**NEW, field: source})
+    assert preview.status_code == on_saving.status_code == 422, preview.text
+    problem = preview.json()
+    assert (problem["field"], problem["code"]) == (field, code)
+    assert problem == on_saving.json()
 
 
 async def test_placeholders_are_listed_with_examples(dispatcher: ApiClient) -> None:

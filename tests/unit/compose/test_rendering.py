@@ -172,6 +172,25 @@ def test_deeply_nested_expression_is_refused_not_crashed(context: dict[str, Any]
     assert "nested too deeply" in detail
 
 
+@pytest.mark.parametrize(
+    ("source", "code"),
+    [
+        ("{{ order.numbr }}", "template_unknown_placeholder"),
+        ("{{ self }}", "template_unknown_placeholder"),
+        ("{{ order.number ", "template_syntax"),
+        ("{% set x = 1 %}", "template_not_allowed"),
+        ("{{ ''.__class__ }}", "template_not_allowed"),
+        ("x" * 10_001, "template_too_long"),
+    ],
+)
+def test_each_refusal_names_its_problem_by_code(
+    context: dict[str, Any], source: str, code: str
+) -> None:
+    with pytest.raises(Invalid) as refused:
+        render(source, context, field="motivation")
+    assert refused.value.code == code
+
+
 def test_too_long_source_is_refused(context: dict[str, Any]) -> None:
     assert "longer than" in refusal("x" * 10_001, context)
 

@@ -23,7 +23,7 @@ def _hog(megabytes: int) -> int:
 
 
 def _refuse(field: str) -> None:
-    raise Invalid("That will not do.", field=field)
+    raise Invalid("That will not do.", field=field, code="not_done")
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,8 @@ async def test_work_over_its_memory_is_refused_and_the_pool_goes_on(pool: Bounde
     assert await pool.run(Budget(seconds=5, memory_mb=512), _hog, 10) == 10 * 1024 * 1024
 
 
-async def test_a_rules_error_crosses_back_with_its_field(pool: BoundedPool) -> None:
+async def test_a_rules_error_crosses_back_with_its_field_and_code(pool: BoundedPool) -> None:
     with pytest.raises(Invalid) as refused:
         await pool.run(Budget(seconds=5, memory_mb=512), _refuse, "subject")
-    assert (refused.value.detail, refused.value.field) == ("That will not do.", "subject")
+    error = refused.value
+    assert (error.detail, error.field, error.code) == ("That will not do.", "subject", "not_done")

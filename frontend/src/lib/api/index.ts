@@ -41,6 +41,8 @@ export type HandoverIn = Schemas["HandoverIn"];
 export type Handover = Schemas["HandoverOut"];
 export type Notification = Schemas["NotificationOut"];
 export type TemplateIn = Schemas["TemplateIn"];
+export type TemplateContent = Schemas["TemplateContent"];
+export type TemplatePreview = Schemas["TemplatePreviewOut"];
 export type TemplatePatch = Schemas["TemplatePatch"];
 export type AttachmentSource = Schemas["AttachmentSource"];
 export type Placeholder = Schemas["PlaceholderOut"];
@@ -107,6 +109,12 @@ export const ARCHIVE_KINDS: readonly ArchiveKind[] = [
   "general",
   "proof",
 ];
+
+/** The kinds of template, in the order the screens list them. */
+export const TEMPLATE_KINDS: readonly TemplateKind[] = ["work_report", "photo_documentation", "offer", "general"];
+
+export type TemplateLanguage = TemplateIn["language"];
+export const TEMPLATE_LANGUAGES: readonly TemplateLanguage[] = ["de", "fr", "it", "en"];
 
 export const ARCHIVE_SORTS: readonly ArchiveSort[] = ["newest", "oldest", "order_number", "order_number_desc"];
 
@@ -324,6 +332,9 @@ export const deleteTemplate = (templateId: number) =>
   call(client.DELETE("/api/templates/{template_id}", templatePath(templateId)));
 
 export const listPlaceholders = () => call(client.GET("/api/templates/placeholders"));
+
+export const previewTemplate = (body: TemplateContent) =>
+  call(client.POST("/api/templates/preview", { body }));
 
 // Drafts
 

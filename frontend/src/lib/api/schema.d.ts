@@ -649,6 +649,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/templates/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Preview */
+        post: operations["PreviewTemplate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/orders/{order_id}/drafts/{draft_id}": {
         parameters: {
             query?: never;
@@ -2334,12 +2351,11 @@ export interface components {
             email: string;
             password: string;
         };
-        /** TemplateIn */
-        TemplateIn: {
+        /** TemplateContent */
+        TemplateContent: {
             kind: components["schemas"]["TemplateKind"];
             /** @enum {string} */
             language: "de" | "fr" | "it" | "en";
-            name: string;
             subject: string;
             /** @default {{ greeting }} */
             greeting: string;
@@ -2354,6 +2370,27 @@ export interface components {
             attachments?: components["schemas"]["AttachmentSource"][];
             /** @default false */
             photos_as_pdf: boolean;
+        };
+        /** TemplateIn */
+        TemplateIn: {
+            kind: components["schemas"]["TemplateKind"];
+            /** @enum {string} */
+            language: "de" | "fr" | "it" | "en";
+            subject: string;
+            /** @default {{ greeting }} */
+            greeting: string;
+            /** @default  */
+            motivation: string;
+            /** @default  */
+            closing: string;
+            /** @default  */
+            signature: string;
+            /** @default  */
+            attachment_filename: string;
+            attachments?: components["schemas"]["AttachmentSource"][];
+            /** @default false */
+            photos_as_pdf: boolean;
+            name: string;
             /** @default false */
             read_receipt: boolean;
             roles?: string[];
@@ -2400,6 +2437,13 @@ export interface components {
             photos_as_pdf?: boolean;
             read_receipt?: boolean;
             roles?: string[];
+        };
+        /** TemplatePreviewOut */
+        TemplatePreviewOut: {
+            blocks: components["schemas"]["Blocks"];
+            attachments: string[];
+            text: string;
+            html: string;
         };
         /** TrackingIn */
         TrackingIn: {
@@ -8442,6 +8486,120 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PlaceholderOut"][];
+                };
+            };
+            /** @description The request is malformed (a parameter or field has the wrong type or shape). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed (the detail says why), or the CSRF check failed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in your company. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This path does not accept this method. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upload or request is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The uploaded file's type is not accepted. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field's value is not acceptable (the detail and `field` say which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts; wait `retry_after` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    PreviewTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateContent"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplatePreviewOut"];
                 };
             };
             /** @description The request is malformed (a parameter or field has the wrong type or shape). */
