@@ -6,6 +6,7 @@ import functools
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import msgspec
 
@@ -16,7 +17,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: int
     public_url: str
     data_dir: Path
-    blob_root: Path
+    # Where blobs live: file:///absolute/folder or s3://bucket[/prefix] (core/blobs.py).
+    blob_url: str
+    s3_endpoint_url: str
+    s3_region: str
+    s3_access_key_id: str
+    s3_secret_access_key: str
     secret_key: str
     cookie_secure: bool
     max_photo_bytes: int
@@ -106,6 +112,20 @@ def _flag(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _blob_url(data_dir: Path) -> str:
+    """BLOB_URL, or the folder BLOB_ROOT (default: the data folder's blobs) as a file URL."""
+    url = os.environ.get("BLOB_URL", "").strip()
+    if not url:
+        return (Path(os.environ.get("BLOB_ROOT") or data_dir / "blobs").resolve()).as_uri()
+    if url.startswith("file:///"):
+        return Path(unquote(urlsplit(url).path)).resolve().as_uri()
+    if url.startswith("s3://") and url.removeprefix("s3://").strip("/"):
+        return url.rstrip("/")
+    raise SystemExit(
+        f"BLOB_URL must be file:///folder or s3://bucket, got {url.split(':', 1)[0]}:…"
+    )
+
+
 @functools.cache
 def get_settings() -> Settings:
     data_dir = Path(os.environ.get("DATA_DIR", "data")).resolve()
@@ -125,7 +145,13 @@ def get_settings() -> Settings:
             or f"http://{os.environ.get('HOST', '127.0.0.1')}:{_int('PORT', 8000)}"
         ).rstrip("/"),
         data_dir=data_dir,
-        blob_root=Path(os.environ.get("BLOB_ROOT") or data_dir / "blobs").resolve(),
+        blob_url=_blob_url(data_dir),
+        # An S3-compatible store other than AWS (SeaweedFS, MinIO, Ceph): its address. Without
+        # keys, the AWS client's usual chain (instance role, web identity) provides them.
+        s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL", "").strip(),
+        s3_region=os.environ.get("AWS_REGION", "").strip(),
+        s3_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "").strip(),
+        s3_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "").strip(),
         secret_key=_secret_key(data_dir),
         cookie_secure=_flag("COOKIE_SECURE", False),
         max_photo_bytes=_int("MAX_PHOTO_BYTES", 25 * 1024 * 1024),
