@@ -23,6 +23,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     s3_region: str
     s3_access_key_id: str
     s3_secret_access_key: str
+    blob_grace_hours: int
     secret_key: str
     cookie_secure: bool
     max_photo_bytes: int
@@ -93,6 +94,13 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _positive(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 1:
+        raise SystemExit(f"{name} must be at least 1, got {value}")
+    return value
+
+
 def _words(name: str) -> tuple[str, ...]:
     """A comma-separated list, without blanks."""
     return tuple(w.strip() for w in os.environ.get(name, "").split(",") if w.strip())
@@ -152,6 +160,9 @@ def get_settings() -> Settings:
         s3_region=os.environ.get("AWS_REGION", "").strip(),
         s3_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "").strip(),
         s3_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "").strip(),
+        # A blob no row references is removed by `organisatrice blobs sweep` once it is older:
+        # far longer than any upload takes between storing its file and committing its row.
+        blob_grace_hours=_positive("BLOB_GRACE_HOURS", 24),
         secret_key=_secret_key(data_dir),
         cookie_secure=_flag("COOKIE_SECURE", False),
         max_photo_bytes=_int("MAX_PHOTO_BYTES", 25 * 1024 * 1024),

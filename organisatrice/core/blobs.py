@@ -7,7 +7,14 @@ folder it is written to a temporary file, flushed to disk and renamed into place
 its PUT has been answered. A committed row never points at a missing or half-written blob. Both
 lay blobs out alike (`ab/cd/abcd…`), so a folder copied into a bucket is a store.
 
-Equal bytes are one blob: storing bytes that are already there writes nothing.
+Equal bytes are one blob. A blob that no row names any more (an upload whose row failed, a
+replaced logo, an archive past its retention) is removed by `sweep` once it is older than the
+grace period: an upload's blob is young until its row has committed, so the sweep leaves it
+alone. Storing bytes that are already there writes nothing, unless the blob is old (it may be
+on the sweep's list): then it is written again, young, under the lock that the sweep's removal
+takes, so the sweep never removes a blob that `put` has just answered for. Hence the two rules
+for rooms: a new reference to a blob is made only from a `put` of its bytes, and a column that
+names a blob ends in `sha256` (the sweep finds them by that name).
 """
 
 from __future__ import annotations
@@ -21,9 +28,9 @@ import os
 import re
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import anyio
@@ -32,8 +39,13 @@ import msgspec
 import obstore
 from obstore.exceptions import AlreadyExistsError
 from obstore.store import S3Store
+from piccolo.columns import Column
+from piccolo.conf.apps import Finder
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.querystring import QueryString
+from piccolo.table import Table
 
-from organisatrice.core.db import transaction
+from organisatrice.core.db import engine, transaction
 from organisatrice.core.errors import NotFound
 from organisatrice.settings import get_settings
 
@@ -43,6 +55,12 @@ if TYPE_CHECKING:
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _KEY = re.compile(r"^([0-9a-f]{2})/([0-9a-f]{2})/(\1\2[0-9a-f]{60})$")
 _MISSING = "The stored file is missing; tell your administrator."
+# The sweep removes blobs in batches, each under the lock (on SQLite the write lock): short holds.
+SWEEP_BATCH = 100
+# Rows read at a time when the sweep collects the blobs that rows name.
+REFERENCE_PAGE = 10_000
+_LOCK = "SELECT pg_advisory_xact_lock(hashtext('blobs:sweep'))"
+_LOCK_SHARED = "SELECT pg_advisory_xact_lock_shared(hashtext('blobs:sweep'))"
 
 
 class BlobRef(msgspec.Struct, frozen=True):
@@ -57,18 +75,38 @@ class StoredBlob(msgspec.Struct, frozen=True):
     modified: datetime
 
 
+class SweepResult(msgspec.Struct, frozen=True):
+    blobs: int
+    removed: int
+
+
 def _key(sha256: str) -> str:
     if not _SHA256.match(sha256):
         raise NotFound("No such file.")
     return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 class BlobStore(abc.ABC):
-    """What both backends answer."""
+    """What both backends answer. `grace`: how old an unreferenced blob must be to be swept."""
+
+    def __init__(self, grace: timedelta) -> None:
+        self.grace = grace
 
     async def put(self, data: bytes) -> tuple[BlobRef, bool]:
         """Store `data`; answer its reference and whether this call created the blob."""
-        return await self._create(data)
+        ref, created = await self._create(data)
+        if not created:
+            modified = await self.modified(ref.sha256)
+            if modified is None or modified < _now() - self.grace / 2:
+                # Perhaps on a running sweep's list: written again, young, under the lock its
+                # removal takes, before the caller records a row that names it.
+                async with _sweep_lock(shared=True):
+                    await self._write(ref.sha256, data)
+        return ref, created
 
     async def read(self, sha256: str) -> bytes:
         (data,) = await self.read_many([sha256])
@@ -110,7 +148,8 @@ class BlobStore(abc.ABC):
 class FileBlobs(BlobStore):
     """Blobs in a folder, each file written durably (fsync of the file and of its folder)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, grace: timedelta) -> None:
+        super().__init__(grace)
         self.root = root
 
     def path(self, sha256: str) -> Path:
@@ -210,7 +249,8 @@ class S3Blobs(BlobStore):
     """Blobs in an S3-compatible bucket, through obstore. A blob is created with a conditional
     PUT (If-None-Match), so two processes storing the same bytes create it once."""
 
-    def __init__(self, objects: S3Store) -> None:
+    def __init__(self, objects: S3Store, grace: timedelta) -> None:
+        super().__init__(grace)
         self.objects = objects
 
     async def read_many(self, sha256s: Sequence[str]) -> list[bytes]:
@@ -273,12 +313,12 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def open_store(url: str) -> BlobStore:
+def open_store(url: str, grace: timedelta) -> BlobStore:
     """The store at `url` (file:///folder or s3://bucket[/prefix]); a bucket is reached with
     the endpoint, region and keys of the settings."""
     parts = urlsplit(url)
     if parts.scheme == "file":
-        return FileBlobs(Path(unquote(parts.path)))
+        return FileBlobs(Path(unquote(parts.path)), grace)
     settings = get_settings()
     config: S3Config = {}
     if settings.s3_endpoint_url:
@@ -294,12 +334,13 @@ def open_store(url: str) -> BlobStore:
         config=config,
         client_options={"allow_http": settings.s3_endpoint_url.startswith("http://")},
     )
-    return S3Blobs(objects)
+    return S3Blobs(objects, grace)
 
 
 @functools.cache
 def blob_store() -> BlobStore:
-    return open_store(get_settings().blob_url)
+    settings = get_settings()
+    return open_store(settings.blob_url, timedelta(hours=settings.blob_grace_hours))
 
 
 async def store_then_record(
@@ -325,3 +366,76 @@ async def store_then_record(
             for sha in created:
                 await store.discard(sha)
         raise
+
+
+# ---------------------------------------------------------------------------- the sweep
+
+
+@contextlib.asynccontextmanager
+async def _sweep_lock(*, shared: bool) -> AsyncIterator[None]:
+    """Held by the sweep while it removes old blobs, and shared by puts that make an old blob
+    young again: on PostgreSQL an advisory lock, on SQLite the write lock."""
+    async with transaction():
+        db = engine()
+        if isinstance(db, PostgresEngine):
+            await db.run_querystring(QueryString(_LOCK_SHARED if shared else _LOCK))
+        yield
+
+
+async def sweep(store: BlobStore | None = None) -> SweepResult:
+    """Remove the blobs that no row names and that were last written longer ago than the grace
+    period. Each is looked at again under the lock just before it goes: one that a put made
+    young meanwhile stays (see the module's docstring)."""
+    store = store or blob_store()
+    started = _now()
+    blobs = 0
+    old: set[str] = set()
+    async for page in store.listing():
+        blobs += len(page)
+        old.update(blob.sha256 for blob in page if blob.modified < started - store.grace)
+    unreferenced = sorted(old - await _referenced(old))
+    removed = 0
+    for start in range(0, len(unreferenced), SWEEP_BATCH):
+        batch = unreferenced[start : start + SWEEP_BATCH]
+        async with _sweep_lock(shared=False):
+            written = await asyncio.gather(*(store.modified(sha) for sha in batch))
+            cutoff = _now() - store.grace
+            gone = [
+                sha
+                for sha, modified in zip(batch, written, strict=True)
+                if modified is not None and modified < cutoff
+            ]
+            await store._remove(gone)
+        removed += len(gone)
+    return SweepResult(blobs=blobs, removed=removed)
+
+
+@functools.cache
+def _blob_columns() -> tuple[tuple[type[Table], Column], ...]:
+    """Every column of every room's tables that names a blob."""
+    return tuple(
+        (table, column)
+        for table in Finder().get_table_classes()
+        for column in table._meta.columns
+        if column._meta.name.endswith("sha256")
+    )
+
+
+async def _referenced(candidates: set[str]) -> set[str]:
+    """Which of `candidates` a row names: each table read once, a page of ids at a time."""
+    found: set[str] = set()
+    if not candidates:
+        return found
+    for table, column in _blob_columns():
+        key = table._meta.primary_key
+        after: Any = None
+        while True:
+            query = table.select(key, column).order_by(key).limit(REFERENCE_PAGE)
+            if after is not None:
+                query = query.where(key > after)
+            rows = await query
+            found.update(r[column._meta.name] for r in rows if r[column._meta.name] in candidates)
+            if len(rows) < REFERENCE_PAGE:
+                break
+            after = rows[-1][key._meta.name]
+    return found

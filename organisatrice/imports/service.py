@@ -150,7 +150,7 @@ async def upload(
                     kind=record_kind.value,
                     filename=safe_filename(filename, extension=f".{layout.file_type.value}"),
                     size=len(data),
-                    blob=ref.sha256,
+                    blob_sha256=ref.sha256,
                     file_type=layout.file_type.value,
                     encoding=layout.encoding,
                     delimiter=layout.delimiter,
@@ -228,7 +228,7 @@ class _Job(msgspec.Struct, kw_only=True):
     kind: RecordKind
     mode: BatchMode
     status: ImportStatus
-    blob: str
+    blob_sha256: str
     layout: reading.Layout
     mapping: list[str | None]
     # Its import wrote records (and the job stays as the record of that).
@@ -261,7 +261,7 @@ def _job(row: dict[str, Any]) -> _Job:
         kind=RecordKind(row["kind"]),
         mode=BatchMode(row["mode"]),
         status=ImportStatus(row["status"]),
-        blob=row["blob"],
+        blob_sha256=row["blob_sha256"],
         layout=reading.Layout(
             file_type=reading.FileType(row["file_type"]),
             encoding=row["encoding"],
@@ -549,7 +549,7 @@ async def _run(actor: Actor, job: _Job, action: ImportAction) -> None:
     writing = False
     try:
         # One local copy for the check and the import (downloaded when the store is a bucket).
-        async with blob_store().local_file(job.blob) as path:
+        async with blob_store().local_file(job.blob_sha256) as path:
             if _checks_first(job, action):
                 checked = await _pass(actor, job, path, write=False)
                 if action is ImportAction.CHECK:
