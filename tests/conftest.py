@@ -1,8 +1,9 @@
 """Test set-up: the environment is fixed before the app is imported, then one database per run.
 
 DATABASE_URL decides the engine: unset, a fresh SQLite file; set (by tests/postgres_server.py),
-a fresh PostgreSQL database. BLOB_URL decides the blob store: unset, a fresh folder; set, a
-fresh bucket. Tests isolate themselves by tenancy: each makes its own company.
+a fresh PostgreSQL database. BLOB_URL decides the blob store: unset, a fresh folder; set (by
+tests/object_store.py), a fresh bucket. Tests isolate themselves by tenancy: each makes its own
+company.
 """
 
 from __future__ import annotations

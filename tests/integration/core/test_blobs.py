@@ -1,6 +1,6 @@
-"""The blob store on the backend the run uses (a folder, or a bucket): round trip, content
-addressing, missing blobs, two processes on one store, and the sweep with the races it must
-survive."""
+"""The blob store on the backend the run uses (a folder, or SeaweedFS under tests/object_store.py):
+round trip, content addressing, missing blobs, two processes on one store, and the sweep with
+the races it must survive."""
 
 from __future__ import annotations
 
