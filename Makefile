@@ -103,10 +103,10 @@ lint: install ## ruff, ruff format --check, mypy --strict
 	$(BIN)/ruff format --check organisatrice tests bench
 	$(BIN)/mypy --strict organisatrice
 
-test: test-packages bench-packages install lint frontend-check frontend-test api-client-check frontend ## Lint, then the whole suite on SQLite and on PostgreSQL
-	@echo "=== the suite on SQLite ==="
-	env -u DATABASE_URL $(BIN)/pytest
-	@echo "=== the suite on PostgreSQL ==="
-	$(BIN)/python tests/postgres_server.py $(BIN)/pytest
+test: test-packages bench-packages install lint frontend-check frontend-test api-client-check frontend ## Lint, then the whole suite on SQLite (blobs in a folder) and on PostgreSQL (blobs in SeaweedFS)
+	@echo "=== the suite on SQLite, blobs in a folder ==="
+	env -u DATABASE_URL -u BLOB_URL $(BIN)/pytest
+	@echo "=== the suite on PostgreSQL, blobs in SeaweedFS ==="
+	$(BIN)/python tests/postgres_server.py $(BIN)/python tests/object_store.py $(BIN)/pytest
 
 .PHONY: help install frontend frontend-check frontend-test api-client api-client-check migrate migration run system-packages test-packages bench-packages bench lint test

@@ -222,6 +222,32 @@ def archive_checkpoint_command() -> None:
     asyncio.run(made())
 
 
+@litestar_group.group("blobs")
+def blobs_group() -> None:
+    """The blob store: photos, documents, logos, archived messages."""
+
+
+@blobs_group.command("sweep")
+def blobs_sweep_command() -> None:
+    """Remove the blobs that no row names and that are older than BLOB_GRACE_HOURS (failed
+    uploads, replaced logos, archives past retention). Safe while the app runs; run it daily."""
+    from organisatrice.core.blobs import sweep
+    from organisatrice.core.db import prepare_engine, release_engine
+
+    async def swept() -> None:
+        await prepare_engine()
+        try:
+            result = await sweep()
+        finally:
+            await release_engine()
+        click.echo(
+            f"Removed {result.removed} of {result.blobs} blobs: named by no row and older than "
+            f"{get_settings().blob_grace_hours} h."
+        )
+
+    asyncio.run(swept())
+
+
 def main() -> None:
     litestar_group(prog_name="organisatrice")
 

@@ -6,6 +6,7 @@ import functools
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import msgspec
 
@@ -16,7 +17,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: int
     public_url: str
     data_dir: Path
-    blob_root: Path
+    # Where blobs live: file:///absolute/folder or s3://bucket[/prefix] (core/blobs.py).
+    blob_url: str
+    s3_endpoint_url: str
+    s3_region: str
+    s3_access_key_id: str
+    s3_secret_access_key: str
+    blob_grace_hours: int
     secret_key: str
     cookie_secure: bool
     max_photo_bytes: int
@@ -87,6 +94,13 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _positive(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 1:
+        raise SystemExit(f"{name} must be at least 1, got {value}")
+    return value
+
+
 def _words(name: str) -> tuple[str, ...]:
     """A comma-separated list, without blanks."""
     return tuple(w.strip() for w in os.environ.get(name, "").split(",") if w.strip())
@@ -104,6 +118,20 @@ def _flag(name: str, default: bool) -> bool:
     if raw is None or raw == "":
         return default
     return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _blob_url(data_dir: Path) -> str:
+    """BLOB_URL, or the folder BLOB_ROOT (default: the data folder's blobs) as a file URL."""
+    url = os.environ.get("BLOB_URL", "").strip()
+    if not url:
+        return (Path(os.environ.get("BLOB_ROOT") or data_dir / "blobs").resolve()).as_uri()
+    if url.startswith("file:///"):
+        return Path(unquote(urlsplit(url).path)).resolve().as_uri()
+    if url.startswith("s3://") and url.removeprefix("s3://").strip("/"):
+        return url.rstrip("/")
+    raise SystemExit(
+        f"BLOB_URL must be file:///folder or s3://bucket, got {url.split(':', 1)[0]}:…"
+    )
 
 
 @functools.cache
@@ -125,7 +153,16 @@ def get_settings() -> Settings:
             or f"http://{os.environ.get('HOST', '127.0.0.1')}:{_int('PORT', 8000)}"
         ).rstrip("/"),
         data_dir=data_dir,
-        blob_root=Path(os.environ.get("BLOB_ROOT") or data_dir / "blobs").resolve(),
+        blob_url=_blob_url(data_dir),
+        # An S3-compatible store other than AWS (SeaweedFS, MinIO, Ceph): its address. Without
+        # keys, the AWS client's usual chain (instance role, web identity) provides them.
+        s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL", "").strip(),
+        s3_region=os.environ.get("AWS_REGION", "").strip(),
+        s3_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "").strip(),
+        s3_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "").strip(),
+        # A blob no row references is removed by `organisatrice blobs sweep` once it is older:
+        # far longer than any upload takes between storing its file and committing its row.
+        blob_grace_hours=_positive("BLOB_GRACE_HOURS", 24),
         secret_key=_secret_key(data_dir),
         cookie_secure=_flag("COOKIE_SECURE", False),
         max_photo_bytes=_int("MAX_PHOTO_BYTES", 25 * 1024 * 1024),

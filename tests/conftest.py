@@ -1,7 +1,9 @@
 """Test set-up: the environment is fixed before the app is imported, then one database per run.
 
 DATABASE_URL decides the engine: unset, a fresh SQLite file; set (by tests/postgres_server.py),
-a fresh PostgreSQL database. Tests isolate themselves by tenancy: each makes its own company.
+a fresh PostgreSQL database. BLOB_URL decides the blob store: unset, a fresh folder; set (by
+tests/object_store.py), a fresh bucket. Tests isolate themselves by tenancy: each makes its own
+company.
 """
 
 from __future__ import annotations
@@ -39,8 +41,12 @@ from organisatrice.settings import get_settings  # noqa: E402
 from tests.client import ApiClient  # noqa: E402
 
 
-def pytest_report_header() -> str:
-    return f"database: {get_settings().database_kind} ({get_settings().database_url})"
+def pytest_report_header() -> list[str]:
+    settings = get_settings()
+    return [
+        f"database: {settings.database_kind} ({settings.database_url})",
+        f"blobs: {settings.blob_url}",
+    ]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -54,11 +60,6 @@ async def database() -> AsyncIterator[None]:
 @pytest.fixture(scope="session")
 def app(database: None) -> Litestar:
     return create_app()
-
-
-@pytest.fixture
-def blob_root() -> Path:
-    return get_settings().blob_root
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ import functools
 import io
 import itertools
 from datetime import date
-from pathlib import Path
 
 import msgspec
 
 from organisatrice.compose.schemas import TemplateIn
 from organisatrice.compose.tables import EmailTemplate
 from organisatrice.compose.templates import check_template
+from organisatrice.core.blobs import blob_store
 from organisatrice.mail.tables import MailRelay
 from organisatrice.orders.tables import (
     Building,
@@ -28,7 +28,6 @@ from organisatrice.roles.accounts import create_employee
 from organisatrice.roles.passwords import hash_password
 from organisatrice.roles.policy import Role
 from organisatrice.roles.tables import Company
-from organisatrice.settings import get_settings
 
 DEFAULT_PASSWORD = "correct horse battery"
 _serial = itertools.count(1)
@@ -252,10 +251,9 @@ def make_pdf(text: str = "Offer 4711") -> bytes:
     return bytes(out)
 
 
-def stored_files() -> set[Path]:
-    """Every file under the blob root, to show an upload left nothing behind."""
-    root = get_settings().blob_root
-    return {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+async def stored_blobs() -> set[str]:
+    """Every blob in the store, to show an upload left nothing behind."""
+    return {blob.sha256 async for page in blob_store().listing() for blob in page}
 
 
 async def make_template(

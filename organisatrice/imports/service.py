@@ -24,6 +24,7 @@ import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
@@ -137,7 +138,8 @@ async def upload(
     store = blob_store()
     ref, created = await store.put(data)
     try:
-        layout = await _inspect(str(store.path(ref.sha256)))
+        async with store.local_file(ref.sha256) as path:
+            layout = await _inspect(str(path))
         columns = given if given is not None else fields.auto_mapping(record_kind, layout.header)
         fields.check_mapping(record_kind, layout.header, columns)
         async with transaction():
@@ -148,7 +150,7 @@ async def upload(
                     kind=record_kind.value,
                     filename=safe_filename(filename, extension=f".{layout.file_type.value}"),
                     size=len(data),
-                    blob=ref.sha256,
+                    blob_sha256=ref.sha256,
                     file_type=layout.file_type.value,
                     encoding=layout.encoding,
                     delimiter=layout.delimiter,
@@ -226,7 +228,7 @@ class _Job(msgspec.Struct, kw_only=True):
     kind: RecordKind
     mode: BatchMode
     status: ImportStatus
-    blob: str
+    blob_sha256: str
     layout: reading.Layout
     mapping: list[str | None]
     # Its import wrote records (and the job stays as the record of that).
@@ -259,7 +261,7 @@ def _job(row: dict[str, Any]) -> _Job:
         kind=RecordKind(row["kind"]),
         mode=BatchMode(row["mode"]),
         status=ImportStatus(row["status"]),
-        blob=row["blob"],
+        blob_sha256=row["blob_sha256"],
         layout=reading.Layout(
             file_type=reading.FileType(row["file_type"]),
             encoding=row["encoding"],
@@ -546,35 +548,37 @@ async def _run(actor: Actor, job: _Job, action: ImportAction) -> None:
     beat = asyncio.create_task(_heartbeat(job.id))
     writing = False
     try:
-        if _checks_first(job, action):
-            checked = await _pass(actor, job, write=False)
-            if action is ImportAction.CHECK:
-                await _finish(job.id, ImportStatus.CHECKED, checked, check=checked)
+        # One local copy for the check and the import (downloaded when the store is a bucket).
+        async with blob_store().local_file(job.blob_sha256) as path:
+            if _checks_first(job, action):
+                checked = await _pass(actor, job, path, write=False)
+                if action is ImportAction.CHECK:
+                    await _finish(job.id, ImportStatus.CHECKED, checked, check=checked)
+                    return
+                if checked.failed:
+                    await _finish(
+                        job.id,
+                        ImportStatus.FAILED,
+                        checked,
+                        check=checked,
+                        problem=(
+                            "rows_refused",
+                            f"Nothing was imported: {checked.failed} of {checked.rows_done} rows "
+                            "have errors (listed). Correct them and upload the file again, or "
+                            "import in per-row mode to import the other rows.",
+                        ),
+                    )
+                    return
+                await ImportJob.update(
+                    {ImportJob.status: ImportStatus.IMPORTING.value, ImportJob.rows_done: 0}
+                ).where(ImportJob.id == job.id)
+                writing = True
+                wrote = await _pass(actor, job, path, write=True)
+                await _finish(job.id, ImportStatus.DONE, wrote, check=checked)
                 return
-            if checked.failed:
-                await _finish(
-                    job.id,
-                    ImportStatus.FAILED,
-                    checked,
-                    check=checked,
-                    problem=(
-                        "rows_refused",
-                        f"Nothing was imported: {checked.failed} of {checked.rows_done} rows "
-                        "have errors (listed). Correct them and upload the file again, or "
-                        "import in per-row mode to import the other rows.",
-                    ),
-                )
-                return
-            await ImportJob.update(
-                {ImportJob.status: ImportStatus.IMPORTING.value, ImportJob.rows_done: 0}
-            ).where(ImportJob.id == job.id)
             writing = True
-            wrote = await _pass(actor, job, write=True)
-            await _finish(job.id, ImportStatus.DONE, wrote, check=checked)
-            return
-        writing = True
-        wrote = await _pass(actor, job, write=True)
-        await _finish(job.id, ImportStatus.DONE, wrote)
+            wrote = await _pass(actor, job, path, write=True)
+            await _finish(job.id, ImportStatus.DONE, wrote)
     except _Stopped as stop:
         await _fail(job.id, stop.code, stop.message, wrote=writing)
     except reading.FileProblem as problem:
@@ -609,10 +613,10 @@ async def _heartbeat(job_id: int) -> None:
             log.warning("import %s: heartbeat not written", job_id, exc_info=True)
 
 
-async def _pass(actor: Actor, job: _Job, *, write: bool) -> _Tally:
+async def _pass(actor: Actor, job: _Job, path: Path, *, write: bool) -> _Tally:
     """Read the whole file in parts and hand each to upsert: a dry run, or for real."""
     reader = fields.RowReader(job.kind, job.layout.header, job.mapping)
-    lines = reading.rows(blob_store().path(job.blob), job.layout)
+    lines = reading.rows(path, job.layout)
     tally = _Tally()
     analysed_at = 0
 

@@ -28,7 +28,7 @@ class ImportJob(Table):
     kind = Varchar(length=20)
     filename = Varchar(length=255)
     size = Integer()
-    blob = Varchar(length=64)
+    blob_sha256 = Varchar(length=64)
     # How the file reads (reading.Layout): csv or xlsx, a CSV's encoding and delimiter.
     file_type = Varchar(length=10)
     encoding = Varchar(length=20, default="")

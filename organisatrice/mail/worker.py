@@ -16,11 +16,8 @@ import time
 from contextlib import AsyncExitStack
 from itertools import groupby
 
-import anyio.to_thread
-
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.db import transaction
-from organisatrice.core.errors import NotFound
 from organisatrice.core.rounds import run_rounds, worker_name
 from organisatrice.mail.outbox import Claimed, claim, combined, envelopes, record_all, unreachable
 from organisatrice.mail.relay import relay_of
@@ -72,8 +69,9 @@ class _Relays:
         return self.sessions[company_id]
 
 
-# The bytes of a few emails are read from the blob store in one trip to a thread, the next
-# few while these are on the wire; this bounds what is held in memory at once.
+# The bytes of a few emails are read from the blob store in one trip (to a thread, or as
+# concurrent GETs from a bucket), the next few while these are on the wire; this bounds what is
+# held in memory at once.
 READ_AHEAD_BYTES = 4 * 1024 * 1024
 
 
@@ -93,21 +91,13 @@ def _read_ahead(group: list[Claimed]) -> list[list[Claimed]]:
     return runs
 
 
-def _read_blobs(emails: list[Claimed]) -> list[bytes]:
-    """In a worker thread: the archived bytes of each email."""
-    store = blob_store()
-    try:
-        return [store.path(email.blob_sha256).read_bytes() for email in emails]
-    except FileNotFoundError as missing:
-        raise NotFound(f"An archived email's bytes are missing: {missing.filename}") from None
-
-
 def _reading(emails: list[Claimed]) -> asyncio.Future[list[bytes]]:
-    return asyncio.ensure_future(anyio.to_thread.run_sync(_read_blobs, emails))
+    """The archived bytes of each email, read in the background."""
+    return asyncio.ensure_future(blob_store().read_many([email.blob_sha256 for email in emails]))
 
 
 async def _discard(task: asyncio.Future[list[bytes]]) -> None:
-    """A read ahead that is not needed any more: wait for its thread, drop what it read."""
+    """A read ahead that is not needed any more: wait for it to end, drop what it read."""
     task.cancel()
     await asyncio.wait([task])
     if not task.cancelled():

@@ -51,12 +51,12 @@ async def test_verify_passes_on_a_clean_archive_and_names_the_entry_with_one_cha
     assert "Archive intact" in clean.stdout
     victim = await SentEmail.select().where(SentEmail.id == emails[1]["id"]).first()
     assert victim is not None
-    path = blob_store().path(victim["blob_sha256"])
-    original = path.read_bytes()
+    store = blob_store()
+    original = await store.read(victim["blob_sha256"])
     changed = bytearray(original)
     changed[len(changed) // 2] ^= 0x01
-    os.chmod(path, 0o640)
-    path.write_bytes(bytes(changed))
+    # Behind the store's back, as a failing disk or an intruder would: other bytes under the name.
+    await store._write(victim["blob_sha256"], bytes(changed))
     try:
         _, problem = await verify_company(setup.company)
         assert problem.startswith(f"entry {emails[1]['id']} (order ")
@@ -65,7 +65,7 @@ async def test_verify_passes_on_a_clean_archive_and_names_the_entry_with_one_cha
         assert broken.returncode == 1
         assert f"entry {emails[1]['id']}" in broken.stderr
     finally:
-        path.write_bytes(original)
+        await store._write(victim["blob_sha256"], original)
 
 
 async def test_verify_notices_changed_facts_and_removed_entries(app: Litestar) -> None:

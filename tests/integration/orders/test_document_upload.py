@@ -21,7 +21,7 @@ from tests.factories import (
     make_order,
     make_pdf,
     photo_with_gps,
-    stored_files,
+    stored_blobs,
 )
 
 
@@ -123,7 +123,7 @@ async def test_unacceptable_document_is_refused_and_nothing_is_stored(
     field: str,
     says: str,
 ) -> None:
-    files_before = stored_files()
+    blobs_before = await stored_blobs()
     answer = await site.upload(data, filename=filename, kind=kind)
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
@@ -131,7 +131,7 @@ async def test_unacceptable_document_is_refused_and_nothing_is_stored(
     assert says in problem["detail"]
     assert problem["field"] == field
     assert await site.document_count() == 0
-    assert stored_files() == files_before
+    assert await stored_blobs() == blobs_before
 
 
 async def test_unknown_document_is_a_404(site: Setting) -> None:

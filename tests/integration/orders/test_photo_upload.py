@@ -22,7 +22,7 @@ from tests.factories import (
     make_employee,
     make_image,
     make_order,
-    stored_files,
+    stored_blobs,
 )
 
 RED = (220, 20, 20)
@@ -186,7 +186,7 @@ async def test_unacceptable_photo_is_refused_and_nothing_is_stored(
     site: Setting, name: str, make: object, status: int, says: str
 ) -> None:
     data = make()  # type: ignore[operator]
-    files_before = stored_files()
+    blobs_before = await stored_blobs()
     answer = await site.upload(data, filename=name)
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
@@ -194,18 +194,18 @@ async def test_unacceptable_photo_is_refused_and_nothing_is_stored(
     assert says in problem["detail"]
     assert problem["field"] == "file"
     assert await site.photo_count() == 0
-    assert stored_files() == files_before
+    assert await stored_blobs() == blobs_before
 
 
 async def test_caption_longer_than_500_characters_is_refused(site: Setting) -> None:
-    files_before = stored_files()
+    blobs_before = await stored_blobs()
     answer = await site.upload(make_image("JPEG", colour=(1, 2, 3)), caption="x" * 501)
     assert answer.status_code == 422
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert answer.json()["field"] == "caption"
     assert "500" in answer.json()["detail"]
     assert await site.photo_count() == 0
-    assert stored_files() == files_before
+    assert await stored_blobs() == blobs_before
     assert (await site.upload(make_image("JPEG"), caption="x" * 500)).status_code == 201
 
 
@@ -219,10 +219,10 @@ async def test_upload_without_a_file_is_a_400(site: Setting) -> None:
 async def test_same_photo_twice_is_two_photos_sharing_one_file(site: Setting) -> None:
     data = make_image("JPEG", colour=(9, 99, 199))
     first = (await site.upload(data)).json()
-    files_after_first = stored_files()
+    blobs_after_first = await stored_blobs()
     second = (await site.upload(data)).json()
     assert first["id"] != second["id"]
-    assert stored_files() == files_after_first
+    assert await stored_blobs() == blobs_after_first
     assert await site.photo_count() == 2
 
 
@@ -233,9 +233,9 @@ async def test_photo_whose_row_cannot_be_written_leaves_no_file(
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(Photo, "save", broken_save)
-    files_before = stored_files()
+    blobs_before = await stored_blobs()
     answer = await site.upload(make_image("JPEG", colour=(123, 45, 67)))
     assert answer.status_code == 500
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert await site.photo_count() == 0
-    assert stored_files() == files_before
+    assert await stored_blobs() == blobs_before

@@ -22,7 +22,7 @@ from tests.factories import (
     make_order,
     make_pdf,
     make_work_item,
-    stored_files,
+    stored_blobs,
 )
 
 
@@ -148,7 +148,7 @@ async def test_uploads_to_another_companys_order_are_404_and_leave_nothing(
 ) -> None:
     a, b = two_companies
     before = await _counts(b.order_id)
-    files_before = stored_files()
+    blobs_before = await stored_blobs()
     async with ApiClient.signed_in(app, a.employee.email) as client:
         photo = await client.post(
             f"/api/orders/{b.order_id}/photos",
@@ -162,7 +162,7 @@ async def test_uploads_to_another_companys_order_are_404_and_leave_nothing(
     _assert_not_found(photo)
     _assert_not_found(document)
     assert await _counts(b.order_id) == before
-    assert stored_files() == files_before
+    assert await stored_blobs() == blobs_before
 
 
 @pytest.fixture

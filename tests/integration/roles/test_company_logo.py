@@ -23,7 +23,7 @@ from organisatrice.roles.auth import actor_of_employee
 from organisatrice.roles.policy import Role
 from organisatrice.roles.tables import Company
 from tests.client import ApiClient
-from tests.factories import make_company, make_employee, make_image, stored_files
+from tests.factories import make_company, make_employee, make_image, stored_blobs
 from tests.integration.compose.conftest import make_office, make_staff
 
 LOGO = "/api/company/logo"
@@ -127,13 +127,13 @@ async def test_what_is_no_png_or_jpeg_is_refused_and_changes_nothing(
     first = await desk.upload(make_image("PNG"), "logo.png", "image/png")
     assert first.status_code == 200
     before = await desk.logo_sha256()
-    files_before = stored_files()
+    blobs_before = await stored_blobs()
     answer = await desk.upload(data, filename, "image/png")
     assert answer.status_code == status, answer.text
     assert says in answer.json()["detail"]
     assert answer.json()["field"] == "file"
     assert await desk.logo_sha256() == before
-    assert stored_files() == files_before
+    assert await stored_blobs() == blobs_before
     assert len(await desk.logo_changes()) == 1
 
 
