@@ -3,7 +3,7 @@ history and hand-overs, retention. No route changes an archived email."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
@@ -34,6 +34,11 @@ _MANAGE = {"needs": Permission.MANAGE_ARCHIVE}
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise Invalid("Give the date with its time zone, e.g. 2025-01-01T00:00:00+01:00.")
+    try:
+        # The database compares in UTC; 0001-01-01 with a positive offset is before year 1 there.
+        value.astimezone(UTC)
+    except OverflowError:
+        raise Invalid("The date is out of range; give one after the year 1.") from None
     return value
 
 

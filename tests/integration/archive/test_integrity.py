@@ -224,3 +224,16 @@ async def test_a_checkpoint_kept_elsewhere_finds_the_archive_rolled_back(
     rolled_back = _cli("verify", "--checkpoint", str(kept))
     assert rolled_back.returncode == 1
     assert f"entry {emails[1]['id']} of company {setup.company}" in rolled_back.stderr
+
+
+async def test_a_retention_date_before_the_year_1_in_utc_is_refused_not_a_server_error(
+    app: Litestar,
+) -> None:
+    setup = await office(9, attachments=[])
+    async with ApiClient.signed_in(app, setup.dispatcher.email) as client:
+        answer = await client.post(
+            "/api/archive/retention",
+            json={"older_than": "0001-01-01T00:00:00+04:01", "confirm_count": 0},
+        )
+    assert answer.status_code == 422, answer.text
+    assert "out of range" in answer.json()["detail"]
