@@ -302,7 +302,8 @@ async def _sends(
         data={"kind": "offer"},
         headers=headers,
     )
-    uploaded.raise_for_status()
+    if uploaded.status_code != 201:
+        raise RuntimeError(f"the offer's upload was refused: {uploaded.text}")
     body = {"template_id": office.document_template, "contact_id": office.contact}
     compose = Load(client, count=count, seconds=600)
     shapes = [

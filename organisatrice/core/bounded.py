@@ -177,12 +177,17 @@ class BoundedPool:
 
 
 async def _answer(connection: Connection, steps: list[str]) -> tuple[str, Any]:
-    """The worker's answer, awaited on the loop without a thread (the pipe's end is watched);
+    """The worker's answer, awaited on the loop (the pipe's end is watched) and read in a thread;
     the steps it notes on the way are kept in `steps`."""
+    descriptor = connection.fileno()
     while True:
-        await _readable(connection.fileno())
+        await _readable(descriptor)
+        # uvloop, the served app's loop, leaves a watched descriptor non-blocking, and an answer
+        # larger than the pipe's buffer (a checked document) arrives in parts: reading it must
+        # wait for the rest, and waiting is a thread's job, not the loop's.
+        os.set_blocking(descriptor, True)
         while connection.poll():
-            answer: tuple[str, Any] = connection.recv()
+            answer: tuple[str, Any] = await asyncio.to_thread(connection.recv)
             if answer[0] != "step":
                 return answer
             steps.append(answer[1])

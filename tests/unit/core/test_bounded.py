@@ -56,3 +56,24 @@ async def test_a_rules_error_crosses_back_with_its_field_and_code(pool: BoundedP
         await pool.run(Budget(seconds=5, memory_mb=512), _refuse, "subject")
     error = refused.value
     assert (error.detail, error.field, error.code) == ("That will not do.", "subject", "not_done")
+
+
+def _large(megabytes: int) -> bytes:
+    return b"x" * (megabytes * 1024 * 1024)
+
+
+def test_a_large_answer_arrives_whole_on_the_servers_event_loop() -> None:
+    # The served app runs on uvloop, which makes a watched pipe non-blocking: an answer larger
+    # than the pipe's buffer (a checked 20 MB document) arrives in parts and must be waited for.
+    import uvloop
+
+    async def twice() -> list[int]:
+        pool = BoundedPool(size=1, memory_mb=512)
+        try:
+            return [
+                len(await pool.run(Budget(seconds=10, memory_mb=512), _large, 20)) for _ in "ab"
+            ]
+        finally:
+            pool.close()
+
+    assert uvloop.run(twice()) == [20 * 1024 * 1024] * 2
