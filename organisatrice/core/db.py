@@ -8,6 +8,7 @@ failing half-way with "database is locked".
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -18,6 +19,7 @@ from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.querystring import QueryString
 
 from organisatrice.core.sqlite import KeptSQLiteEngine
 
@@ -34,6 +36,11 @@ def engine() -> Engine[Any]:
 
 def is_sqlite() -> bool:
     return isinstance(engine(), SQLiteEngine)
+
+
+def bound_list(values: Sequence[object]) -> QueryString:
+    """`{}, {}, …` with each value bound, for `IN (…)` in raw SQL."""
+    return QueryString(", ".join("{}" for _ in values), *values)
 
 
 def transaction() -> Any:

@@ -21,10 +21,9 @@ from typing import Any
 
 import httpx
 import msgspec
-from piccolo.querystring import QueryString
 from standardwebhooks import Webhook
 
-from organisatrice.core.db import is_sqlite, transaction
+from organisatrice.core.db import bound_list, is_sqlite, transaction
 from organisatrice.core.errors import Invalid
 from organisatrice.core.outbound import WEB_PORTS, IPAddress, outbound_address
 from organisatrice.core.rounds import run_rounds, worker_name
@@ -130,10 +129,6 @@ _TAKE_POSTGRES = (
 )
 
 
-def _list(values: Sequence[object]) -> QueryString:
-    return QueryString(", ".join("{}" for _ in values), *values)
-
-
 async def claim(worker: str, *, limit: int) -> list[Claimed]:
     """Take up to `limit` due deliveries under this worker's lease (committed when this
     returns); no other worker takes them while the lease holds."""
@@ -145,7 +140,7 @@ async def claim(worker: str, *, limit: int) -> list[Claimed]:
             due = await WebhookDelivery.raw(_DUE_SQLITE, now, now, limit)
             if due:
                 await WebhookDelivery.raw(
-                    _TAKE_SQLITE, until, worker, _list([r["id"] for r in due])
+                    _TAKE_SQLITE, until, worker, bound_list([r["id"] for r in due])
                 )
         else:
             due = await WebhookDelivery.raw(_TAKE_POSTGRES, now, now, limit, until, worker)

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from piccolo.querystring import QueryString
 
+from organisatrice.core.db import bound_list
 from organisatrice.mail.tables import ChainHead, DeliveryEvent, EmailRecipient, SentEmail
 from organisatrice.settings import get_settings
 
@@ -171,37 +172,51 @@ class Seals(msgspec.Struct, frozen=True):
     trail: str
 
 
-async def seals(email_ids: Sequence[int]) -> dict[int, Seals]:
+# What the seals read, by name: raw SQL with only these columns, because the recording of
+# every half batch the worker sends reseals its emails (Piccolo's select of whole rows cost
+# more than the send it records).
+_EVENT_COLUMNS = "id, sent_email, at, event, recipient, detail"
+_RECIPIENT_COLUMNS = "sent_email, email, field, status, detail, token"
+_FACT_COLUMNS = ", ".join(f'"{name}"' for name in ("id", "notes_head", *CHAINED, "queued_at"))
+
+
+async def seals(email_ids: Sequence[int], *, facts: bool = True) -> dict[int, Seals]:
     """The facts MAC and the trail MAC each email's rows give now (the trail: its delivery
-    events, its recipients' states and its notes' head)."""
-    trails: dict[int, _Trail] = defaultdict(_Trail)
-    facts: dict[int, str] = {}
+    events, its recipients' states and its notes' head). Without `facts`, the facts MAC is
+    left empty: it was sealed when the email was frozen, and nothing changes it."""
     if not email_ids:
         return {}
     ids = list(email_ids)
-    for e in (
-        await DeliveryEvent.select()
-        .where(DeliveryEvent.sent_email.is_in(ids))
-        .order_by(DeliveryEvent.id)
+    trails: dict[int, _Trail] = defaultdict(_Trail)
+    for e in await DeliveryEvent.raw(
+        f"SELECT {_EVENT_COLUMNS} FROM delivery_event WHERE sent_email IN ({{}}) "  # noqa: S608
+        "ORDER BY id",
+        bound_list(ids),
     ):
         trails[e["sent_email"]].events.append(
             (e["id"], instant(e["at"]), e["event"], e["recipient"], e["detail"])
         )
-    for r in (
-        await EmailRecipient.select()
-        .where(EmailRecipient.sent_email.is_in(ids))
-        .order_by(EmailRecipient.id)
+    for r in await EmailRecipient.raw(
+        f"SELECT {_RECIPIENT_COLUMNS} FROM email_recipient WHERE sent_email IN ({{}}) "  # noqa: S608
+        "ORDER BY id",
+        bound_list(ids),
     ):
         trails[r["sent_email"]].recipients.append(
             (r["email"], r["field"], r["status"], r["detail"], r["token"] or "")
         )
-    for s in await SentEmail.select().where(SentEmail.id.is_in(ids)):
-        trails[s["id"]].notes_head = s["notes_head"]
-        facts[s["id"]] = facts_mac(s["id"], s)
+    columns = _FACT_COLUMNS if facts else "id, notes_head"
+    fact_macs: dict[int, str] = {}
+    for row in await SentEmail.raw(
+        f"SELECT {columns} FROM sent_email WHERE id IN ({{}})",  # noqa: S608
+        bound_list(ids),
+    ):
+        trails[row["id"]].notes_head = row["notes_head"]
+        if facts:
+            fact_macs[row["id"]] = facts_mac(row["id"], row)
     key = archive_key()
     return {
         email_id: Seals(
-            facts=facts.get(email_id, ""),
+            facts=fact_macs.get(email_id, ""),
             trail=key.mac(
                 b"organisatrice-trail-v2",
                 str(email_id).encode(),
@@ -212,24 +227,33 @@ async def seals(email_ids: Sequence[int]) -> dict[int, Seals]:
     }
 
 
-async def seal_trails(email_ids: Sequence[int]) -> None:
+async def seal_trails(email_ids: Sequence[int], *, facts: bool = False) -> None:
     """Seal the trails of these emails as they stand, inside the transaction that changed them
-    (emails archived before version 2 keep no trail)."""
+    (emails archived before version 2 keep no trail); with `facts`, their frozen facts too
+    (once, when they are frozen)."""
     unique = sorted(set(email_ids))
     if not unique:
         return
-    sealed = await seals(unique)
-    rows = QueryString(
-        ", ".join("(CAST({} AS INTEGER), {}, {})" for _ in unique),
-        *[
-            value
-            for email_id in unique
-            for value in (email_id, sealed[email_id].facts, sealed[email_id].trail)
-        ],
-    )
+    sealed = await seals(unique, facts=facts)
+    if facts:
+        rows = QueryString(
+            ", ".join("(CAST({} AS INTEGER), {}, {})" for _ in unique),
+            *[
+                value
+                for email_id in unique
+                for value in (email_id, sealed[email_id].trail, sealed[email_id].facts)
+            ],
+        )
+        assignments = "trail_mac = v.column2, facts_mac = v.column3"
+    else:
+        rows = QueryString(
+            ", ".join("(CAST({} AS INTEGER), {})" for _ in unique),
+            *[value for email_id in unique for value in (email_id, sealed[email_id].trail)],
+        )
+        assignments = "trail_mac = v.column2"
     await SentEmail.raw(
-        "UPDATE sent_email SET facts_mac = v.column2, trail_mac = v.column3 "
-        "FROM (VALUES {}) AS v WHERE sent_email.id = v.column1 AND sent_email.chain_version >= 2",
+        f"UPDATE sent_email SET {assignments} FROM (VALUES {{}}) AS v "  # noqa: S608
+        "WHERE sent_email.id = v.column1 AND sent_email.chain_version >= 2",
         rows,
     )
 

@@ -19,7 +19,7 @@ import msgspec
 from piccolo.querystring import QueryString
 
 from organisatrice.core.blobs import blob_store
-from organisatrice.core.db import is_sqlite, transaction
+from organisatrice.core.db import bound_list, is_sqlite, transaction
 from organisatrice.core.statements import Statement
 from organisatrice.events.email import emit_email_events
 from organisatrice.mail.chain import (
@@ -228,7 +228,7 @@ async def freeze(email: Frozen, *, within: Callable[[], Awaitable[None]] | None 
             ]
         )
         await _event(email_id, EmailStatus.QUEUED.value, "", "Queued for sending.")
-        await seal_trails([email_id])
+        await seal_trails([email_id], facts=True)
     log_email_state(email_id, email.company_id, EmailStatus.QUEUED)
     return email_id
 
@@ -287,11 +287,6 @@ _INTERRUPTED = (
 )
 
 
-def _list(values: Sequence[object]) -> QueryString:
-    """`{}, {}, …` with each value bound, for `IN (…)`."""
-    return QueryString(", ".join("{}" for _ in values), *values)
-
-
 def _instant(value: Any) -> datetime | None:
     # Raw SQL on SQLite answers timestamps as text.
     if isinstance(value, str):
@@ -315,7 +310,7 @@ async def claim(worker: str, *, limit: int) -> list[Claimed]:
             # no other worker changes these rows between the SELECT and the UPDATE.
             due = await SentEmail.raw(_DUE_SQLITE, now, now, limit)
             if due:
-                await SentEmail.raw(_TAKE_SQLITE, until, worker, _list([r["id"] for r in due]))
+                await SentEmail.raw(_TAKE_SQLITE, until, worker, bound_list([r["id"] for r in due]))
         else:
             due = await SentEmail.raw(_TAKE_POSTGRES, now, now, limit, until, worker)
         if not due:
@@ -330,7 +325,7 @@ async def _claimed(due: list[dict[str, Any]]) -> list[Claimed]:
     for w in await EmailRecipient.raw(
         "SELECT sent_email, email, token FROM email_recipient WHERE sent_email IN ({}) "
         "AND status IN ('queued', 'deferred', 'sending') ORDER BY id",
-        _list(ids),
+        bound_list(ids),
     ):
         waiting[int(w["sent_email"])].append(w["email"])
         tokens[int(w["sent_email"])].append(w["token"] or "")
@@ -422,7 +417,8 @@ async def record_all(results: Sequence[tuple[Claimed, DeliveryResult]]) -> list[
             )
         states: dict[int, list[str]] = defaultdict(list)
         for r in await EmailRecipient.raw(
-            "SELECT sent_email, status FROM email_recipient WHERE sent_email IN ({})", _list(ids)
+            "SELECT sent_email, status FROM email_recipient WHERE sent_email IN ({})",
+            bound_list(ids),
         ):
             states[int(r["sent_email"])].append(r["status"])
         overall = {email_id: overall_status(states[email_id]) for email_id in ids}
@@ -449,7 +445,7 @@ async def record_all(results: Sequence[tuple[Claimed, DeliveryResult]]) -> list[
                 status_value,
                 accepted,
                 now,
-                _list(group),
+                bound_list(group),
             )
         await seal_trails(ids)
     return [overall[claimed.id] for claimed, _ in results]

@@ -91,7 +91,7 @@ async def reseal(company_id: int) -> None:
             head = note_mac(head, note)
             await InternalNote.update({InternalNote.mac: head}).where(InternalNote.id == note["id"])
         await SentEmail.update({SentEmail.notes_head: head}).where(SentEmail.id == email["id"])
-    await seal_trails([e["id"] for e in emails])
+    await seal_trails([e["id"] for e in emails], facts=True)
     prev = ""
     for row in (
         await SentEmail.select().where(SentEmail.company == company_id).order_by(SentEmail.id)
