@@ -68,6 +68,9 @@ async def context(browser: Browser, live_server: str) -> AsyncIterator[BrowserCo
         has_touch=True,
         is_mobile=False,
         locale="de-CH",
+        # A Swiss tablet's clock: dates the screens propose ("today") are Zurich's, also in
+        # the hour around midnight when the machine running the tests is on UTC.
+        timezone_id="Europe/Zurich",
         service_workers="block",
     )
     context.set_default_timeout(15_000)
