@@ -36,6 +36,7 @@ import xlsxwriter
 from piccolo.querystring import QueryString
 
 from organisatrice.archive.listing import Scope, as_utc, names_of, period, run, scope_of
+from organisatrice.core.db import bound_list
 from organisatrice.core.errors import NotFound
 from organisatrice.core.structs import Out
 from organisatrice.mail.schemas import EmailStatus
@@ -135,7 +136,7 @@ ORDER BY s.id, r.id
 def _sendings_query(where: list[QueryString]) -> QueryString:
     return QueryString(
         _SENDINGS_SQL,
-        QueryString(", ".join("{}" for _ in BILLED), *BILLED),
+        bound_list(BILLED),
         QueryString(" AND ".join("{}" for _ in where), *where),
     )
 
@@ -158,11 +159,9 @@ def chain_query(company_id: int, ids: set[int], resent: set[int]) -> QueryString
     """The emails `ids` and the resends of the emails `resent`, by their indexes."""
     found = []
     if ids:
-        found.append(QueryString(f"s.id IN ({', '.join('{}' for _ in ids)})", *sorted(ids)))
+        found.append(QueryString("s.id IN ({})", bound_list(sorted(ids))))
     if resent:
-        found.append(
-            QueryString(f"s.resend_of IN ({', '.join('{}' for _ in resent)})", *sorted(resent))
-        )
+        found.append(QueryString("s.resend_of IN ({})", bound_list(sorted(resent))))
     return _sendings_query(
         [
             QueryString("s.company = {}", company_id),

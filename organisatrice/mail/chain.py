@@ -235,22 +235,14 @@ async def seal_trails(email_ids: Sequence[int], *, facts: bool = False) -> None:
     if not unique:
         return
     sealed = await seals(unique, facts=facts)
-    if facts:
-        rows = QueryString(
-            ", ".join("(CAST({} AS INTEGER), {}, {})" for _ in unique),
-            *[
-                value
-                for email_id in unique
-                for value in (email_id, sealed[email_id].trail, sealed[email_id].facts)
-            ],
-        )
-        assignments = "trail_mac = v.column2, facts_mac = v.column3"
-    else:
-        rows = QueryString(
-            ", ".join("(CAST({} AS INTEGER), {})" for _ in unique),
-            *[value for email_id in unique for value in (email_id, sealed[email_id].trail)],
-        )
-        assignments = "trail_mac = v.column2"
+    columns = ["trail_mac", "facts_mac"] if facts else ["trail_mac"]
+    values = [
+        (email_id, sealed[email_id].trail, sealed[email_id].facts)[: 1 + len(columns)]
+        for email_id in unique
+    ]
+    shape = "(CAST({} AS INTEGER)" + ", {}" * len(columns) + ")"
+    rows = QueryString(", ".join(shape for _ in values), *[v for row in values for v in row])
+    assignments = ", ".join(f"{c} = v.column{i}" for i, c in enumerate(columns, start=2))
     await SentEmail.raw(
         f"UPDATE sent_email SET {assignments} FROM (VALUES {{}}) AS v "  # noqa: S608
         "WHERE sent_email.id = v.column1 AND sent_email.chain_version >= 2",
