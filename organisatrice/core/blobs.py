@@ -247,7 +247,14 @@ def _fsync_dir(path: Path) -> None:
 
 class S3Blobs(BlobStore):
     """Blobs in an S3-compatible bucket, through obstore. A blob is created with a conditional
-    PUT (If-None-Match), so two processes storing the same bytes create it once."""
+    PUT (If-None-Match), so two processes storing the same bytes create it once.
+
+    obstore's blocking calls run in worker threads rather than its `*_async` calls: an async
+    call's result is handed back to Python from obstore's own runtime threads, and when a short
+    process (a CLI command, a worker stopping) exits right after its last call, such a thread
+    can still be touching Python while the interpreter finalises, and the process dies of
+    SIGABRT or SIGBUS (obstore 0.12, pyo3-async-runtimes; about one exit in fifty). The blocking
+    calls release the GIL and hand nothing back from those threads."""
 
     def __init__(self, objects: S3Store, grace: timedelta) -> None:
         super().__init__(grace)
@@ -258,27 +265,31 @@ class S3Blobs(BlobStore):
 
     @contextlib.asynccontextmanager
     async def local_file(self, sha256: str) -> AsyncIterator[Path]:
-        try:
-            got = await obstore.get_async(self.objects, _key(sha256))
-        except FileNotFoundError:
-            raise NotFound(_MISSING) from None
         with tempfile.TemporaryDirectory(prefix="organisatrice-blob-") as folder:
             path = Path(folder) / sha256
-            # Streamed in parts: a large spreadsheet never sits in memory whole.
-            async with await anyio.open_file(path, "wb") as out:
-                async for part in got.stream(min_chunk_size=1024 * 1024):
-                    await out.write(part)
+            await anyio.to_thread.run_sync(self._download, sha256, path)
             yield path
+
+    def _download(self, sha256: str, path: Path) -> None:
+        try:
+            got = obstore.get(self.objects, _key(sha256))
+        except FileNotFoundError:
+            raise NotFound(_MISSING) from None
+        # Streamed in parts: a large spreadsheet never sits in memory whole.
+        with path.open("wb") as out:
+            for part in got.stream(min_chunk_size=1024 * 1024):
+                out.write(part)
 
     async def modified(self, sha256: str) -> datetime | None:
         try:
-            meta = await obstore.head_async(self.objects, _key(sha256))
+            meta = await anyio.to_thread.run_sync(obstore.head, self.objects, _key(sha256))
         except FileNotFoundError:
             return None
         return meta["last_modified"]
 
     async def listing(self) -> AsyncIterator[list[StoredBlob]]:
-        async for page in obstore.list(self.objects, chunk_size=1000):
+        pages = obstore.list(self.objects, chunk_size=1000)
+        while page := await anyio.to_thread.run_sync(next, pages, None):
             yield [
                 StoredBlob(sha256=found.group(3), modified=meta["last_modified"])
                 for meta in page
@@ -286,25 +297,32 @@ class S3Blobs(BlobStore):
             ]
 
     async def _create(self, data: bytes) -> tuple[BlobRef, bool]:
-        # Hashed outside the event loop: megabytes take milliseconds.
-        sha = await anyio.to_thread.run_sync(_sha256, data)
+        return await anyio.to_thread.run_sync(self._create_here, data)
+
+    def _create_here(self, data: bytes) -> tuple[BlobRef, bool]:
+        sha = _sha256(data)
         try:
-            await obstore.put_async(self.objects, _key(sha), data, mode="create")
+            obstore.put(self.objects, _key(sha), data, mode="create")
         except AlreadyExistsError:
             return BlobRef(sha256=sha, size=len(data)), False
         return BlobRef(sha256=sha, size=len(data)), True
 
     async def _write(self, sha256: str, data: bytes) -> None:
-        await obstore.put_async(self.objects, _key(sha256), data)
+        await anyio.to_thread.run_sync(
+            functools.partial(obstore.put, self.objects, _key(sha256), data)
+        )
 
     async def _remove(self, sha256s: Sequence[str]) -> None:
         if sha256s:
-            await obstore.delete_async(self.objects, [_key(sha) for sha in sha256s])
+            keys = [_key(sha) for sha in sha256s]
+            await anyio.to_thread.run_sync(obstore.delete, self.objects, keys)
 
     async def _read(self, sha256: str) -> bytes:
+        return await anyio.to_thread.run_sync(self._read_here, sha256)
+
+    def _read_here(self, sha256: str) -> bytes:
         try:
-            got = await obstore.get_async(self.objects, _key(sha256))
-            return bytes(await got.bytes_async())
+            return bytes(obstore.get(self.objects, _key(sha256)).bytes())
         except FileNotFoundError:
             raise NotFound(_MISSING) from None
 
