@@ -6,6 +6,7 @@ import asyncio
 import getpass
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -14,6 +15,7 @@ os.environ.setdefault("LITESTAR_APP", "organisatrice.app:create_app")
 
 from litestar.cli.main import litestar_group
 
+from organisatrice.core.metrics import MULTIPROCESS_DIR
 from organisatrice.settings import get_settings
 
 
@@ -31,10 +33,18 @@ def serve_command(workers: int) -> None:
     """Serve the app on HOST:PORT (default 127.0.0.1:8000) with uvicorn, uvloop and httptools."""
     import uvicorn
 
+    from organisatrice.core.logs import server_log_config
+
     settings = get_settings()
-    click.echo(
-        f"Organisatrice on http://{settings.host}:{settings.port} ({settings.database_kind})"
-    )
+    if settings.log_format != "json":  # a collector reads every line as JSON
+        click.echo(
+            f"Organisatrice on http://{settings.host}:{settings.port} ({settings.database_kind})"
+        )
+    if workers > 1 and not os.environ.get(MULTIPROCESS_DIR):
+        # The app processes count into one fresh folder, so that /metrics, answered by any one
+        # of them, adds up all of them; it goes when they do.
+        counts = tempfile.TemporaryDirectory(prefix="organisatrice-metrics-")
+        os.environ[MULTIPROCESS_DIR] = counts.name
     uvicorn.run(
         "organisatrice.app:create_served_app",
         factory=True,
@@ -45,6 +55,7 @@ def serve_command(workers: int) -> None:
         http="httptools",
         proxy_headers=False,
         log_level="info",
+        log_config=server_log_config(),
         # Longer than clients keep an idle connection (httpx: 5 s, uvicorn's default too): at
         # equal timeouts the server closed connections that a client was just reusing, and
         # uvloop runs that timer before it reads the request already waiting on the socket.

@@ -29,9 +29,10 @@ from organisatrice.core.bounded import close_bounded_pool
 from organisatrice.core.collector import freeze_startup
 from organisatrice.core.db import prepare_engine, release_engine
 from organisatrice.core.errors import DomainError, TooManyRequests
-from organisatrice.core.health import health
+from organisatrice.core.health import health, metrics, readiness
 from organisatrice.core.http import SecurityHeaders, refuse_nul_characters
 from organisatrice.core.logs import logging_config
+from organisatrice.core.metrics import RequestTimer
 from organisatrice.core.problems import Problem, document_problems, problem_response
 from organisatrice.events.controllers import CONTROLLERS as EVENT_CONTROLLERS
 from organisatrice.events.delivery import run_webhooks
@@ -40,6 +41,7 @@ from organisatrice.imports.controllers import CONTROLLERS as IMPORT_CONTROLLERS
 from organisatrice.mail.capture import start_capture
 from organisatrice.mail.controllers import CONTROLLERS as MAIL_CONTROLLERS
 from organisatrice.mail.inbound import start_inbound
+from organisatrice.mail.outbox import outbox_state
 from organisatrice.mail.worker import run_worker
 from organisatrice.orders.controllers import CONTROLLERS as ORDER_CONTROLLERS
 from organisatrice.roles.auth import CsrfUnlessBearer, SessionMiddleware
@@ -180,6 +182,8 @@ async def _mail(_: Litestar) -> AsyncIterator[None]:
 def route_handlers() -> Sequence[ControllerRouterHandler]:
     handlers: list[ControllerRouterHandler] = [
         health,
+        readiness,
+        metrics,
         *ROLE_CONTROLLERS,
         *ORDER_CONTROLLERS,
         *COMPOSE_CONTROLLERS,
@@ -217,6 +221,7 @@ def create_app() -> Litestar:
         guards=[guard],
         before_request=refuse_nul_characters,
         middleware=[
+            RequestTimer,
             SecurityHeaders(hsts=settings.cookie_secure),
             SessionMiddleware(),
             DefineMiddleware(
@@ -228,7 +233,10 @@ def create_app() -> Litestar:
                 ),
             ),
         ],
-        dependencies={"actor": Provide(current_actor, sync_to_thread=False)},
+        dependencies={
+            "actor": Provide(current_actor, sync_to_thread=False),
+            "outbox": Provide(outbox_state),
+        },
         exception_handlers={
             DomainError: _domain_error,
             HTTPException: _http_error,

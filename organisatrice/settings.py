@@ -55,6 +55,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     bounded_workers: int
     bounded_memory_mb: int
     template_seconds: float
+    metrics_token: str
+    log_format: str
 
     @property
     def database_kind(self) -> str:
@@ -218,4 +220,8 @@ def get_settings() -> Settings:
         bounded_workers=max(1, _int("BOUNDED_WORKERS", 2)),
         bounded_memory_mb=_int("BOUNDED_MEMORY_MB", 768),
         template_seconds=_int("TEMPLATE_MILLISECONDS", 2000) / 1000,
+        # /metrics answers this machine itself, and anyone sending this token as a bearer.
+        metrics_token=os.environ.get("METRICS_TOKEN", "").strip(),
+        # "json": one JSON object per log line, for a log collector; else plain lines.
+        log_format=os.environ.get("LOG_FORMAT", "text").strip().lower(),
     )

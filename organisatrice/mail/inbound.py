@@ -22,6 +22,7 @@ from aiosmtpd.controller import Controller
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.bounded import Budget, OverBudget, run_bounded
 from organisatrice.core.db import transaction
+from organisatrice.core.metrics import REPORTS_RECEIVED
 from organisatrice.events.email import RecordedEvent, emit_email_events
 from organisatrice.mail.chain import seal_trails
 from organisatrice.mail.outbox import overall_status
@@ -199,6 +200,7 @@ async def record_report(token: str, envelope_from: str, data: bytes) -> int:
             problem=" ".join(problems),
         )
         await row.save()
+    REPORTS_RECEIVED.labels(report.kind).inc()
     log_email_state(email["id"], email["company"], overall)
     return int(row.id)
 

@@ -20,6 +20,7 @@ from piccolo.querystring import QueryString
 
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.db import bound_list, is_sqlite, transaction
+from organisatrice.core.metrics import OutboxState
 from organisatrice.core.statements import Statement
 from organisatrice.events.email import emit_email_events
 from organisatrice.mail.chain import (
@@ -239,6 +240,19 @@ async def _event(email_id: int, event: str, recipient: str, detail: str) -> None
         DeliveryEvent(sent_email=email_id, at=at, event=event, recipient=recipient, detail=detail)
     )
     await emit_email_events([(email_id, at, event, recipient, detail)])
+
+
+async def outbox_state() -> OutboxState:
+    """How many emails wait to be handed to a relay, and since when the oldest (/metrics)."""
+    waiting = SentEmail.status.is_in(["queued", "deferred", "sending"])
+    depth = await SentEmail.count().where(waiting)
+    oldest = (
+        await SentEmail.select(SentEmail.queued_at)
+        .where(waiting)
+        .order_by(SentEmail.queued_at)
+        .first()
+    )
+    return OutboxState(depth=depth, oldest=oldest["queued_at"] if oldest else None)
 
 
 class Claimed(msgspec.Struct, frozen=True, kw_only=True):

@@ -8,6 +8,8 @@ throttle holds across app processes.
 from __future__ import annotations
 
 import hashlib
+import hmac
+import ipaddress
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -144,6 +146,23 @@ def bearer_secret(scope: Scope) -> str | None:
             kind, _, secret = value.decode("latin-1").partition(" ")
             return secret.strip() if kind.lower() == "bearer" else None
     return None
+
+
+def operator_asking(scope: Scope) -> bool:
+    """Is the operator asking? A request from this machine itself that no proxy passed on (a
+    reverse proxy on this machine connects from loopback too, and adds its forwarding headers),
+    or one with the metrics token."""
+    token = get_settings().metrics_token
+    secret = bearer_secret(scope)
+    if token and secret is not None and hmac.compare_digest(secret.encode(), token.encode()):
+        return True
+    if any(name in (b"x-forwarded-for", b"forwarded") for name, _ in scope.get("headers", ())):
+        return False
+    peer = (scope.get("client") or ("", 0))[0] or ""
+    try:
+        return ipaddress.ip_address(peer).is_loopback
+    except ValueError:
+        return False
 
 
 class SessionMiddleware(ASGIMiddleware):

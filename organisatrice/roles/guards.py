@@ -10,7 +10,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.handlers.base import BaseRouteHandler
 
 from organisatrice.core.errors import Forbidden, Unauthorized
-from organisatrice.roles.auth import bearer_secret
+from organisatrice.roles.auth import bearer_secret, operator_asking
 from organisatrice.roles.policy import Actor, Permission, decide
 
 
@@ -46,6 +46,12 @@ def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHand
         raise Forbidden("This endpoint declares no permission and is therefore closed.")
     if needs is Permission.PUBLIC:
         return
+    if needs is Permission.OPERATOR:
+        if operator_asking(connection.scope):
+            return
+        raise Forbidden(
+            "Only the operator may read this: ask from this machine, or send the metrics token."
+        )
     actor = connection.scope.get("user")
     if not isinstance(actor, Actor):
         if bearer_secret(connection.scope) is not None:

@@ -22,6 +22,8 @@ class Permission(StrEnum):
     """What an endpoint needs. Every route names one in `opt={"needs": ...}`."""
 
     PUBLIC = "public"
+    # What operators watch (metrics): this machine itself or the metrics token, never a person.
+    OPERATOR = "operator"
     SIGNED_IN = "signed_in"
     VIEW_ORDERS = "view_orders"
     ADD_ORDER_FILES = "add_order_files"
