@@ -233,6 +233,39 @@ def archive_checkpoint_command() -> None:
     asyncio.run(made())
 
 
+@litestar_group.command("backup")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def backup_command(folder: Path) -> None:
+    """Copy the database, every blob and the data folder's keys into FOLDER (new or empty).
+    Safe while the app runs. Keep the folder as safe as the data itself: it holds the keys."""
+    from organisatrice.backup import BackupProblem, backup
+
+    try:
+        made = asyncio.run(backup(folder))
+    except BackupProblem as problem:
+        click.echo(f"Error: {problem}", err=True)
+        sys.exit(2)
+    click.echo(f"Backed up the {made.database} database, {made.blobs} blobs and the keys.")
+
+
+@litestar_group.command("restore")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def restore_command(folder: Path) -> None:
+    """Restore a backup into this installation: a new database (before `migrate`), an empty
+    data folder, and the blob store that BLOB_URL names. Then run `archive verify`."""
+    from organisatrice.backup import BackupProblem, restore
+
+    try:
+        made = asyncio.run(restore(folder))
+    except BackupProblem as problem:
+        click.echo(f"Error: {problem}", err=True)
+        sys.exit(2)
+    click.echo(
+        f"Restored the backup of {made.made_at:%Y-%m-%d %H:%M} UTC: the database and "
+        f"{made.blobs} blobs. Check it with `organisatrice archive verify`."
+    )
+
+
 @litestar_group.group("blobs")
 def blobs_group() -> None:
     """The blob store: photos, documents, logos, archived messages."""
