@@ -3,12 +3,14 @@ alternately in one run, written to bench/results.md (a table) and bench/results.
 
     python -m bench                     full size: about 15–25 minutes on 2 cores
     python -m bench --size tiny         each benchmark once on tiny data (what the tests run)
-    python -m bench --only drain pdf    some of them (photos pdf drain send_request drafts
-                                        import_orders import_contacts archive)
+    python -m bench --only drain pdf    some of them (photos pdf blobs drain send_request
+                                        send_workers drafts import_orders import_contacts
+                                        sign_in_load archive_verify archive)
     python -m bench --databases sqlite  skip PostgreSQL
 
 The database benchmarks run once per database, each in a process of its own with a fresh
-database: a SQLite file, and a throwaway PostgreSQL server started by tests/postgres_server.py.
+database: a SQLite file, and a throwaway PostgreSQL server started by tests/postgres_server.py
+with its blobs in a throwaway SeaweedFS (tests/object_store.py).
 Every server a benchmark starts (smtp-sink, the app under uvicorn, PostgreSQL) listens on
 loopback only and is stopped at the end, also when the run fails.
 """
@@ -42,7 +44,8 @@ def _postgres_available() -> bool:
 
 
 def run_part(names: list[str], size: str, database: str | None, out: Path) -> list[Row]:
-    """One `bench.part` process; on PostgreSQL inside tests/postgres_server.py."""
+    """One `bench.part` process; on PostgreSQL inside tests/postgres_server.py, with blobs in
+    SeaweedFS (tests/object_store.py), as the test suite's PostgreSQL leg."""
     command = [sys.executable, "-m", "bench.part", *names, "--size", size, "--out", str(out)]
     os.environ.pop("DATABASE_URL", None)
     os.environ["PYTHONPATH"] = os.pathsep.join(
@@ -54,7 +57,8 @@ def run_part(names: list[str], size: str, database: str | None, out: Path) -> li
         from tests.postgres_server import main as with_postgres
 
         # In this process, so that its `finally` stops the server when the run is stopped.
-        code = with_postgres(command)
+        os.environ["SEAWEEDFS_VOLUME_MB"] = "4096"
+        code = with_postgres([sys.executable, str(ROOT / "tests" / "object_store.py"), *command])
     else:
         code = subprocess.run(command, cwd=ROOT, check=False).returncode  # noqa: S603
     if code != 0 or not out.exists():

@@ -46,7 +46,7 @@ PACED_RATE = float(CONCURRENCY)  # requests per second, all clients together
 
 
 @contextmanager
-def app_server(env: dict[str, str], data_dir: Path) -> Iterator[str]:
+def app_server(env: dict[str, str], data_dir: Path, *, workers: int = 1) -> Iterator[str]:
     """The app on a free loopback port, on the benchmark's database; stopped on exit, and by the
     kernel if this process dies. Answers its base URL."""
     port = free_port()
@@ -55,7 +55,7 @@ def app_server(env: dict[str, str], data_dir: Path) -> Iterator[str]:
 
     server_env = {**os.environ, **server_env}
     log = data_dir / f"server-{port}.log"
-    command = [sys.executable, "-m", "organisatrice", "serve"]
+    command = [sys.executable, "-m", "organisatrice", "serve", "--workers", str(workers)]
     if profile := os.environ.get("BENCH_PROFILE"):
         spy = str(Path(sys.executable).parent / "py-spy")
         command = [spy, "record", "--nonblocking", "--format", "raw", "-o", profile, "--", *command]
@@ -232,6 +232,15 @@ async def run(
 ) -> list[Row]:
     count, seconds = (1000, 15.0) if size == "full" else (20, 30.0)
     office = await make_office()
+    if name == "send_workers":
+        with app_server(env, data_dir) as one, app_server(env, data_dir, workers=2) as two:
+            clients = {1: await signed_in(one, office.dispatcher)}
+            clients[2] = await signed_in(two, office.dispatcher)
+            try:
+                return [await _scale_out(clients, office, count // 3, database, rounds, warmup)]
+            finally:
+                for client in clients.values():
+                    await client.aclose()
     with app_server(env, data_dir) as base:
         client = await signed_in(base, office.dispatcher)
         try:
@@ -295,7 +304,6 @@ async def _sends(
     warmup: int,
 ) -> list[Row]:
     headers = csrf_headers(client)
-    base = f"/api/orders/{office.order}/drafts"
     uploaded = await client.post(
         f"/api/orders/{office.order}/documents",
         files={"file": ("Offer 4711.pdf", _attachment(), "application/pdf")},
@@ -304,7 +312,7 @@ async def _sends(
     )
     if uploaded.status_code != 201:
         raise RuntimeError(f"the offer's upload was refused: {uploaded.text}")
-    body = {"template_id": office.document_template, "contact_id": office.contact}
+    body = _document_email(office)
     compose = Load(client, count=count, seconds=600)
     shapes = [
         # 32 clients that each send once a second: busy, but not more than the server can serve.
@@ -332,24 +340,11 @@ async def _sends(
         ),
     ]
     drafts: list[int] = []
-
-    async def compose_drafts() -> None:
-        drafts.clear()
-
-        async def one(_: int) -> httpx.Response:
-            answer = await client.post(base, json=body, headers=headers)
-            if answer.status_code == 201:
-                drafts.append(int(answer.json()["id"]))
-            return answer
-
-        await compose.run(one)
-
-    def send_one(n: int) -> Awaitable[httpx.Response]:
-        return client.post(f"{base}/{drafts[n]}/send", headers=headers)
+    send_one = _sender(client, office, drafts)
 
     async def between(contender: str) -> None:
         if contender.startswith("send"):
-            await compose_drafts()
+            await _compose(compose, office, body, drafts)
 
     contenders: dict[str, Callable[[], Awaitable[Measurement]]] = {}
     for shape in shapes:
@@ -375,6 +370,78 @@ async def _sends(
             row.met = ours["p99 ms"] < 50
         rows.append(row)
     return rows
+
+
+def _document_email(office: Office) -> dict[str, int]:
+    return {"template_id": office.document_template, "contact_id": office.contact}
+
+
+async def _compose(load: Load, office: Office, body: dict[str, int], drafts: list[int]) -> None:
+    """`load.count` new drafts into `drafts`, to be sent next."""
+    drafts.clear()
+    client = load.client
+    headers = csrf_headers(client)
+
+    async def one(_: int) -> httpx.Response:
+        answer = await client.post(f"/api/orders/{office.order}/drafts", json=body, headers=headers)
+        if answer.status_code == 201:
+            drafts.append(int(answer.json()["id"]))
+        return answer
+
+    await load.run(one)
+
+
+def _sender(
+    client: httpx.AsyncClient, office: Office, drafts: list[int]
+) -> Callable[[int], Awaitable[httpx.Response]]:
+    headers = csrf_headers(client)
+
+    def send_one(n: int) -> Awaitable[httpx.Response]:
+        return client.post(f"/api/orders/{office.order}/drafts/{drafts[n]}/send", headers=headers)
+
+    return send_one
+
+
+async def _scale_out(
+    clients: dict[int, httpx.AsyncClient],
+    office: Office,
+    count: int,
+    database: str,
+    rounds: int,
+    warmup: int,
+) -> Row:
+    """Send requests back to back from CONCURRENCY clients to `serve --workers 2` and to
+    `--workers 1`, the same server otherwise, on the same database."""
+    body = _document_email(office)
+    drafts: dict[int, list[int]] = {workers: [] for workers in clients}
+    contenders: dict[str, Callable[[], Awaitable[Measurement]]] = {}
+    for workers, client in clients.items():
+        load = Load(client, count=count, seconds=600)
+        contenders[f"{workers}"] = functools.partial(
+            load.run, _sender(client, office, drafts[workers])
+        )
+
+    async def between(contender: str) -> None:
+        client = clients[int(contender)]
+        await _compose(Load(client, count=count, seconds=600), office, body, drafts[int(contender)])
+
+    measured = await alternate(contenders, rounds=rounds, warmup=warmup, between=between)
+    return ratio_row(
+        benchmark=f"Send requests, {CONCURRENCY} clients back to back: 2 app processes vs 1",
+        database=database,
+        unit="sends/s",
+        ours=measured["2"],
+        baseline=measured["1"],
+        baseline_name="the same server with 1 process",
+        key="requests/s",
+        target="≥ 1.5× (2 cores)",
+        met=lambda r: r is not None and r >= 1.5,
+        note=(
+            f"p99 {measured['2']['p99 ms']:.0f} ms with 2 processes, "
+            f"{measured['1']['p99 ms']:.0f} ms with 1; the {CONCURRENCY} clients run on the "
+            "same 2 cores"
+        ),
+    )
 
 
 def _little(measured: dict[str, Measurement]) -> str:

@@ -25,8 +25,10 @@ from bench.common import Row, app_environment, dump_rows, scratch_dir
 NAMES = (
     "photos",
     "pdf",
+    "blobs",
     "drain",
     "send_request",
+    "send_workers",
     "drafts",
     "import_orders",
     "import_contacts",
@@ -35,8 +37,11 @@ NAMES = (
     "archive",
 )
 NEEDS_DATABASE = {
+    # Not the database: the bucket, which the PostgreSQL part has (SeaweedFS).
+    "blobs",
     "drain",
     "send_request",
+    "send_workers",
     "drafts",
     "import_orders",
     "import_contacts",
@@ -101,11 +106,15 @@ async def _one(
         from bench import pdf
 
         return await pdf.run(size, rounds=rounds, warmup=warmup)
+    if name == "blobs":
+        from bench import blobs
+
+        return await blobs.run(size, database, rounds=rounds, warmup=warmup)
     if name == "drain":
         from bench import drain
 
         return await drain.run(size, database, rounds=rounds, warmup=warmup)
-    if name in ("send_request", "drafts"):
+    if name in ("send_request", "send_workers", "drafts"):
         from bench import http
 
         return await http.run(

@@ -95,8 +95,9 @@ def main(command: list[str]) -> int:
                 "-ip.bind=127.0.0.1",
                 f"-master.port={ports['master']}",
                 f"-master.port.grpc={ports['master_grpc']}",
-                # Small volumes: the suite stores some hundred megabytes.
-                "-master.volumeSizeLimitMB=256",
+                # Small volumes: the suite stores some hundred megabytes (the benchmarks, which
+                # store gigabytes, ask for larger ones).
+                f"-master.volumeSizeLimitMB={os.environ.get('SEAWEEDFS_VOLUME_MB', '256')}",
                 f"-volume.port={ports['volume']}",
                 f"-volume.port.grpc={ports['volume_grpc']}",
                 f"-filer.port={ports['filer']}",

@@ -78,6 +78,8 @@ def test_every_benchmark_runs_at_tiny_size_and_writes_its_rows(tmp_path: Path) -
         "pdf": "Work report PDF",
         "drain": "Send path drain",
         "send_request": "Send request",
+        "send_workers": "Send requests",
+        "blobs": "Blobs write",
         "drafts": "Draft creation",
         "import_orders": "Orders in through the API",
         "import_contacts": "Contacts in from a CSV file",
@@ -85,7 +87,8 @@ def test_every_benchmark_runs_at_tiny_size_and_writes_its_rows(tmp_path: Path) -
         "archive_verify": "Archive verify",
         "archive": "Archive listing",
     }
-    assert {expected[n] for n in names} <= written
+    # Blobs are compared with raw calls where they live in a bucket: on the PostgreSQL run.
+    assert {expected[n] for n in names if n != "blobs" or not is_sqlite()} <= written
     for row in rows:
         assert row["target"], row
 
