@@ -1,5 +1,6 @@
-"""Notifications: emails that failed or bounced, for their author and for back-office, until
-someone fixed the address and sent them again; and, for back-office, a relay that can no longer
+"""Notifications: emails that failed or bounced, for their author, for back-office and, when
+they are work reports (what the company bills by), for its coordinators, until someone fixed the
+address and sent them again; and, for back-office, a relay that can no longer
 get an OAuth 2.0 token (a revoked grant, an expired secret), until it gets one again, and a
 daily tracking probe that did not come back."""
 
@@ -13,7 +14,7 @@ from organisatrice.core.structs import Out
 from organisatrice.mail.schemas import EmailStatus
 from organisatrice.mail.tables import EmailRecipient, MailRelay, SentEmail
 from organisatrice.mail.tracking import failing_check
-from organisatrice.roles.policy import Actor, Permission, permissions
+from organisatrice.roles.policy import Actor, Permission, Role, permissions
 
 NEEDING = (EmailStatus.FAILED.value, EmailStatus.BOUNCED.value)
 LIMIT = 50
@@ -39,7 +40,10 @@ class NotificationOut(Out):
 async def notifications(actor: Actor) -> list[NotificationOut]:
     where = (SentEmail.company == actor.company_id) & SentEmail.status.is_in(list(NEEDING))
     if Permission.MANAGE_COMPANY not in permissions(actor):
-        where = where & (SentEmail.author == actor.employee_id)
+        mine = SentEmail.author == actor.employee_id
+        if Role.COORDINATOR in actor.roles:
+            mine = mine | (SentEmail.kind == "work_report")
+        where = where & mine
     rows = (
         await SentEmail.select(
             SentEmail.id,

@@ -12,8 +12,8 @@ from organisatrice.mail.tables import SentEmail
 from organisatrice.orders.tables import Order
 from organisatrice.roles.policy import Role
 from tests.client import ApiClient
-from tests.factories import make_contact, make_employee
-from tests.integration.archive.helpers import drain, office, send, upload_offer
+from tests.factories import make_contact, make_employee, make_template
+from tests.integration.archive.helpers import Office, drain, office, send, upload_offer
 from tests.smtp_relay import smtp_relay
 
 
@@ -69,6 +69,29 @@ async def test_back_office_sees_every_failed_email_of_the_company(app: Litestar)
     async with ApiClient.signed_in(app, boss.email) as client:
         notes = (await client.get("/api/notifications")).json()
     assert [n["email_id"] for n in notes] == [sent["id"]]
+
+
+async def test_coordinators_are_told_of_failed_work_reports_not_of_other_emails(
+    app: Litestar,
+) -> None:
+    with smtp_relay() as (relay, port):
+        relay.rcpt_replies = {"anna.meir@client.example": "550 5.1.1 User unknown"}
+        setup = await office(port, attachments=[])
+        report = await send(app, setup, "anna.meir@client.example")
+        offer_template = await make_template(setup.company, kind="offer", attachments=[])
+        offer = await send(
+            app,
+            Office(setup.company, setup.dispatcher, setup.order, offer_template),
+            "anna.meir@client.example",
+        )
+        await drain()
+    coordinator = await make_employee(setup.company, roles={Role.COORDINATOR})
+    async with ApiClient.signed_in(app, coordinator.email) as client:
+        notes = (await client.get("/api/notifications")).json()
+    assert [(n["email_id"], n["status"]) for n in notes] == [(report["id"], "bounced")]
+    async with ApiClient.signed_in(app, setup.dispatcher.email) as client:
+        notes = (await client.get("/api/notifications")).json()
+    assert {n["email_id"] for n in notes} == {report["id"], offer["id"]}
 
 
 async def test_a_bounced_contacts_address_is_corrected_at_the_contact_and_proposed_next_time(
