@@ -41,9 +41,9 @@ async def notifications(actor: Actor) -> list[NotificationOut]:
     where = (SentEmail.company == actor.company_id) & SentEmail.status.is_in(list(NEEDING))
     if Permission.MANAGE_COMPANY not in permissions(actor):
         mine = SentEmail.author == actor.employee_id
-        if Role.COORDINATOR in actor.roles:
-            mine = mine | (SentEmail.kind == "work_report")
-        where = where & mine
+        where = where & (
+            (mine | (SentEmail.kind == "work_report")) if Role.COORDINATOR in actor.roles else mine
+        )
     rows = (
         await SentEmail.select(
             SentEmail.id,
