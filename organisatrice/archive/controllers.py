@@ -25,6 +25,8 @@ from organisatrice.archive.schemas import (
 )
 from organisatrice.core.errors import Invalid
 from organisatrice.core.http import PathId, file_response
+from organisatrice.mail import replies
+from organisatrice.mail.replies import ReplyOut
 from organisatrice.roles.policy import Actor, Permission
 
 _VIEW = {"needs": Permission.VIEW_ARCHIVE}
@@ -113,6 +115,11 @@ class OrderHistoryController(Controller):
     async def get_history(self, order_id: PathId, actor: NamedDependency[Actor]) -> OrderHistoryOut:
         """The order's emails and hand-overs, whether one failed, and the work report sent."""
         return await history.order_history(actor, order_id)
+
+    @get("/replies", opt=_VIEW, operation_id="ListOrderReplies")
+    async def list_replies(self, order_id: PathId, actor: NamedDependency[Actor]) -> list[ReplyOut]:
+        """What clients answered to the order's emails, each with the quoted history apart."""
+        return await replies.order_replies(actor, order_id)
 
     @post("/handovers", opt={"needs": Permission.ANNOTATE_ARCHIVE}, operation_id="RecordHandover")
     async def record_handover(

@@ -267,12 +267,14 @@ async def assemble(
     draft_id: int,
     *,
     receipts_to: Callable[[str], str] | None = None,
+    replies_to: Callable[[str], str] | None = None,
     only_to: Recipient | None = None,
 ) -> Assembled:
     """The draft's email; with `only_to`, the same email addressed to that one person (the
     proof an employee sends to themselves). When the draft asks for a read receipt, it is
     asked for to `receipts_to(sender address)`: the email's tracking address, known only when
-    it is sent (a preview asks for none)."""
+    it is sent (a preview asks for none). With `replies_to`, answers go to that address (the
+    email's reply address, so they land on the order) under the author's name."""
     order = await emailable_order(actor, order_id)
     draft = await draft_of(actor, order_id, draft_id)
     if only_to is not None:
@@ -295,7 +297,11 @@ async def assemble(
     attachment_names = [a.filename for a in attachments]
     spec = MessageSpec(
         sender=_address(draft.sender),
-        reply_to=_address(draft.reply_to),
+        reply_to=(
+            Address(replies_to(draft.sender.email), draft.reply_to.name)
+            if replies_to is not None
+            else _address(draft.reply_to)
+        ),
         to=[_address(r) for r in draft.recipients.to],
         cc=[_address(r) for r in draft.recipients.cc],
         bcc=[_address(r) for r in draft.recipients.bcc],

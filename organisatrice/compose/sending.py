@@ -26,6 +26,7 @@ from organisatrice.mail.outbox import (
     tracking_address,
 )
 from organisatrice.mail.relay import relay_of
+from organisatrice.mail.replies import replies_come_back, reply_address
 from organisatrice.mail.schemas import SentEmailOut
 from organisatrice.mail.tables import SentEmail
 from organisatrice.mail.worker import wake_worker
@@ -50,12 +51,16 @@ async def _send(actor: Actor, order_id: int, draft_id: int, *, proof: bool) -> S
     me = Recipient(email=actor.email, name=f"{actor.first_name} {actor.last_name}")
     relay = await relay_of(actor.company_id)
     token = new_token()
+    replies = not proof and await replies_come_back(actor.company_id, relay)
     assembled = await assemble(
         actor,
         order_id,
         draft_id,
         only_to=me if proof else None,
         receipts_to=lambda sender: tracking_address(token, relay, sender),
+        replies_to=(
+            (lambda sender: reply_address(token, bounce_domain(relay, sender))) if replies else None
+        ),
     )
     draft = assembled.draft
     refuse_photo_documentation_without_photos(draft)

@@ -1,6 +1,7 @@
 """The inbound receiver: an SMTP server that takes delivery reports and read receipts sent to
 the per-message return addresses (bounce+TOKEN@bounce-domain), and records what they say on
-the email and recipient they are about.
+the email and recipient they are about; and clients' answers sent to an email's reply address
+(reply+TOKEN@bounce-domain), kept on its order (mail/replies.py).
 
 It accepts mail for known tokens only; every accepted report is kept whole. What cannot be
 attributed (an unreadable report, an address the email was not sent to) is kept with the
@@ -26,6 +27,13 @@ from organisatrice.core.metrics import REPORTS_RECEIVED
 from organisatrice.events.email import RecordedEvent, emit_email_events
 from organisatrice.mail.chain import seal_trails
 from organisatrice.mail.outbox import overall_status
+from organisatrice.mail.replies import (
+    MAX_REPLY_BYTES,
+    TooManyReplies,
+    known_reply_token,
+    record_reply,
+    reply_token,
+)
 from organisatrice.mail.reports import RecipientReport, Report, parse_report
 from organisatrice.mail.schemas import EmailStatus
 from organisatrice.mail.state_log import log_email_state
@@ -218,18 +226,33 @@ class _Receiver:
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
         token = token_of(address)
-        if token is None or not await self._on_app_loop(known_token(token)):
-            return "550 5.1.1 No such mailbox: this server takes delivery reports only"
+        answer = reply_token(address)
+        known = (
+            await self._on_app_loop(known_token(token))
+            if token is not None
+            else answer is not None and await self._on_app_loop(known_reply_token(answer))
+        )
+        if not known:
+            return "550 5.1.1 No such mailbox: this server takes reports and replies only"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         data: bytes = envelope.original_content or b""
-        if len(data) > MAX_REPORT_BYTES:
+        replies = [t for t in map(reply_token, envelope.rcpt_tos) if t is not None]
+        if len(data) > MAX_REPORT_BYTES and len(replies) < len(envelope.rcpt_tos):
             return "552 5.3.4 Report too large"
         session.reports = getattr(session, "reports", 0) + 1
         if session.reports > MAX_MESSAGES_PER_CONNECTION:
             return "452 4.5.3 Too many reports on one connection; send the rest on another"
+        for answer in replies:
+            try:
+                reply_id = await self._on_app_loop(
+                    record_reply(answer, envelope.mail_from or "", data)
+                )
+            except TooManyReplies:
+                return "552 5.3.4 This email has had all the replies it may have"
+            log.debug("reply %s recorded for token %s", reply_id, answer)
         for address in envelope.rcpt_tos:
             token = token_of(address)
             if token is not None:
@@ -243,13 +266,13 @@ class _Receiver:
                 except TooManyReports:
                     return "552 5.3.4 This email has had all the reports it may have"
                 log.debug("report %s recorded for token %s", report_id, token)
-        return "250 OK: report recorded"
+        return "250 OK: recorded"
 
 
 def start_inbound(host: str, port: int, loop: asyncio.AbstractEventLoop) -> Controller:
     """Start the receiver in its own thread; `loop` is where database work runs."""
     controller = Controller(
-        _Receiver(loop), hostname=host, port=port, data_size_limit=MAX_REPORT_BYTES
+        _Receiver(loop), hostname=host, port=port, data_size_limit=MAX_REPLY_BYTES
     )
     controller.start()
     log.info("inbound report receiver on %s:%s", host, port)

@@ -8,6 +8,7 @@ from piccolo.conf.apps import AppConfig
 
 from organisatrice.mail.tables import (
     ChainHead,
+    ClientReply,
     DeliveryEvent,
     EmailRecipient,
     InboundReport,
@@ -26,6 +27,7 @@ APP_CONFIG = AppConfig(
         EmailRecipient,
         DeliveryEvent,
         InboundReport,
+        ClientReply,
         TrackingCheck,
     ],
     migration_dependencies=["organisatrice.orders.piccolo_app"],

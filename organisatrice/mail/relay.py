@@ -55,6 +55,8 @@ class Relay(msgspec.Struct, frozen=True, kw_only=True):
     # The name given in EHLO (never `localhost`, which strict relays penalise).
     helo_name: str = ""
     bounce_domain: str = ""
+    # Answers land on the order (mail/replies.py) rather than in the author's mailbox.
+    replies_to_order: bool = True
     daily_limit: int = 300
     monthly_limit: int = 1000
     # A relay a company configured: its address goes through the outbound guard. The operator's
@@ -170,6 +172,7 @@ async def relay_of(company_id: int) -> Relay:
         oauth=_grant(company_id, row),
         helo_name=helo_name(_domain(row["sender_address"] or row["company_email"])),
         bounce_domain=row["bounce_domain"],
+        replies_to_order=row["replies_to_order"],
         daily_limit=row["daily_limit"],
         monthly_limit=row["monthly_limit"],
         guarded=True,

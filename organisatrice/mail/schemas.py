@@ -71,6 +71,8 @@ class RelayOut(Out):
     daily_limit: int
     monthly_limit: int
     configured: bool
+    # Clients' answers land on the order (once the bounce domain's receiver is reachable).
+    replies_to_order: bool = True
     # "password", or OAuth 2.0 with "microsoft" (client credentials) or "google" (consent).
     auth_method: str = "password"
     oauth_tenant: str = ""

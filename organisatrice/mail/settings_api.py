@@ -52,6 +52,8 @@ class RelayIn(In):
     bounce_domain: Annotated[str, msgspec.Meta(max_length=253, pattern=r"^[A-Za-z0-9.-]*$")] = ""
     daily_limit: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 300
     monthly_limit: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 1000
+    # Clients' answers land on the order instead of the author's mailbox.
+    replies_to_order: bool = True
     auth_method: AuthMethod = "password"
     # Microsoft 365: the directory (tenant) id or its domain.
     oauth_tenant: Annotated[str, msgspec.Meta(max_length=100, pattern=r"^[A-Za-z0-9.-]*$")] = ""
@@ -86,6 +88,7 @@ def _out(row: dict[str, Any] | None) -> RelayOut:
         daily_limit=row["daily_limit"],
         monthly_limit=row["monthly_limit"],
         configured=True,
+        replies_to_order=row["replies_to_order"],
         auth_method=row["auth_method"],
         oauth_tenant=row["oauth_tenant"],
         oauth_client_id=row["oauth_client_id"],
@@ -159,6 +162,7 @@ async def set_relay(actor: Actor, data: RelayIn) -> RelayOut:
             "bounce_domain": data.bounce_domain.lower(),
             "daily_limit": data.daily_limit,
             "monthly_limit": data.monthly_limit,
+            "replies_to_order": data.replies_to_order,
             "auth_method": data.auth_method,
             "oauth_tenant": data.oauth_tenant if data.auth_method == "microsoft" else "",
             "oauth_client_id": data.oauth_client_id if data.auth_method != "password" else "",

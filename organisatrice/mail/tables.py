@@ -46,6 +46,10 @@ class MailRelay(Table):
     oauth_failure_code = Varchar(length=40, default="")
     oauth_failed_at = Timestamptz(null=True, default=None)
     bounce_domain = Varchar(length=253, default="")
+    # Replies to the order: Reply-To is the email's own address on the bounce domain, so the
+    # client's answer lands on the order (once a tracking probe has come back: the receiver is
+    # reachable there); off, replies go to the author's mailbox.
+    replies_to_order = Boolean(default=True)
     daily_limit = Integer(default=300)
     monthly_limit = Integer(default=1000)
 
@@ -155,6 +159,35 @@ class InboundReport(Table):
     kind = Varchar(length=20)
     blob_sha256 = Varchar(length=64)
     problem = Text(default="")
+
+
+class ClientReply(Table):
+    """An answer to a sent email that came back to its reply address, kept whole (the blob is
+    the message as received); the rest is read from it once, for the order's conversation."""
+
+    id = Serial(primary_key=True)
+    company = ForeignKey(references=Company, on_delete=OnDelete.cascade, index=True)
+    sent_email = ForeignKey(references=SentEmail, on_delete=OnDelete.cascade, index=True)
+    order = ForeignKey(references=Order, on_delete=OnDelete.restrict, index=True)
+    received_at = Timestamptz(default=TimestamptzNow(), index=True)
+    envelope_from = Varchar(length=300, default="")
+    sender = Varchar(length=300, default="")
+    sender_name = Varchar(length=200, default="")
+    subject = Text(default="")
+    message_id = Varchar(length=300, default="")
+    in_reply_to = Varchar(length=300, default="")
+    # What the client wrote, and the quoted history below it (folded away in the UI).
+    text = Text(default="")
+    quoted = Text(default="")
+    # JSON list of {filename, content_type, size}; the bytes stay in the message.
+    attachments = Text(default="[]")
+    # An out-of-office or other automatic answer (RFC 3834): shown, but nobody is notified.
+    automatic = Boolean(default=False)
+    # Sent from an address the email did not go to.
+    unknown_sender = Boolean(default=False)
+    # The receiving MX's Authentication-Results (SPF, DKIM, DMARC), as it wrote them.
+    authentication = Text(default="")
+    blob_sha256 = Varchar(length=64)
 
 
 class TrackingCheck(Table):

@@ -1097,6 +1097,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/orders/{order_id}/replies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListReplies */
+        get: operations["ListOrderReplies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/orders/{order_id}/handovers": {
         parameters: {
             query?: never;
@@ -2262,6 +2279,8 @@ export interface components {
             daily_limit: number;
             /** @default 1000 */
             monthly_limit: number;
+            /** @default true */
+            replies_to_order: boolean;
             /**
              * @default password
              * @enum {string}
@@ -2293,6 +2312,8 @@ export interface components {
             daily_limit: number;
             monthly_limit: number;
             configured: boolean;
+            /** @default true */
+            replies_to_order: boolean;
             /** @default password */
             auth_method: string;
             /** @default  */
@@ -2321,6 +2342,28 @@ export interface components {
             dsn: boolean;
             tracking: boolean;
             findings?: components["schemas"]["RelayFindingOut"][];
+        };
+        /** ReplyAttachment */
+        ReplyAttachment: {
+            filename: string;
+            content_type: string;
+            size: number;
+        };
+        /** ReplyOut */
+        ReplyOut: {
+            id: number;
+            email_id: number;
+            /** Format: date-time */
+            received_at: string;
+            sender: string;
+            sender_name: string;
+            subject: string;
+            text: string;
+            quoted: string;
+            attachments: components["schemas"]["ReplyAttachment"][];
+            automatic: boolean;
+            unknown_sender: boolean;
+            authentication: string;
         };
         /** ResponsibleIn */
         ResponsibleIn: {
@@ -12048,6 +12091,118 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrderHistoryOut"];
+                };
+            };
+            /** @description The request is malformed (a parameter or field has the wrong type or shape). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed (the detail says why), or the CSRF check failed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in your company. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This path does not accept this method. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upload or request is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The uploaded file's type is not accepted. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field's value is not acceptable (the detail and `field` say which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts; wait `retry_after` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ListOrderReplies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplyOut"][];
                 };
             };
             /** @description The request is malformed (a parameter or field has the wrong type or shape). */

@@ -1,0 +1,255 @@
+"""Client replies on the order: the reply address of a sent email, and what the receiver does
+with an answer that comes back to it.
+
+Reply-To is reply+TOKEN@bounce-domain (the email's token, like its return path) when the
+company wants replies on the order and its receiver is known to be reachable there (a tracking
+probe came back); else the author's own address, as before. An answer is kept whole in the blob
+store and read once, off the event loop with a budget: sender, subject, threading headers, the
+text the client wrote apart from the quoted history (mail-parser-reply, in de/fr/it/en), the
+attachments' names, whether it is an automatic answer (RFC 3834 and the usual out-of-office
+marks), and the Authentication-Results the receiving MX wrote (never our own guess).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import parseaddr
+from zoneinfo import ZoneInfo
+
+import msgspec
+import nh3
+from mailparser_reply import EmailReplyParser
+
+from organisatrice.core.blobs import blob_store
+from organisatrice.core.bounded import Budget, OverBudget, run_bounded
+from organisatrice.core.structs import Out
+from organisatrice.mail.relay import Relay
+from organisatrice.mail.tables import (
+    ClientReply,
+    EmailRecipient,
+    SentEmail,
+    TrackingCheck,
+)
+from organisatrice.orders.services import visible_order
+from organisatrice.roles.policy import Actor
+
+REPLY_ADDRESS = re.compile(r"^reply\+([0-9a-f]{32})@", re.IGNORECASE)
+# Larger than a report: clients answer with photos and signed PDFs.
+MAX_REPLY_BYTES = 25 * 1024 * 1024
+# What anyone holding an email can make the receiver keep: answers per email.
+MAX_REPLIES_PER_EMAIL = 50
+READ_BUDGET = Budget(seconds=5, memory_mb=512)
+# Kept of a reply's text: enough for any letter, not a book.
+MAX_TEXT = 100_000
+
+_AUTOMATIC_SUBJECT = re.compile(
+    r"^\s*(automatic reply|auto(matic)?[- ]?reply|out of (the )?office|abwesenheit|"
+    r"automatische antwort|r[ée]ponse automatique|absence|risposta automatica|"
+    r"fuori sede|assente)",
+    re.IGNORECASE,
+)
+
+
+class ReplyAttachment(msgspec.Struct, frozen=True):
+    filename: str
+    content_type: str
+    size: int
+
+
+class ReadReply(msgspec.Struct, frozen=True, kw_only=True):
+    """What one answer says, read from its bytes."""
+
+    sender: str
+    sender_name: str
+    subject: str
+    message_id: str
+    in_reply_to: str
+    text: str
+    quoted: str
+    attachments: list[ReplyAttachment]
+    automatic: bool
+    authentication: str
+
+
+class ReplyOut(Out):
+    id: int
+    email_id: int
+    received_at: datetime
+    sender: str
+    sender_name: str
+    subject: str
+    text: str
+    quoted: str
+    attachments: list[ReplyAttachment]
+    automatic: bool
+    unknown_sender: bool
+    authentication: str
+
+
+class TooManyReplies(Exception):
+    """The email has had all the answers it may have."""
+
+
+def reply_token(address: str) -> str | None:
+    found = REPLY_ADDRESS.match(address.strip())
+    return found.group(1).lower() if found else None
+
+
+def reply_address(token: str, bounce_domain: str) -> str:
+    return f"reply+{token}@{bounce_domain}"
+
+
+async def replies_come_back(company_id: int, relay: Relay) -> bool:
+    """Whether the company's answers go to the order: it wants them there, its relay names a
+    bounce domain of its own (the sender's own domain has its own mailboxes), and a probe has
+    come back through the receiver."""
+    if not (relay.bounce_domain and relay.replies_to_order):
+        return False
+    check = (
+        await TrackingCheck.select(TrackingCheck.verified_at)
+        .where(TrackingCheck.company == company_id)
+        .first()
+    )
+    return check is not None and check["verified_at"] is not None
+
+
+async def known_reply_token(token: str) -> bool:
+    return bool(await SentEmail.exists().where(SentEmail.token == token))
+
+
+def read_reply(data: bytes) -> ReadReply:
+    """Read an answer (in a bounded worker: its MIME tree is the sender's to make)."""
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    name, address = parseaddr(str(message.get("From", "")))
+    body = message.get_body(preferencelist=("plain", "html"))
+    content = ""
+    if body is not None:
+        content = str(body.get_content())
+        if body.get_content_type() == "text/html":
+            content = nh3.clean(content, tags=set()).replace("&nbsp;", " ")
+    content = content.replace("\r\n", "\n")[:MAX_TEXT]
+    written = EmailReplyParser(languages=["de", "fr", "it", "en"]).parse_reply(text=content)
+    written = written.strip() if written else content.strip()
+    quoted = content.strip()[len(written) :].strip() if content.strip().startswith(written) else ""
+    attachments = [
+        ReplyAttachment(
+            filename=str(part.get_filename() or "attachment"),
+            content_type=part.get_content_type(),
+            size=len(part.get_payload(decode=True) or b""),
+        )
+        for part in message.iter_attachments()
+    ]
+    return ReadReply(
+        sender=address.lower(),
+        sender_name=name[:200],
+        subject=str(message.get("Subject", ""))[:1000],
+        message_id=str(message.get("Message-ID", "")).strip()[:300],
+        in_reply_to=str(message.get("In-Reply-To", "")).strip()[:300],
+        text=written,
+        quoted=quoted,
+        attachments=attachments,
+        automatic=_automatic(message),
+        authentication="\n".join(str(v) for v in message.get_all("Authentication-Results", [])),
+    )
+
+
+def _automatic(message: EmailMessage) -> bool:
+    auto = str(message.get("Auto-Submitted", "no")).strip().lower()
+    precedence = str(message.get("Precedence", "")).strip().lower()
+    return (
+        auto not in ("", "no")
+        or precedence in ("auto_reply", "bulk", "junk", "list")
+        or message.get("X-Autoreply") is not None
+        or message.get("X-Autorespond") is not None
+        or bool(_AUTOMATIC_SUBJECT.match(str(message.get("Subject", ""))))
+    )
+
+
+async def record_reply(token: str, envelope_from: str, data: bytes) -> int:
+    """Keep the answer to the email whose token it came back to; its id."""
+    sent = (
+        await SentEmail.select(SentEmail.id, SentEmail.company, SentEmail.order)
+        .where(SentEmail.token == token)
+        .first()
+    )
+    if sent is None:
+        raise LookupError(token)
+    if await ClientReply.count().where(ClientReply.sent_email == sent["id"]) >= (
+        MAX_REPLIES_PER_EMAIL
+    ):
+        raise TooManyReplies(sent["id"])
+    try:
+        read = await run_bounded(READ_BUDGET, read_reply, data)
+    except OverBudget:
+        read = ReadReply(
+            sender=parseaddr(envelope_from)[1].lower(),
+            sender_name="",
+            subject="",
+            message_id="",
+            in_reply_to="",
+            text="",
+            quoted="",
+            attachments=[],
+            automatic=False,
+            authentication="",
+        )
+    recipients = {
+        r["email"].lower()
+        for r in await EmailRecipient.select(EmailRecipient.email).where(
+            EmailRecipient.sent_email == sent["id"]
+        )
+    }
+    ref, _ = await blob_store().put(data)
+    row = ClientReply(
+        company=sent["company"],
+        sent_email=sent["id"],
+        order=sent["order"],
+        envelope_from=envelope_from[:300],
+        sender=read.sender[:300],
+        sender_name=read.sender_name,
+        subject=read.subject,
+        message_id=read.message_id,
+        in_reply_to=read.in_reply_to,
+        text=read.text,
+        quoted=read.quoted,
+        attachments=msgspec.json.encode(read.attachments).decode(),
+        automatic=read.automatic,
+        unknown_sender=read.sender not in recipients,
+        authentication=read.authentication,
+        blob_sha256=ref.sha256,
+    )
+    await row.save()
+    return int(row.id)
+
+
+async def order_replies(actor: Actor, order_id: int) -> list[ReplyOut]:
+    """The answers that came back to the order's emails, oldest first, in the reader's time."""
+    await visible_order(actor, order_id)
+    zone = ZoneInfo(actor.time_zone)
+    rows = (
+        await ClientReply.select()
+        .where((ClientReply.company == actor.company_id) & (ClientReply.order == order_id))
+        .order_by(ClientReply.received_at)
+    )
+    return [
+        ReplyOut(
+            id=r["id"],
+            email_id=r["sent_email"],
+            received_at=r["received_at"].astimezone(zone),
+            sender=r["sender"],
+            sender_name=r["sender_name"],
+            subject=r["subject"],
+            text=r["text"],
+            quoted=r["quoted"],
+            attachments=msgspec.json.decode(r["attachments"], type=list[ReplyAttachment]),
+            automatic=r["automatic"],
+            unknown_sender=r["unknown_sender"],
+            authentication=r["authentication"],
+        )
+        for r in rows
+    ]
