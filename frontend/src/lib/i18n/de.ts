@@ -411,6 +411,7 @@ export const de = {
   "company.passwordKept": "gespeichert – leer lassen, um es zu behalten",
   "company.passwordRemove": "Passwort entfernen",
   "company.bounceDomain": "Domain für Zustellberichte",
+  "company.repliesToOrder": "Antworten der Kundschaft beim Auftrag ablegen (statt im Postfach des Absenders), sobald Zustellberichte zurückkommen",
   "company.dailyLimit": "Tageslimit",
   "company.monthlyLimit": "Monatslimit",
   "company.saveRelay": "Relay speichern",

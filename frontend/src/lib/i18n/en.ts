@@ -412,6 +412,7 @@ export const en: Catalogue = {
   "company.passwordKept": "stored – leave empty to keep it",
   "company.passwordRemove": "Remove the password",
   "company.bounceDomain": "Domain for delivery reports",
+  "company.repliesToOrder": "Keep clients' replies on the order (instead of the sender's mailbox) once delivery reports come back",
   "company.dailyLimit": "Daily limit",
   "company.monthlyLimit": "Monthly limit",
   "company.saveRelay": "Save the relay",

@@ -412,6 +412,7 @@ export const fr: Catalogue = {
   "company.passwordKept": "enregistré – laisser vide pour le garder",
   "company.passwordRemove": "Supprimer le mot de passe",
   "company.bounceDomain": "Domaine des rapports de distribution",
+  "company.repliesToOrder": "Classer les réponses des clients dans la commande (au lieu de la boîte de l'expéditeur) dès que les rapports de distribution reviennent",
   "company.dailyLimit": "Limite par jour",
   "company.monthlyLimit": "Limite par mois",
   "company.saveRelay": "Enregistrer le relais",

@@ -412,6 +412,7 @@ export const it: Catalogue = {
   "company.passwordKept": "salvata – lascia vuoto per mantenerla",
   "company.passwordRemove": "Rimuovi la password",
   "company.bounceDomain": "Dominio per i rapporti di recapito",
+  "company.repliesToOrder": "Archiviare le risposte dei clienti nella commessa (invece che nella casella del mittente) non appena tornano i rapporti di recapito",
   "company.dailyLimit": "Limite giornaliero",
   "company.monthlyLimit": "Limite mensile",
   "company.saveRelay": "Salva il relay",
