@@ -5,7 +5,7 @@ alternately in one run, written to bench/results.md (a table) and bench/results.
     python -m bench --size tiny         each benchmark once on tiny data (what the tests run)
     python -m bench --only drain pdf    some of them (photos pdf blobs drain send_request
                                         send_workers drafts import_orders import_contacts
-                                        sign_in_load archive_verify archive)
+                                        replies sign_in_load archive_verify archive)
     python -m bench --databases sqlite  skip PostgreSQL
 
 The database benchmarks run once per database, each in a process of its own with a fresh

@@ -32,6 +32,7 @@ NAMES = (
     "drafts",
     "import_orders",
     "import_contacts",
+    "replies",
     "sign_in_load",
     "archive_verify",
     "archive",
@@ -45,6 +46,7 @@ NEEDS_DATABASE = {
     "drafts",
     "import_orders",
     "import_contacts",
+    "replies",
     "sign_in_load",
     "archive_verify",
     "archive",
@@ -110,6 +112,10 @@ async def _one(
         from bench import blobs
 
         return await blobs.run(size, database, rounds=rounds, warmup=warmup)
+    if name == "replies":
+        from bench import replies
+
+        return await replies.run(size, database, rounds=rounds, warmup=warmup)
     if name == "drain":
         from bench import drain
 

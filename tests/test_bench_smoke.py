@@ -83,6 +83,7 @@ def test_every_benchmark_runs_at_tiny_size_and_writes_its_rows(tmp_path: Path) -
         "drafts": "Draft creation",
         "import_orders": "Orders in through the API",
         "import_contacts": "Contacts in from a CSV file",
+        "replies": "Client replies in",
         "sign_in_load": "Health p99 while 8 clients sign in back to back",
         "archive_verify": "Archive verify",
         "archive": "Archive listing",
