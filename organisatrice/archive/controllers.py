@@ -121,6 +121,18 @@ class OrderHistoryController(Controller):
         """What clients answered to the order's emails, each with the quoted history apart."""
         return await replies.order_replies(actor, order_id)
 
+    @post(
+        "/replies/{reply_id:int}/handled",
+        opt={"needs": Permission.ANNOTATE_ARCHIVE},
+        operation_id="MarkReplyHandled",
+        status_code=200,
+    )
+    async def mark_reply_handled(
+        self, order_id: PathId, reply_id: PathId, actor: NamedDependency[Actor]
+    ) -> ReplyOut:
+        """Someone took care of the answer: it leaves everyone's notifications."""
+        return await replies.mark_handled(actor, order_id, reply_id)
+
     @post("/handovers", opt={"needs": Permission.ANNOTATE_ARCHIVE}, operation_id="RecordHandover")
     async def record_handover(
         self, order_id: PathId, actor: NamedDependency[Actor], data: JSONBody[HandoverIn]
@@ -141,6 +153,18 @@ async def list_notifications(actor: NamedDependency[Actor]) -> list[Notification
 
 
 @get(
+    "/api/notifications/replies",
+    opt={"needs": Permission.SIGNED_IN},
+    operation_id="ListReplyNotifications",
+    tags=["Archive"],
+)
+async def list_reply_notifications(actor: NamedDependency[Actor]) -> list[ReplyOut]:
+    """Clients' answers waiting for someone: to my emails, on my orders, and (coordinators)
+    to work reports; back-office sees the company's."""
+    return await replies.waiting_replies(actor, notifications.LIMIT)
+
+
+@get(
     "/api/notifications/relay",
     opt={"needs": Permission.SIGNED_IN},
     operation_id="ListRelayNotices",
@@ -155,5 +179,6 @@ CONTROLLERS: list[ControllerRouterHandler] = [
     ArchiveEntryController,
     OrderHistoryController,
     list_notifications,
+    list_reply_notifications,
     list_relay_notices,
 ]

@@ -15,9 +15,10 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import parseaddr
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -26,6 +27,7 @@ from mailparser_reply import EmailReplyParser
 
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.bounded import Budget, OverBudget, run_bounded
+from organisatrice.core.errors import NotFound
 from organisatrice.core.structs import Out
 from organisatrice.mail.relay import Relay
 from organisatrice.mail.tables import (
@@ -35,7 +37,8 @@ from organisatrice.mail.tables import (
     TrackingCheck,
 )
 from organisatrice.orders.services import visible_order
-from organisatrice.roles.policy import Actor
+from organisatrice.orders.tables import OrderResponsible
+from organisatrice.roles.policy import Actor, Permission, Role, permissions
 
 REPLY_ADDRESS = re.compile(r"^reply\+([0-9a-f]{32})@", re.IGNORECASE)
 # Larger than a report: clients answer with photos and signed PDFs.
@@ -78,6 +81,7 @@ class ReadReply(msgspec.Struct, frozen=True, kw_only=True):
 class ReplyOut(Out):
     id: int
     email_id: int
+    order_id: int
     received_at: datetime
     sender: str
     sender_name: str
@@ -88,6 +92,7 @@ class ReplyOut(Out):
     automatic: bool
     unknown_sender: bool
     authentication: str
+    handled_at: datetime | None
 
 
 class TooManyReplies(Exception):
@@ -230,26 +235,74 @@ async def record_reply(token: str, envelope_from: str, data: bytes) -> int:
 async def order_replies(actor: Actor, order_id: int) -> list[ReplyOut]:
     """The answers that came back to the order's emails, oldest first, in the reader's time."""
     await visible_order(actor, order_id)
-    zone = ZoneInfo(actor.time_zone)
     rows = (
         await ClientReply.select()
         .where((ClientReply.company == actor.company_id) & (ClientReply.order == order_id))
         .order_by(ClientReply.received_at)
     )
-    return [
-        ReplyOut(
-            id=r["id"],
-            email_id=r["sent_email"],
-            received_at=r["received_at"].astimezone(zone),
-            sender=r["sender"],
-            sender_name=r["sender_name"],
-            subject=r["subject"],
-            text=r["text"],
-            quoted=r["quoted"],
-            attachments=msgspec.json.decode(r["attachments"], type=list[ReplyAttachment]),
-            automatic=r["automatic"],
-            unknown_sender=r["unknown_sender"],
-            authentication=r["authentication"],
+    return [_out(r, ZoneInfo(actor.time_zone)) for r in rows]
+
+
+async def waiting_replies(actor: Actor, limit: int) -> list[ReplyOut]:
+    """Answers a person wrote that nobody has taken care of yet, newest first: to the emails
+    the actor wrote, on the orders they are responsible for, and (coordinators) to work
+    reports; back-office sees the company's. Automatic answers wait for nobody."""
+    where = (
+        (ClientReply.company == actor.company_id)
+        & (ClientReply.automatic == False)  # noqa: E712 - Piccolo builds SQL from ==
+        & ClientReply.handled_at.is_null()
+    )
+    if Permission.MANAGE_COMPANY not in permissions(actor):
+        responsible = OrderResponsible.select(OrderResponsible.order).where(
+            OrderResponsible.employee == actor.employee_id
         )
-        for r in rows
-    ]
+        mine = (ClientReply.sent_email.author == actor.employee_id) | ClientReply.order.is_in(
+            responsible
+        )
+        if Role.COORDINATOR in actor.roles:
+            mine = mine | (ClientReply.sent_email.kind == "work_report")
+        where = where & mine
+    rows = (
+        await ClientReply.select(*ClientReply.all_columns())
+        .where(where)
+        .order_by(ClientReply.received_at, ascending=False)
+        .limit(limit)
+    )
+    zone = ZoneInfo(actor.time_zone)
+    return [_out(r, zone) for r in rows]
+
+
+async def mark_handled(actor: Actor, order_id: int, reply_id: int) -> ReplyOut:
+    """Someone took care of the answer: it leaves everyone's notifications."""
+    await visible_order(actor, order_id)
+    mine = (
+        (ClientReply.company == actor.company_id)
+        & (ClientReply.order == order_id)
+        & (ClientReply.id == reply_id)
+    )
+    await ClientReply.update(
+        {ClientReply.handled_at: datetime.now(UTC), ClientReply.handled_by: actor.employee_id}
+    ).where(mine & ClientReply.handled_at.is_null())
+    row = await ClientReply.select().where(mine).first()
+    if row is None:
+        raise NotFound(f"Reply {reply_id} does not exist.")
+    return _out(row, ZoneInfo(actor.time_zone))
+
+
+def _out(r: dict[str, Any], zone: ZoneInfo) -> ReplyOut:
+    return ReplyOut(
+        id=r["id"],
+        email_id=r["sent_email"],
+        order_id=r["order"],
+        received_at=r["received_at"].astimezone(zone),
+        sender=r["sender"],
+        sender_name=r["sender_name"],
+        subject=r["subject"],
+        text=r["text"],
+        quoted=r["quoted"],
+        attachments=msgspec.json.decode(r["attachments"], type=list[ReplyAttachment]),
+        automatic=r["automatic"],
+        unknown_sender=r["unknown_sender"],
+        authentication=r["authentication"],
+        handled_at=r["handled_at"].astimezone(zone) if r["handled_at"] else None,
+    )

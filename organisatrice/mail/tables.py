@@ -188,6 +188,9 @@ class ClientReply(Table):
     # The receiving MX's Authentication-Results (SPF, DKIM, DMARC), as it wrote them.
     authentication = Text(default="")
     blob_sha256 = Varchar(length=64)
+    # Someone took care of it (answered, or saw nothing to do): it leaves the notifications.
+    handled_at = Timestamptz(null=True, default=None)
+    handled_by = ForeignKey(references=Employee, on_delete=OnDelete.set_null, null=True)
 
 
 class TrackingCheck(Table):

@@ -17,7 +17,7 @@ from litestar.handlers import HTTPRouteHandler
 from PIL import Image
 
 from organisatrice.core.blobs import blob_store
-from organisatrice.mail.tables import InboundReport
+from organisatrice.mail.tables import ClientReply, InboundReport
 from organisatrice.orders.tables import OrderResponsible
 from organisatrice.roles.guards import needs_of, routes_without_guard
 from organisatrice.roles.policy import Actor, Permission, Role, Scope, decide
@@ -97,6 +97,15 @@ async def _world(app: Litestar) -> World:
         company=company_id, kind="unknown", blob_sha256=ref.sha256, problem="unreadable"
     )
     await report.save()
+    reply = ClientReply(
+        company=company_id,
+        sent_email=email.json()["id"],
+        order=order.id,
+        sender="client@client.example",
+        text="Einverstanden.",
+        blob_sha256=ref.sha256,
+    )
+    await reply.save()
     return World(
         company_id=company_id,
         ids={
@@ -116,6 +125,7 @@ async def _world(app: Litestar) -> World:
             "endpoint_id": endpoint_id,
             "delivery_id": delivery_id,
             "report_id": int(report.id),
+            "reply_id": int(reply.id),
         },
     )
 
@@ -158,6 +168,7 @@ def _request_body(operation_id: str) -> dict[str, Any]:
         "SetTracking": {"json": {"daily": False}},
         "ResendEmail": {"json": {"to": [{"email": "fixed@client.example"}]}},
         "AddArchiveNote": {"json": {"text": "Called the client."}},
+        "MarkReplyHandled": {},
         "RecordHandover": {"json": {"kind": "work_report", "handed_over_on": "2026-11-20"}},
         "CreateClient": {"json": {"name": "Neubau AG"}},
         "ChangeClient": {"json": {"city": "Bern"}},

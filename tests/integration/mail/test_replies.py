@@ -18,8 +18,10 @@ from litestar import Litestar
 
 from organisatrice.mail.inbound import start_inbound
 from organisatrice.mail.tables import ClientReply, MailRelay, SentEmail, TrackingCheck
+from organisatrice.orders.tables import OrderResponsible
+from organisatrice.roles.policy import Role
 from tests.client import ApiClient
-from tests.factories import make_pdf
+from tests.factories import make_employee, make_pdf
 from tests.integration.archive.helpers import Office, drain, office, send
 from tests.integration.mail.test_inbound import BOUNCE_DOMAIN
 from tests.smtp_relay import free_port, smtp_relay
@@ -175,3 +177,43 @@ async def test_another_companys_order_shows_no_replies(app: Litestar, receiver: 
     async with ApiClient.signed_in(app, other.dispatcher.email) as client:
         answer = await client.get(f"/api/orders/{setup.order}/replies")
     assert answer.status_code == 404
+
+
+async def test_a_clients_answer_waits_in_notifications_until_someone_takes_care_of_it(
+    app: Litestar, receiver: int
+) -> None:
+    setup, email_id, message = await _sent(app)
+    address = message["Reply-To"].addresses[0].addr_spec
+    await _deliver(receiver, address, _answer(message, "Bitte rufen Sie mich an."))
+    await _deliver(
+        receiver, address, _answer(message, "Ich bin abwesend.", Auto_Submitted="auto-replied")
+    )
+    responsible = await make_employee(setup.company, roles={Role.TECHNICIAN})
+    await OrderResponsible.insert(
+        OrderResponsible(company=setup.company, order=setup.order, employee=responsible.id)
+    )
+    coordinator = await make_employee(setup.company, roles={Role.COORDINATOR})
+    bystander = await make_employee(setup.company, roles={Role.DISPATCHER})
+
+    async def waiting(who: str) -> list[str]:
+        async with ApiClient.signed_in(app, who) as client:
+            answer = await client.get("/api/notifications/replies")
+        assert answer.status_code == 200, answer.text
+        return [r["text"] for r in answer.json()]
+
+    # The author, the responsible technician and (a work report) the coordinator; the
+    # automatic answer waits for nobody.
+    for who in (setup.dispatcher.email, responsible.email, coordinator.email):
+        assert await waiting(who) == ["Bitte rufen Sie mich an."], who
+    assert await waiting(bystander.email) == []
+    [reply, _] = await _replies(app, setup)
+    async with ApiClient.signed_in(app, coordinator.email) as client:
+        done = await client.post(f"/api/orders/{setup.order}/replies/{reply['id']}/handled")
+        assert done.status_code == 200, done.text
+        assert done.json()["handled_at"] is not None
+        wrong = await client.post(
+            f"/api/orders/{setup.order}/replies/{reply['id'] + 10**6}/handled"
+        )
+        assert wrong.status_code == 404
+    assert await waiting(setup.dispatcher.email) == []
+    assert reply["email_id"] == email_id

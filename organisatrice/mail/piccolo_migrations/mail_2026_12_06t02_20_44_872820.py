@@ -25,6 +25,19 @@ class Company(Table, tablename="company", schema=None):
     )
 
 
+class Employee(Table, tablename="employee", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name=None,
+        secret=False,
+    )
+
+
 class Order(Table, tablename="work_order", schema=None):
     id = Serial(
         null=False,
@@ -51,7 +64,7 @@ class SentEmail(Table, tablename="sent_email", schema=None):
     )
 
 
-ID = "2026-12-06T02:14:09:531784"
+ID = "2026-12-06T02:20:44:872820"
 VERSION = "1.38.0"
 DESCRIPTION = "True"
 
@@ -449,6 +462,51 @@ async def forwards():
             "length": 64,
             "default": "",
             "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ClientReply",
+        tablename="client_reply",
+        column_name="handled_at",
+        db_column_name="handled_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ClientReply",
+        tablename="client_reply",
+        column_name="handled_by",
+        db_column_name="handled_by",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Employee,
+            "on_delete": OnDelete.set_null,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,
