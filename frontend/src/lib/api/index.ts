@@ -55,6 +55,7 @@ export type RelayIn = Schemas["RelayIn"];
 export type RelayTest = Schemas["RelayTestOut"];
 export type RelayFinding = Schemas["RelayFindingOut"];
 export type RelayNotice = Schemas["RelayNoticeOut"];
+export type Reply = Schemas["ReplyOut"];
 export type Tracking = Schemas["TrackingOut"];
 export type Quota = Schemas["QuotaOut"];
 export type PermissionChange = Schemas["PermissionChangeOut"];
@@ -395,6 +396,21 @@ export const listNotifications = () => call(client.GET("/api/notifications"));
 
 /** For back-office: the relay can no longer get an OAuth 2.0 token. */
 export const listRelayNotices = () => call(client.GET("/api/notifications/relay"));
+
+/** Clients' answers waiting for someone: to my emails, on my orders. */
+export const listReplyNotices = () => call(client.GET("/api/notifications/replies"));
+
+/** What clients answered to the order's emails, oldest first. */
+export const listOrderReplies = (orderId: number) =>
+  call(client.GET("/api/orders/{order_id}/replies", { params: { path: { order_id: orderId } } }));
+
+/** Someone took care of the answer: it leaves everyone's notifications. */
+export const markReplyHandled = (orderId: number, replyId: number) =>
+  call(
+    client.POST("/api/orders/{order_id}/replies/{reply_id}/handled", {
+      params: { path: { order_id: orderId, reply_id: replyId } },
+    }),
+  );
 
 // The archive
 
