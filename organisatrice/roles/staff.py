@@ -1,5 +1,6 @@
-"""Back-office work on people: list and create employees, set their roles and switches, switch
-company email. Every change is recorded with before and after."""
+"""Back-office work on people: list and create employees, set their roles, switches and language,
+switch company email; and an employee's own language. Every change is recorded with before and
+after."""
 
 from __future__ import annotations
 
