@@ -24,6 +24,21 @@ def parse_roles(names: Iterable[str]) -> frozenset[Role]:
     return frozenset(roles)
 
 
+# The languages of the UI's catalogues and of the server's texts to a person.
+LOCALES = ("de", "fr", "it", "en")
+
+
+def checked_locale(locale: str) -> str:
+    """One of the four languages exactly; the value is not echoed, it may be anything."""
+    if locale not in LOCALES:
+        raise Invalid(
+            f"Unknown language; use one of {', '.join(LOCALES)}.",
+            field="locale",
+            code="unknown_locale",
+        )
+    return locale
+
+
 def checked_email(email: str) -> str:
     return normalise_email(valid_address(email, label="The email address", field="email").email)
 

@@ -1,4 +1,5 @@
-"""The record of permission changes: roles, switches and responsibilities, before and after.
+"""The record of permission changes: roles, switches and responsibilities, before and after;
+employees' languages too, so nobody wonders who switched a tablet to Italian.
 
 Written inside the same transaction as the change it records, so neither exists without the
 other.

@@ -23,6 +23,7 @@ from organisatrice.roles.schemas import (
     EmployeeIn,
     EmployeeOut,
     EmployeePatch,
+    LocaleIn,
     MeOut,
     PasswordChangeIn,
     PasswordSetIn,
@@ -105,6 +106,12 @@ class SessionController(Controller):
         of the account ends."""
         await credentials.set_password_with_link(data.token, data.new_password)
 
+    @put("/me/locale", opt={"needs": Permission.SIGNED_IN}, operation_id="ChangeMyLocale")
+    async def change_locale(self, actor: NamedDependency[Actor], data: JSONBody[LocaleIn]) -> MeOut:
+        """Change your own language (de, fr, it or en): the screens' and that of the server's
+        emails to you; recorded in the change log."""
+        return MeOut.of(await staff.change_own_locale(actor, data.locale))
+
     @get("/me", opt={"needs": Permission.SIGNED_IN}, operation_id="GetMe")
     async def me(self, actor: NamedDependency[Actor]) -> MeOut:
         """The signed-in employee, their company, roles and permissions."""
@@ -137,7 +144,7 @@ class EmployeeController(Controller):
         actor: NamedDependency[Actor],
         data: JSONBody[EmployeePatch],
     ) -> EmployeeOut:
-        """Set roles, the email switch or active; each change is recorded."""
+        """Set roles, the email switch, active or the language; each change is recorded."""
         return await staff.change_employee(actor, employee_id, data)
 
 

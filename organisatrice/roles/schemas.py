@@ -64,6 +64,11 @@ class EmployeeOut(Out):
     active: bool
 
 
+# A language as sent: checked against the four by the service, so that any other value gets
+# the same 422 with the code `unknown_locale`, not a parser's 400.
+LocaleText = Annotated[str, msgspec.Meta(max_length=1000)]
+
+
 class EmployeeIn(In):
     first_name: Name
     last_name: Name
@@ -71,7 +76,7 @@ class EmployeeIn(In):
     password: Annotated[str, msgspec.Meta(max_length=1000)]
     roles: Annotated[list[str], msgspec.Meta(max_length=4)]
     phone: Annotated[str, msgspec.Meta(max_length=50, pattern=ONE_LINE)] = ""
-    locale: Annotated[str, msgspec.Meta(pattern="^(de|fr|it|en)$")] = "de"
+    locale: LocaleText = "de"
     time_zone: Annotated[str, msgspec.Meta(max_length=64)] = "Europe/Zurich"
     may_email: bool = True
 
@@ -80,6 +85,13 @@ class EmployeePatch(In):
     roles: list[str] | msgspec.UnsetType = msgspec.UNSET
     may_email: bool | msgspec.UnsetType = msgspec.UNSET
     active: bool | msgspec.UnsetType = msgspec.UNSET
+    locale: LocaleText | msgspec.UnsetType = msgspec.UNSET
+
+
+class LocaleIn(In):
+    """The language of your screens and of the server's emails to you: de, fr, it or en."""
+
+    locale: LocaleText
 
 
 class CompanyOut(Out):

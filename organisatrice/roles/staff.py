@@ -1,5 +1,6 @@
-"""Back-office work on people: list and create employees, set their roles and switches, switch
-company email. Every change is recorded with before and after."""
+"""Back-office work on people: list and create employees, set their roles, switches and language,
+switch company email; and an employee's own language. Every change is recorded with before and
+after."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import msgspec
 from organisatrice.core.addresses import valid_address
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import Conflict, Invalid, NotFound
-from organisatrice.roles.accounts import create_employee, parse_roles
+from organisatrice.roles.accounts import checked_locale, create_employee, parse_roles
 from organisatrice.roles.audit import record_change
 from organisatrice.roles.credentials import end_sessions
 from organisatrice.roles.policy import Actor, Role
@@ -81,7 +82,7 @@ async def add_employee(actor: Actor, data: EmployeeIn) -> EmployeeOut:
             roles=roles,
             password=data.password,
             phone=data.phone,
-            locale=data.locale,
+            locale=checked_locale(data.locale),
             time_zone=time_zone,
             may_email=data.may_email,
         )
@@ -113,6 +114,7 @@ async def _other_active_backoffice(actor: Actor, employee_id: int) -> bool:
 
 async def change_employee(actor: Actor, employee_id: int, patch: EmployeePatch) -> EmployeeOut:
     new_roles = None if patch.roles is msgspec.UNSET else parse_roles(patch.roles)
+    new_locale = None if patch.locale is msgspec.UNSET else checked_locale(patch.locale)
     async with transaction():
         before = await employee_of_company(actor, employee_id)
         changes: dict[str, tuple[Any, Any]] = {}
@@ -122,6 +124,8 @@ async def change_employee(actor: Actor, employee_id: int, patch: EmployeePatch) 
             changes["may_email"] = (before.may_email, patch.may_email)
         if patch.active is not msgspec.UNSET and patch.active != before.active:
             changes["active"] = (before.active, patch.active)
+        if new_locale is not None and new_locale != before.locale:
+            changes["locale"] = (before.locale, new_locale)
         loses_backoffice = (
             Role.BACKOFFICE in before.roles
             and before.active
@@ -145,23 +149,41 @@ async def change_employee(actor: Actor, employee_id: int, patch: EmployeePatch) 
             )
         if not changes:
             return before
-        await Employee.update(
-            {getattr(Employee, f): after for f, (_, after) in changes.items()}
-        ).where(Employee.id == employee_id)
+        await _write_changes(actor, before, changes)
         if "active" in changes and not changes["active"][1]:
             # Reactivation must not revive the sessions of before.
             await end_sessions(employee_id)
-        for field, (old, new) in changes.items():
-            await record_change(
-                actor,
-                subject="employee",
-                subject_id=employee_id,
-                subject_label=_label(before),
-                field=field,
-                before=old,
-                after=new,
-            )
         return await employee_of_company(actor, employee_id)
+
+
+async def change_own_locale(actor: Actor, locale: str) -> Actor:
+    """The signed-in employee's own language, whatever their roles; recorded as back-office's
+    changes of it are, so the log tells who set an employee's language last."""
+    locale = checked_locale(locale)
+    async with transaction():
+        before = await employee_of_company(actor, actor.employee_id)
+        if locale != before.locale:
+            await _write_changes(actor, before, {"locale": (before.locale, locale)})
+    return msgspec.structs.replace(actor, locale=locale)
+
+
+async def _write_changes(
+    actor: Actor, before: EmployeeOut, changes: dict[str, tuple[Any, Any]]
+) -> None:
+    """Set the changed fields and record each with before and after (inside a transaction)."""
+    await Employee.update({getattr(Employee, f): after for f, (_, after) in changes.items()}).where(
+        Employee.id == before.id
+    )
+    for field, (old, new) in changes.items():
+        await record_change(
+            actor,
+            subject="employee",
+            subject_id=before.id,
+            subject_label=_label(before),
+            field=field,
+            before=old,
+            after=new,
+        )
 
 
 _COMPANY_FIELDS = tuple(f for f in CompanyOut.__struct_fields__ if f != "logo_url")

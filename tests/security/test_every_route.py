@@ -143,7 +143,7 @@ def _request_body(operation_id: str) -> dict[str, Any]:
                 "roles": ["technician"],
             }
         },
-        "ChangeEmployee": {"json": {"may_email": False}},
+        "ChangeEmployee": {"json": {"may_email": False, "locale": "fr"}},
         "ChangeCompanySettings": {"json": {"email_enabled": True}},
         "UploadCompanyLogo": {"files": {"file": ("logo.png", _png(), "image/png")}},
         "SetOrderResponsible": {"json": {"employee_ids": []}},
@@ -185,6 +185,7 @@ def _request_body(operation_id: str) -> dict[str, Any]:
         "ChangeMyPassword": {
             "json": {"current_password": "not the password", "new_password": "long enough 123"}
         },
+        "ChangeMyLocale": {"json": {"locale": "it"}},
         "SetPasswordWithLink": {"json": {"token": "no-such-link", "new_password": "long enough"}},
         "SendPasswordLink": {"json": {"purpose": "reset"}},
         "CreateApiToken": {"json": {"name": "ERP", "scopes": ["orders:read"]}},

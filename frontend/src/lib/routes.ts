@@ -23,7 +23,7 @@
  *   #/admin/tokens                   back-office: API tokens
  *   #/admin/imports[/5]              back-office: spreadsheet imports, one import
  *   #/admin/webhooks[/3]             back-office: webhook endpoints, one's delivery log
- *   #/account                        my account: change my password, sign out everywhere
+ *   #/account                        my account: my language, change my password, sign out everywhere
  *   #/set-password?token=…           PUBLIC: set a password with an emailed single-use link
  */
 import {

@@ -1,7 +1,16 @@
 /** Who is signed in: loaded once from GET /api/me, cleared when the server says 401. */
-import { ApiError, getMe, onSignedOut, signIn, signOut, signOutEverywhere, type Me } from "./api";
+import {
+  ApiError,
+  changeMyLocale,
+  getMe,
+  onSignedOut,
+  signIn,
+  signOut,
+  signOutEverywhere,
+  type Me,
+} from "./api";
 import { describe } from "./errors";
-import { setLocale } from "./i18n/index.svelte";
+import { deviceLanguage, setLocale, type Language } from "./i18n/index.svelte";
 
 export const session = $state<{ me: Me | null; checked: boolean; error: string }>({
   me: null,
@@ -10,8 +19,9 @@ export const session = $state<{ me: Me | null; checked: boolean; error: string }
 });
 
 async function become(me: Me | null): Promise<void> {
-  // The catalogue first, so the first screen already speaks the employee's language.
-  if (me) await setLocale(me.locale);
+  // The catalogue first, so the first screen already speaks the employee's language (signed
+  // out: this device's).
+  await setLocale(me ? me.locale : deviceLanguage());
   session.me = me;
 }
 
@@ -48,4 +58,9 @@ export async function endSession(): Promise<void> {
 export async function endEverywhere(): Promise<void> {
   await signOutEverywhere();
   await become(null);
+}
+
+/** My own language, kept on the server: every screen switches as soon as it answers. */
+export async function changeMyLanguage(chosen: Language): Promise<void> {
+  await become(await changeMyLocale(chosen));
 }

@@ -167,6 +167,9 @@ export const signOut = () => call(client.DELETE("/api/session"));
 export const changePassword = (currentPassword: string, newPassword: string) =>
   call(client.PUT("/api/me/password", { body: { current_password: currentPassword, new_password: newPassword } }));
 
+/** My own language (de, fr, it, en), for the screens and the server's emails to me. */
+export const changeMyLocale = (locale: string) => call(client.PUT("/api/me/locale", { body: { locale } }));
+
 /** End every session of mine, this one too (the cookie is cleared). */
 export const signOutEverywhere = () => call(client.DELETE("/api/me/sessions"));
 

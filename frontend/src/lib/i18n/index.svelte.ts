@@ -1,6 +1,7 @@
 /**
- * UI text from the catalogues, in the signed-in employee's language (German before sign-in
- * and for any locale we have no catalogue for), and numbers, dates and sizes in its format.
+ * UI text from the catalogues, in the signed-in employee's language (before sign-in: the one
+ * chosen on this device, else the browser's; German for any locale we have no catalogue for),
+ * and numbers, dates and sizes in its format.
  *
  * German is built in (it is also the fallback); the others load when first needed, so a
  * tablet downloads only the language it shows.
@@ -22,6 +23,15 @@ export const LANGUAGES = Object.keys(loaders) as Language[];
 
 const catalogues: Partial<Record<Language, Catalogue>> = { de };
 
+/** Each language named in itself, whatever the screen speaks: a person finds their own in a
+ * language they do not read (so these are no catalogue texts). */
+export const OWN_NAMES: Record<Language, string> = {
+  de: "Deutsch",
+  fr: "Français",
+  it: "Italiano",
+  en: "English",
+};
+
 // Swiss formats for the national languages (1'234.5, 24.11.2026), British for English.
 const INTL_LOCALES: Record<Language, string> = {
   de: "de-CH",
@@ -33,7 +43,8 @@ const INTL_LOCALES: Record<Language, string> = {
 const state = $state<{ language: Language }>({ language: "de" });
 
 export function isLanguage(value: string): value is Language {
-  return value in loaders;
+  // Not `value in loaders`, which "toString" would pass.
+  return (LANGUAGES as string[]).includes(value);
 }
 
 /** Follow an employee's locale ("fr", "fr-CH", "it_CH", …); unknown ones fall back to German.
@@ -52,6 +63,39 @@ export async function setLocale(locale: string | null | undefined): Promise<void
 
 export function language(): Language {
   return state.language;
+}
+
+const DEVICE_KEY = "organisatrice.language";
+
+/** The first of our languages among the browser's ("fr-CH" is French); German when none is. */
+export function browserLanguage(preferred: readonly string[]): Language {
+  for (const tag of preferred) {
+    const code = tag.split(/[-_]/)[0]?.toLowerCase() ?? "";
+    if (isLanguage(code)) return code;
+  }
+  return "de";
+}
+
+/** The language before sign-in: the one chosen on this device, else the browser's. */
+export function deviceLanguage(): Language {
+  let chosen: string | null = null;
+  try {
+    chosen = localStorage.getItem(DEVICE_KEY);
+  } catch {
+    // Storage switched off: the browser's language it is.
+  }
+  if (chosen && isLanguage(chosen)) return chosen;
+  return browserLanguage(navigator.languages?.length ? navigator.languages : [navigator.language]);
+}
+
+/** The language chosen on the sign-in page: shown at once and kept on this device. */
+export async function chooseDeviceLanguage(chosen: Language): Promise<void> {
+  try {
+    localStorage.setItem(DEVICE_KEY, chosen);
+  } catch {
+    // Storage switched off or full: the choice lasts until the page is left.
+  }
+  await setLocale(chosen);
 }
 
 /** The text for `key`, with `{name}` replaced by `vars.name`. */
