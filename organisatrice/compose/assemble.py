@@ -100,8 +100,8 @@ class Assembled(msgspec.Struct, frozen=True, kw_only=True):
     built: BuiltMessage
     attachments: list[AssembledAttachment]
     budget: int
-    # The signature row the work report was drawn with: sending marks it as sent.
-    signature_id: int | None
+    # The signature the work report was drawn with: sending marks it as sent.
+    signature: UsedSignature | None
 
 
 class _Company(msgspec.Struct, frozen=True):
@@ -357,7 +357,7 @@ async def assemble(
             for source, a in zip(draft.attachments, attachments, strict=True)
         ],
         budget=company.mail_size_budget,
-        signature_id=signature.id if signature else None,
+        signature=signature,
     )
 
 

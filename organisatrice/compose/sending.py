@@ -88,8 +88,8 @@ async def _send(actor: Actor, order_id: int, draft_id: int, *, proof: bool) -> S
         if not proof:
             await Draft.delete().where(Draft.id == draft_id)
             # A proof reaches only the employee: the client's signature may still be redone.
-            if assembled.signature_id is not None:
-                await mark_sent(assembled.signature_id)
+            if assembled.signature is not None:
+                await mark_sent(assembled.signature)
 
     email_id = await freeze(frozen, within=within)
     wake_worker()

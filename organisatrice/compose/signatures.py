@@ -151,9 +151,6 @@ async def sign(actor: Actor, order_id: int, *, data: bytes, signer_name: str) ->
     image = await anyio.to_thread.run_sync(checked_signature, data)
 
     async def record(shas: list[str]) -> int:
-        await ReportSignature.delete().where(
-            (ReportSignature.order == order.id) & ReportSignature.sent_at.is_null()
-        )
         row = ReportSignature(
             company=actor.company_id,
             order=order.id,
@@ -163,6 +160,13 @@ async def sign(actor: Actor, order_id: int, *, data: bytes, signer_name: str) ->
             captured_by=actor.employee_id,
         )
         await row.save()
+        # After the insert, not before: SQLite gives a new row the id of a deleted last row,
+        # and a send that drew the replaced signature must not take the new one for it.
+        await ReportSignature.delete().where(
+            (ReportSignature.order == order.id)
+            & ReportSignature.sent_at.is_null()
+            & (ReportSignature.id != row.id)
+        )
         return int(row.id)
 
     await store_then_record([image], record)
@@ -214,14 +218,17 @@ async def report_signature(order_id: int, time_zone: str) -> UsedSignature | Non
     )
 
 
-async def mark_sent(signature_id: int) -> None:
+async def mark_sent(used: UsedSignature) -> None:
     """Within the send's transaction: the signature went out with a work report and stays as it
     is. Refused when it was replaced after the report was drawn: the email would show a
     signature the order no longer has."""
-    await ReportSignature.update({ReportSignature.sent_at: datetime.now(UTC)}).where(
-        (ReportSignature.id == signature_id) & ReportSignature.sent_at.is_null()
+    same = (ReportSignature.id == used.id) & (
+        ReportSignature.image_sha256 == used.fact.image_sha256
     )
-    if not await ReportSignature.exists().where(ReportSignature.id == signature_id):
+    await ReportSignature.update({ReportSignature.sent_at: datetime.now(UTC)}).where(
+        same & ReportSignature.sent_at.is_null()
+    )
+    if not await ReportSignature.exists().where(same):
         raise Conflict(
             "The client signed again while the email was being prepared. Send it again to "
             "include the new signature.",

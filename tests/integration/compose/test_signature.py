@@ -16,8 +16,9 @@ from litestar import Litestar
 from PIL import Image, ImageDraw
 from pypdf import PdfReader
 
-from organisatrice.compose.signatures import MAX_SIGNATURE_BYTES
+from organisatrice.compose.signatures import MAX_SIGNATURE_BYTES, mark_sent, report_signature
 from organisatrice.compose.tables import ReportSignature
+from organisatrice.core.errors import Conflict
 from tests.client import ApiClient
 from tests.factories import make_image, make_pdf
 from tests.integration.compose.conftest import Office, make_staff, new_draft
@@ -246,3 +247,15 @@ async def test_proof_does_not_freeze_the_signature(dispatcher: ApiClient, office
     assert answer.status_code == 201, answer.text
     await sign(dispatcher, office, drawing(), name="Second Signer")
     assert [r["signer_name"] for r in await signatures_of(office)] == ["Second Signer"]
+
+
+async def test_a_signature_replaced_while_the_report_was_drawn_stops_the_send(
+    dispatcher: ApiClient, office: Office
+) -> None:
+    await sign(dispatcher, office, drawing(), name="First Signer")
+    drawn = await report_signature(office.order.id, "Europe/Zurich")
+    assert drawn is not None
+    await sign(dispatcher, office, drawing((500, 200)), name="Second Signer")
+    with pytest.raises(Conflict) as refused:
+        await mark_sent(drawn)
+    assert refused.value.code == "signature_changed"
