@@ -105,22 +105,29 @@ def checked_signature(data: bytes) -> bytes:
     return encoded(drawing.crop(box), "PNG", optimize=True)
 
 
-def _out(row: dict[str, object], order_id: int, time_zone: str) -> SignatureOut:
-    signed_at = row["signed_at"]
-    assert isinstance(signed_at, datetime)
-    captured = f"{row['captured_by.first_name'] or ''} {row['captured_by.last_name'] or ''}"
+class _Row(msgspec.Struct, frozen=True):
+    id: int
+    signer_name: str
+    signed_at: datetime
+    image_sha256: str
+    sent_at: datetime | None
+    captured_first: str | None = msgspec.field(name="captured_by.first_name", default=None)
+    captured_last: str | None = msgspec.field(name="captured_by.last_name", default=None)
+
+
+def _out(row: _Row, order_id: int, time_zone: str) -> SignatureOut:
     return SignatureOut(
-        id=int(str(row["id"])),
-        signer_name=str(row["signer_name"]),
-        signed_at=signed_at.astimezone(ZoneInfo(time_zone)),
-        captured_by=captured.strip(),
-        image_url=f"/api/orders/{order_id}/signature/{row['id']}/image",
-        sent=row["sent_at"] is not None,
+        id=row.id,
+        signer_name=row.signer_name,
+        signed_at=row.signed_at.astimezone(ZoneInfo(time_zone)),
+        captured_by=f"{row.captured_first or ''} {row.captured_last or ''}".strip(),
+        image_url=f"/api/orders/{order_id}/signature/{row.id}/image",
+        sent=row.sent_at is not None,
     )
 
 
-async def _newest(order_id: int) -> dict[str, object] | None:
-    row: dict[str, object] | None = (
+async def _newest(order_id: int) -> _Row | None:
+    row = (
         await ReportSignature.select(
             ReportSignature.id,
             ReportSignature.signer_name,
@@ -134,7 +141,7 @@ async def _newest(order_id: int) -> dict[str, object] | None:
         .order_by(ReportSignature.id, ascending=False)
         .first()
     )
-    return row
+    return msgspec.convert(row, _Row) if row else None
 
 
 async def signature_of(actor: Actor, order_id: int) -> SignatureOut | None:
@@ -203,18 +210,18 @@ async def report_signature(order_id: int, time_zone: str) -> UsedSignature | Non
     row = await _newest(order_id)
     if row is None:
         return None
-    signed_at = row["signed_at"]
-    assert isinstance(signed_at, datetime)
-    sha = str(row["image_sha256"])
-    name = str(row["signer_name"])
     return UsedSignature(
-        id=int(str(row["id"])),
+        id=row.id,
         mark=SignatureMark(
-            image=await blob_store().read(sha),
-            signer_name=name,
-            signed_at=signed_at.astimezone(ZoneInfo(time_zone)),
+            image=await blob_store().read(row.image_sha256),
+            signer_name=row.signer_name,
+            signed_at=row.signed_at.astimezone(ZoneInfo(time_zone)),
         ),
-        fact=SignatureFact(signer_name=name, signed_at=signed_at.astimezone(UTC), image_sha256=sha),
+        fact=SignatureFact(
+            signer_name=row.signer_name,
+            signed_at=row.signed_at.astimezone(UTC),
+            image_sha256=row.image_sha256,
+        ),
     )
 
 
