@@ -128,6 +128,7 @@ async def test_client_signs_the_work_report_and_the_archive_shows_it_signed(
             f"Unterschrieben von {SIGNER}"
         )
         await no_horizontal_scroll(page)
+        await card.screenshot(path=screenshots / "sign-report-card.png")
 
         # Both strokes reached the stored drawing: it spans most of the field's width.
         rows = await ReportSignature.select().where(ReportSignature.order == order.id)
