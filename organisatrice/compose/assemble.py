@@ -300,7 +300,7 @@ async def assemble(
     company = await _company(actor.company_id)
     logo = await blob_store().read(company.logo_sha256) if company.logo_sha256 else None
     signature = (
-        await report_signature(order.id, actor.time_zone)
+        await report_signature(order, actor.time_zone)
         if any(a.kind == "work_report" for a in draft.attachments)
         else None
     )

@@ -197,8 +197,10 @@ class TemplatePreviewOut(Out):
 
 
 class SignatureOut(Out):
-    """The client's signature of the order's work report: the one the next work report shows.
-    `sent`: a work report went out with it, so it stays as it is; signing again makes a new one."""
+    """The client's signature of the order's work report, the newest. `sent`: a work report
+    went out with it, so it stays as it is; signing again makes a new one. `current`: the
+    order's work and material are still what the client signed; when they changed, the work
+    report goes out without this signature until the client signs again."""
 
     id: int
     signer_name: str
@@ -206,6 +208,7 @@ class SignatureOut(Out):
     captured_by: str
     image_url: str
     sent: bool
+    current: bool
 
 
 class SignatureFact(msgspec.Struct, frozen=True, kw_only=True):

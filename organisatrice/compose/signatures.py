@@ -1,6 +1,7 @@
 """The client signs the work report on the tablet: the drawing is checked like every uploaded
-image, stored in the blob store, and recorded with the signer's name, the server's time and
-who held the tablet. The work report PDF shows the order's newest signature.
+image, stored in the blob store, and recorded with the signer's name, the server's time, who
+held the tablet and what the report listed. The work report PDF shows the order's newest
+signature while the order's work and material are still what the client signed.
 
 A signature replaces the previous one only while no work report has gone out with it; the
 one that went out stays as sent (`sent_at`), and signing again adds a new one.
@@ -8,6 +9,7 @@ one that went out stays as sent (`sent_at`), and signing again adds a new one.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from collections.abc import Iterator
@@ -26,6 +28,7 @@ from organisatrice.compose.work_report import SignatureMark
 from organisatrice.core.blobs import blob_store, store_then_record
 from organisatrice.core.errors import Conflict, DomainError, Invalid, NotFound, UnsupportedType
 from organisatrice.core.images import check_pixels, check_upload_size, encoded, reading_upload
+from organisatrice.orders.schemas import OrderDetail
 from organisatrice.roles.policy import Actor
 
 # A drawing on a tablet is a few hundred kilobytes at most, even at three device pixels per
@@ -111,18 +114,30 @@ class _Row(msgspec.Struct, frozen=True):
     signed_at: datetime
     image_sha256: str
     sent_at: datetime | None
+    report_digest: str
     captured_first: str | None = msgspec.field(name="captured_by.first_name", default=None)
     captured_last: str | None = msgspec.field(name="captured_by.last_name", default=None)
 
 
-def _out(row: _Row, order_id: int, time_zone: str) -> SignatureOut:
+def report_digest(order: OrderDetail) -> str:
+    """A fingerprint of what the work report lists and the client signs: each work item's day,
+    technician, hours and description, and each material's article, quantity and unit."""
+    listed = (
+        [(w.date.isoformat(), w.technician.name, w.hours, w.description) for w in order.work_items],
+        [(m.article, m.quantity, m.unit) for m in order.materials],
+    )
+    return hashlib.sha256(msgspec.json.encode(listed)).hexdigest()
+
+
+def _out(row: _Row, order: OrderDetail, time_zone: str) -> SignatureOut:
     return SignatureOut(
         id=row.id,
         signer_name=row.signer_name,
         signed_at=row.signed_at.astimezone(ZoneInfo(time_zone)),
         captured_by=f"{row.captured_first or ''} {row.captured_last or ''}".strip(),
-        image_url=f"/api/orders/{order_id}/signature/{row.id}/image",
+        image_url=f"/api/orders/{order.id}/signature/{row.id}/image",
         sent=row.sent_at is not None,
+        current=row.report_digest == report_digest(order),
     )
 
 
@@ -134,6 +149,7 @@ async def _newest(order_id: int) -> _Row | None:
             ReportSignature.signed_at,
             ReportSignature.image_sha256,
             ReportSignature.sent_at,
+            ReportSignature.report_digest,
             ReportSignature.captured_by.first_name,
             ReportSignature.captured_by.last_name,
         )
@@ -148,7 +164,7 @@ async def signature_of(actor: Actor, order_id: int) -> SignatureOut | None:
     """The signature the order's next work report shows, if the client signed."""
     order = await emailable_order(actor, order_id)
     row = await _newest(order.id)
-    return _out(row, order.id, actor.time_zone) if row else None
+    return _out(row, order, actor.time_zone) if row else None
 
 
 async def sign(actor: Actor, order_id: int, *, data: bytes, signer_name: str) -> SignatureOut:
@@ -165,6 +181,7 @@ async def sign(actor: Actor, order_id: int, *, data: bytes, signer_name: str) ->
             signer_name=name,
             signed_at=datetime.now(UTC),
             captured_by=actor.employee_id,
+            report_digest=report_digest(order),
         )
         await row.save()
         # After the insert, not before: SQLite gives a new row the id of a deleted last row,
@@ -179,7 +196,7 @@ async def sign(actor: Actor, order_id: int, *, data: bytes, signer_name: str) ->
     await store_then_record([image], record)
     made = await _newest(order.id)
     assert made is not None
-    return _out(made, order.id, actor.time_zone)
+    return _out(made, order, actor.time_zone)
 
 
 async def signature_image(actor: Actor, order_id: int, signature_id: int) -> StoredSignature:
@@ -205,10 +222,11 @@ class UsedSignature(msgspec.Struct, frozen=True):
     fact: SignatureFact
 
 
-async def report_signature(order_id: int, time_zone: str) -> UsedSignature | None:
-    """The order's newest signature, for its work report, its time in `time_zone`."""
-    row = await _newest(order_id)
-    if row is None:
+async def report_signature(order: OrderDetail, time_zone: str) -> UsedSignature | None:
+    """The order's newest signature for its work report, its time in `time_zone`; none when
+    the work or material changed since: the client did not sign what the report now lists."""
+    row = await _newest(order.id)
+    if row is None or row.report_digest != report_digest(order):
         return None
     return UsedSignature(
         id=row.id,

@@ -80,3 +80,6 @@ class ReportSignature(Table):
     signed_at = Timestamptz(default=TimestamptzNow())
     captured_by = ForeignKey(references=Employee, on_delete=OnDelete.set_null, null=True)
     sent_at = Timestamptz(null=True, default=None)
+    # What the client saw and signed: the work and material as the report lists them
+    # (signatures.report_digest). A report whose work changed since is sent unsigned.
+    report_digest = Varchar(length=64, default="")

@@ -16,11 +16,13 @@ from litestar import Litestar
 from PIL import Image, ImageDraw
 from pypdf import PdfReader
 
+from organisatrice.compose.drafts import emailable_order
 from organisatrice.compose.signatures import MAX_SIGNATURE_BYTES, mark_sent, report_signature
 from organisatrice.compose.tables import ReportSignature
 from organisatrice.core.errors import Conflict
+from organisatrice.roles.auth import actor_of_employee
 from tests.client import ApiClient
-from tests.factories import make_image, make_pdf
+from tests.factories import make_image, make_pdf, make_work_item
 from tests.integration.compose.conftest import Office, make_staff, new_draft
 
 SIGNER = "Anna Meier-Brunner"
@@ -253,9 +255,30 @@ async def test_a_signature_replaced_while_the_report_was_drawn_stops_the_send(
     dispatcher: ApiClient, office: Office
 ) -> None:
     await sign(dispatcher, office, drawing(), name="First Signer")
-    drawn = await report_signature(office.order.id, "Europe/Zurich")
+    actor = await actor_of_employee(office.dispatcher.id)
+    assert actor is not None
+    order = await emailable_order(actor, office.order.id)
+    drawn = await report_signature(order, actor.time_zone)
     assert drawn is not None
     await sign(dispatcher, office, drawing((500, 200)), name="Second Signer")
     with pytest.raises(Conflict) as refused:
         await mark_sent(drawn)
     assert refused.value.code == "signature_changed"
+
+
+async def test_work_changed_after_signing_sends_the_report_unsigned(
+    dispatcher: ApiClient, office: Office
+) -> None:
+    signed = (await sign(dispatcher, office, drawing())).json()
+    assert signed["current"] is True
+    await make_work_item(
+        office.company_id, office.order.id, office.technician.id, hours=1, description="Nachtrag"
+    )
+    assert (await dispatcher.get(signature_url(office))).json()["current"] is False
+    sent = await send_work_report(dispatcher, office)
+    entry = (await dispatcher.get(f"/api/archive/{sent['id']}")).json()
+    assert entry["signature"] is None
+    report = await dispatcher.get(entry["attachments"][0]["download_url"])
+    assert SIGNER not in pdf_text(report.content)
+    # Signing again covers the work as it now is.
+    assert (await sign(dispatcher, office, drawing())).json()["current"] is True

@@ -2402,6 +2402,7 @@ export interface components {
             captured_by: string;
             image_url: string;
             sent: boolean;
+            current: boolean;
         };
         /** SignatureUpload */
         SignatureUpload: {

@@ -95,6 +95,7 @@ export const de = {
   "sign.capturedBy": "Erfasst von {name}",
   "sign.inNextReport": "Der nächste Arbeitsrapport zeigt diese Unterschrift.",
   "sign.sentWithReport": "Mit einem Arbeitsrapport versandt; eine neue Unterschrift ersetzt sie nicht im Archiv.",
+  "sign.outdated": "Arbeiten oder Material wurden nach der Unterschrift geändert. Der Arbeitsrapport wird ohne diese Unterschrift versandt; bitte neu unterschreiben lassen.",
   "sign.summary": "Arbeitsrapport {number}",
   "sign.field": "Unterschrift",
   "sign.fieldHint": "Hier mit dem Finger oder Stift unterschreiben",

@@ -96,6 +96,7 @@ export const en: Catalogue = {
   "sign.capturedBy": "Captured by {name}",
   "sign.inNextReport": "The next work report shows this signature.",
   "sign.sentWithReport": "Sent with a work report; a new signature does not replace it in the archive.",
+  "sign.outdated": "Work or material changed after signing. The work report is sent without this signature; have it signed again.",
   "sign.summary": "Work report {number}",
   "sign.field": "Signature",
   "sign.fieldHint": "Sign here with a finger or a pen",

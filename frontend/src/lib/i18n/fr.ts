@@ -96,6 +96,7 @@ export const fr: Catalogue = {
   "sign.capturedBy": "Saisi par {name}",
   "sign.inNextReport": "Le prochain rapport de travail montre cette signature.",
   "sign.sentWithReport": "Envoyée avec un rapport de travail ; une nouvelle signature ne la remplace pas dans l’archive.",
+  "sign.outdated": "Les travaux ou le matériel ont changé après la signature. Le rapport de travail est envoyé sans cette signature ; faites signer à nouveau.",
   "sign.summary": "Rapport de travail {number}",
   "sign.field": "Signature",
   "sign.fieldHint": "Signez ici avec le doigt ou un stylet",

@@ -96,6 +96,7 @@ export const it: Catalogue = {
   "sign.capturedBy": "Registrato da {name}",
   "sign.inNextReport": "Il prossimo rapporto di lavoro mostra questa firma.",
   "sign.sentWithReport": "Inviata con un rapporto di lavoro; una nuova firma non la sostituisce nell’archivio.",
+  "sign.outdated": "Lavori o materiale sono cambiati dopo la firma. Il rapporto di lavoro viene inviato senza questa firma; lo faccia firmare di nuovo.",
   "sign.summary": "Rapporto di lavoro {number}",
   "sign.field": "Firma",
   "sign.fieldHint": "Firmi qui con il dito o una penna",

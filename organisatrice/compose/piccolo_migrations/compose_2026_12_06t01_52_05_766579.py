@@ -49,7 +49,7 @@ class Order(Table, tablename="work_order", schema=None):
     )
 
 
-ID = "2026-12-06T01:32:01:135134"
+ID = "2026-12-06T01:52:05:766579"
 VERSION = "1.38.0"
 DESCRIPTION = "The client's signature of the work report, drawn on the tablet"
 
@@ -233,6 +233,28 @@ async def forwards():
         params={
             "default": None,
             "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ReportSignature",
+        tablename="report_signature",
+        column_name="report_digest",
+        db_column_name="report_digest",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": "",
+            "null": False,
             "primary_key": False,
             "unique": False,
             "index": False,
