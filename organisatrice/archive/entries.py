@@ -13,7 +13,12 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from organisatrice.archive.schemas import ArchivedAttachmentOut, ArchiveEntryOut, NoteOut
+from organisatrice.archive.schemas import (
+    ArchivedAttachmentOut,
+    ArchivedSignatureOut,
+    ArchiveEntryOut,
+    NoteOut,
+)
 from organisatrice.archive.tables import InternalNote
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.db import transaction
@@ -56,6 +61,20 @@ async def visible_entry(actor: Actor, email_id: int) -> dict[str, Any]:
     except NotFound:
         raise NotFound(f"Archived email {email_id} does not exist.") from None
     return dict(row)
+
+
+class _Attached(msgspec.Struct):
+    """Of an attachment's frozen facts, the client's signature (work reports only)."""
+
+    signature: ArchivedSignatureOut | None = None
+
+
+def _signature(attachments: str, time_zone: str) -> ArchivedSignatureOut | None:
+    for attached in msgspec.json.decode(attachments or "[]", type=list[_Attached]):
+        if attached.signature is not None:
+            signed_at = attached.signature.signed_at.astimezone(ZoneInfo(time_zone))
+            return msgspec.structs.replace(attached.signature, signed_at=signed_at)
+    return None
 
 
 def parse(data: bytes) -> EmailMessage:
@@ -147,6 +166,7 @@ async def entry(actor: Actor, email_id: int) -> ArchiveEntryOut:
         sha256=row["blob_sha256"],
         raw_url=f"{base}/raw",
         resend_of=row["resend_of"],
+        signature=_signature(row["attachments"], zone),
     )
 
 

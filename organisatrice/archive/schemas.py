@@ -30,6 +30,13 @@ class ArchivedAttachmentOut(Out):
     download_url: str
 
 
+class ArchivedSignatureOut(Out):
+    """The client's signature a work report was sent with, as frozen with the email."""
+
+    signer_name: str
+    signed_at: datetime
+
+
 class ArchiveEntryOut(Out):
     """An archived email as the client saw it, with everything the office knows about it."""
 
@@ -55,6 +62,8 @@ class ArchiveEntryOut(Out):
     sha256: str
     raw_url: str
     resend_of: int | None
+    # Set when the work report it carries was signed by the client on the tablet.
+    signature: ArchivedSignatureOut | None
 
 
 HandoverKind = Literal["work_report", "photo_documentation", "offer", "other"]

@@ -40,9 +40,11 @@ from organisatrice.compose.schemas import (
     PreviewOut,
     Recipient,
     Recipients,
+    SignatureFact,
     TemplateContent,
     TemplatePreviewOut,
 )
+from organisatrice.compose.signatures import UsedSignature, report_signature
 from organisatrice.compose.tables import Draft, EmailTemplate
 from organisatrice.compose.templates import render_sample
 from organisatrice.compose.work_report import render_work_report
@@ -78,11 +80,14 @@ ATTACHMENTS_HEADING = {
 BODY_RESERVE = 64 * 1024
 
 
-class AssembledAttachment(msgspec.Struct, frozen=True):
+class AssembledAttachment(msgspec.Struct, frozen=True, omit_defaults=True):
     filename: str
     content_type: str
     size: int
     sha256: str
+    # The client's signature a work report carries; left out of the frozen JSON when unsigned,
+    # so that an unsigned report is archived as before.
+    signature: SignatureFact | None = None
 
 
 class Assembled(msgspec.Struct, frozen=True, kw_only=True):
@@ -95,6 +100,8 @@ class Assembled(msgspec.Struct, frozen=True, kw_only=True):
     built: BuiltMessage
     attachments: list[AssembledAttachment]
     budget: int
+    # The signature the work report was drawn with: sending marks it as sent.
+    signature: UsedSignature | None
 
 
 class _Company(msgspec.Struct, frozen=True):
@@ -203,7 +210,12 @@ async def _document(order_id: int, attachment: DraftAttachment) -> Attachment:
 
 
 async def _attachments(
-    actor: Actor, order: OrderDetail, draft: DraftOut, company: _Company, logo: bytes | None
+    actor: Actor,
+    order: OrderDetail,
+    draft: DraftOut,
+    company: _Company,
+    logo: bytes | None,
+    signature: UsedSignature | None,
 ) -> list[Attachment]:
     """The draft's attachments, in its order: fixed ones first (work report, documents), then
     the photos fitted into what is left of the budget."""
@@ -212,7 +224,10 @@ async def _attachments(
         if a.kind == "work_report":
             pdf = await anyio.to_thread.run_sync(
                 functools.partial(
-                    render_work_report, await _report_context(actor, order, draft), logo=logo
+                    render_work_report,
+                    await _report_context(actor, order, draft),
+                    logo=logo,
+                    signature=signature.mark if signature else None,
                 )
             )
             made[index] = Attachment(filename=a.filename, content_type="application/pdf", data=pdf)
@@ -286,7 +301,12 @@ async def assemble(
         )
     company = await _company(actor.company_id)
     logo = await blob_store().read(company.logo_sha256) if company.logo_sha256 else None
-    attachments = await _attachments(actor, order, draft, company, logo)
+    signature = (
+        await report_signature(order, actor.time_zone)
+        if any(a.kind == "work_report" for a in draft.attachments)
+        else None
+    )
+    attachments = await _attachments(actor, order, draft, company, logo, signature)
     logo_type = filetype.guess_mime(logo) if logo else None
     domain = draft.sender.email.rsplit("@", 1)[-1]
     inline = (
@@ -338,10 +358,12 @@ async def assemble(
                 content_type=a.content_type,
                 size=len(a.data),
                 sha256=hashlib.sha256(a.data).hexdigest(),
+                signature=signature.fact if signature and source.kind == "work_report" else None,
             )
-            for a in attachments
+            for source, a in zip(draft.attachments, attachments, strict=True)
         ],
         budget=company.mail_size_budget,
+        signature=signature,
     )
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from dataclasses import dataclass
 
-from organisatrice.compose import assemble, drafts, sending, templates
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, MultipartBody
+
+from organisatrice.compose import assemble, drafts, sending, signatures, templates
 from organisatrice.compose.schemas import (
     DraftIn,
     DraftOut,
@@ -14,13 +17,14 @@ from organisatrice.compose.schemas import (
     PlaceholderOut,
     PreviewOut,
     Recipients,
+    SignatureOut,
     TemplateContent,
     TemplateIn,
     TemplateOut,
     TemplatePatch,
     TemplatePreviewOut,
 )
-from organisatrice.core.http import PathId
+from organisatrice.core.http import PathId, file_response
 from organisatrice.mail.schemas import SentEmailOut
 from organisatrice.roles.policy import Actor, Permission
 
@@ -154,4 +158,49 @@ class ResendController(Controller):
         return await sending.resend(actor, email_id, data)
 
 
-CONTROLLERS = [TemplateController, DraftController, ResendController]
+@dataclass
+class SignatureUpload:
+    file: UploadFile
+    signer_name: str = ""
+
+
+class SignatureController(Controller):
+    """The client's signature of the work report: whoever may send the order's work report
+    captures it on the tablet."""
+
+    path = "/api/orders/{order_id:int}/signature"
+    tags = ["Compose"]
+
+    @get("/", opt=_COMPOSE, operation_id="GetReportSignature")
+    async def get_signature(
+        self, order_id: PathId, actor: NamedDependency[Actor]
+    ) -> SignatureOut | None:
+        """The signature the next work report shows; null when the client has not signed."""
+        return await signatures.signature_of(actor, order_id)
+
+    @post("/", opt=_COMPOSE, operation_id="SignReport")
+    async def sign(
+        self,
+        order_id: PathId,
+        actor: NamedDependency[Actor],
+        data: MultipartBody[SignatureUpload],
+    ) -> SignatureOut:
+        """Store the client's signature (PNG) and name; the time is the server's."""
+        content = await data.file.read()
+        return await signatures.sign(actor, order_id, data=content, signer_name=data.signer_name)
+
+    @get(
+        "/{signature_id:int}/image",
+        opt=_COMPOSE,
+        operation_id="GetReportSignatureImage",
+        media_type="image/png",
+    )
+    async def image(
+        self, order_id: PathId, signature_id: PathId, actor: NamedDependency[Actor]
+    ) -> Response[bytes]:
+        """The signature as drawn (PNG, cut to the ink)."""
+        stored = await signatures.signature_image(actor, order_id, signature_id)
+        return file_response(stored.data, "image/png", stored.filename, inline=True)
+
+
+CONTROLLERS = [TemplateController, DraftController, ResendController, SignatureController]

@@ -6,12 +6,12 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from organisatrice.compose.tables import Draft, EmailTemplate
+from organisatrice.compose.tables import Draft, EmailTemplate, ReportSignature
 
 APP_CONFIG = AppConfig(
     app_name="compose",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[EmailTemplate, Draft],
+    table_classes=[EmailTemplate, Draft, ReportSignature],
     migration_dependencies=["organisatrice.orders.piccolo_app"],
     commands=[],
 )

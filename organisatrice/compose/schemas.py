@@ -194,3 +194,26 @@ class TemplatePreviewOut(Out):
     attachments: list[str]
     text: str
     html: str
+
+
+class SignatureOut(Out):
+    """The client's signature of the order's work report, the newest. `sent`: a work report
+    went out with it, so it stays as it is; signing again makes a new one. `current`: the
+    order's work and material are still what the client signed; when they changed, the work
+    report goes out without this signature until the client signs again."""
+
+    id: int
+    signer_name: str
+    signed_at: datetime
+    captured_by: str
+    image_url: str
+    sent: bool
+    current: bool
+
+
+class SignatureFact(msgspec.Struct, frozen=True, kw_only=True):
+    """The signature a work report was sent with, frozen with the email's other facts."""
+
+    signer_name: str
+    signed_at: datetime
+    image_sha256: str

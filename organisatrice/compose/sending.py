@@ -12,6 +12,7 @@ import msgspec
 from organisatrice.compose.assemble import assemble, read_receipt_header
 from organisatrice.compose.drafts import checked_recipients, emailable_order
 from organisatrice.compose.schemas import DraftOut, Recipient, Recipients, TemplateKind
+from organisatrice.compose.signatures import mark_sent
 from organisatrice.compose.tables import Draft
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.errors import Invalid, NotFound
@@ -91,6 +92,9 @@ async def _send(actor: Actor, order_id: int, draft_id: int, *, proof: bool) -> S
         await check_limits(actor.company_id, relay, actor.time_zone)
         if not proof:
             await Draft.delete().where(Draft.id == draft_id)
+            # A proof reaches only the employee: the client's signature may still be redone.
+            if assembled.signature is not None:
+                await mark_sent(assembled.signature)
 
     email_id = await freeze(frozen, within=within)
     wake_worker()

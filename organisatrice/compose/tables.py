@@ -63,3 +63,23 @@ class Draft(Table):
     version = Integer(default=1)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class ReportSignature(Table):
+    """The client's signature of an order's work report, drawn on the tablet. The order's
+    newest row is the one the work report shows. Once a work report went out with it
+    (`sent_at`), it stays as it is: a later signature is a new row, so the archive's PDF and
+    this row never disagree."""
+
+    id = Serial(primary_key=True)
+    company = ForeignKey(references=Company, on_delete=OnDelete.cascade, index=True)
+    order = ForeignKey(references=Order, on_delete=OnDelete.cascade, index=True)
+    image_sha256 = Varchar(length=64)
+    signer_name = Varchar(length=200)
+    # Server time: the tablet's clock is not evidence.
+    signed_at = Timestamptz(default=TimestamptzNow())
+    captured_by = ForeignKey(references=Employee, on_delete=OnDelete.set_null, null=True)
+    sent_at = Timestamptz(null=True, default=None)
+    # What the client saw and signed: the work and material as the report lists them
+    # (signatures.report_digest). A report whose work changed since is sent unsigned.
+    report_digest = Varchar(length=64, default="")

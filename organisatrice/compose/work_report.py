@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import re
-from datetime import date
+from datetime import date, datetime
 
 import msgspec
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -56,6 +56,9 @@ class Labels(msgspec.Struct, frozen=True, kw_only=True):
     # "Seite 3 von 5" at the foot of every page: the words around the two numbers.
     page: str
     page_of: str
+    # The client's signature under the report; {name}, {date} and {time} are filled in.
+    signature: str
+    signed_by: str
     # Swiss usage (CLDR de-CH, fr-CH, it-CH): a decimal point, except in French.
     decimal: str
 
@@ -86,6 +89,8 @@ LABELS = {
         photo_title="Fotodokumentation Auftrag {number}",
         page="Seite",
         page_of="von",
+        signature="Unterschrift Kunde",
+        signed_by="Unterschrieben von {name} am {date} um {time}",
         decimal=".",
     ),
     "fr": Labels(
@@ -113,6 +118,8 @@ LABELS = {
         photo_title="Documentation photo, mandat {number}",
         page="Page",
         page_of="sur",
+        signature="Signature du client",
+        signed_by="Signé par {name} le {date} à {time}",
         decimal=",",
     ),
     "it": Labels(
@@ -140,6 +147,8 @@ LABELS = {
         photo_title="Documentazione fotografica, ordine {number}",
         page="Pagina",
         page_of="di",
+        signature="Firma del cliente",
+        signed_by="Firmato da {name} il {date} alle {time}",
         decimal=".",
     ),
     "en": Labels(
@@ -167,6 +176,8 @@ LABELS = {
         photo_title="Photo documentation, order {number}",
         page="Page",
         page_of="of",
+        signature="Client's signature",
+        signed_by="Signed by {name} on {date} at {time}",
         decimal=".",
     ),
 }
@@ -187,6 +198,20 @@ class _MaterialRow(msgspec.Struct, frozen=True, kw_only=True):
     unit: str
 
 
+class SignatureMark(msgspec.Struct, frozen=True, kw_only=True):
+    """The client's signature as the report shows it: the drawing (PNG), the name, and the
+    time, already in the time zone the report speaks of."""
+
+    image: bytes
+    signer_name: str
+    signed_at: datetime
+
+
+class _Signed(msgspec.Struct, frozen=True, kw_only=True):
+    image: str
+    line: str
+
+
 class _Report(msgspec.Struct, frozen=True, kw_only=True):
     """What the template shows, already formatted for the report's language."""
 
@@ -198,6 +223,7 @@ class _Report(msgspec.Struct, frozen=True, kw_only=True):
     work: list[_WorkRow]
     total_hours: str
     materials: list[_MaterialRow]
+    signature: _Signed | None
 
 
 def labels_for(language: str) -> Labels:
@@ -261,12 +287,29 @@ def _logo_url(logo: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
 
 
-def render_work_report(ctx: OrderContext, *, logo: bytes | None) -> bytes:
-    """The work report of `ctx.order` as an A4 PDF in `ctx.language`."""
-    return html_to_pdf(work_report_html(ctx, logo=logo))
+def _signed(mark: SignatureMark, language: str) -> _Signed:
+    """The signature's drawing and its line ("Signed by … on … at …") in `language`."""
+    line = labels_for(language).signed_by.format(
+        name=mark.signer_name,
+        date=format_date(mark.signed_at.date(), language),
+        time=f"{mark.signed_at.hour:02d}:{mark.signed_at.minute:02d}",
+    )
+    # Checked and re-encoded as PNG when it was stored (compose/signatures.py).
+    image = "data:image/png;base64," + base64.b64encode(mark.image).decode("ascii")
+    return _Signed(image=image, line=line)
 
 
-def work_report_html(ctx: OrderContext, *, logo: bytes | None) -> str:
+def render_work_report(
+    ctx: OrderContext, *, logo: bytes | None, signature: SignatureMark | None = None
+) -> bytes:
+    """The work report of `ctx.order` as an A4 PDF in `ctx.language`, signed by the client
+    when `signature` is given."""
+    return html_to_pdf(work_report_html(ctx, logo=logo, signature=signature))
+
+
+def work_report_html(
+    ctx: OrderContext, *, logo: bytes | None, signature: SignatureMark | None = None
+) -> str:
     """The work report as the HTML document the PDF is printed from."""
     language = ctx.language
     brand, brand_text = brand_colours(ctx.company.brand_colour)
@@ -294,5 +337,6 @@ def work_report_html(ctx: OrderContext, *, logo: bytes | None) -> str:
             )
             for m in ctx.order.materials
         ],
+        signature=_signed(signature, language) if signature else None,
     )
     return render_layout("work_report.html", ctx=ctx, labels=labels_for(language), report=report)

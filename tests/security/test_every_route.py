@@ -44,6 +44,13 @@ def _png() -> bytes:
     return out.getvalue()
 
 
+# A drawing from the signature field: any PNG with ink on it.
+SIGNATURE: dict[str, Any] = {
+    "files": {"file": ("signature.png", _png(), "image/png")},
+    "data": {"signer_name": "Vreni Huber"},
+}
+
+
 class World(msgspec.Struct):
     company_id: int
     ids: dict[str, int]
@@ -79,6 +86,7 @@ async def _world(app: Litestar) -> World:
             f"/api/orders/{order.id}/documents",
             files={"file": ("offer.pdf", PDF, "application/pdf")},
         )
+        signature = await client.post(f"/api/orders/{order.id}/signature", **SIGNATURE)
         building = await client.post(
             "/api/buildings", json={"client_id": order.client_id, "street": "Weg 1"}
         )
@@ -88,6 +96,7 @@ async def _world(app: Litestar) -> World:
         )
     assert photo.status_code == 201, photo.text
     assert document.status_code == 201, document.text
+    assert signature.status_code == 201, signature.text
     assert building.status_code == 201, building.text
     assert token.status_code == 201, token.text
     assert spreadsheet.status_code == 201, spreadsheet.text
@@ -112,6 +121,7 @@ async def _world(app: Litestar) -> World:
             "order_id": order.id,
             "photo_id": photo.json()["id"],
             "document_id": document.json()["id"],
+            "signature_id": signature.json()["id"],
             "client_id": order.client_id,
             "contact_id": contact_id,
             "employee_id": victim.id,
@@ -150,6 +160,7 @@ def _request_body(operation_id: str) -> dict[str, Any]:
         "UploadPhoto": {"files": {"file": ("p.png", _png(), "image/png")}},
         "ChangePhoto": {"json": {"caption": "Nach der Reparatur"}},
         "UploadDocument": {"files": {"file": ("o.pdf", PDF, "application/pdf")}},
+        "SignReport": SIGNATURE,
         "CreateTemplate": {
             "json": {"kind": "general", "language": "de", "name": "T", "subject": "S"}
         },
@@ -232,8 +243,9 @@ def _routes(app: Litestar) -> list[Route]:
                 found.append(
                     Route(method, route.path, str(handler.operation_id or handler.name), needs)
                 )
-    # Signing out last, so the session lives for the other routes.
-    ending = ("SignOut", "SignOutEverywhere")
+    # Signing out last, so the session lives for the other routes; and setting the order's
+    # responsible employees (to none) after every route the order-bound email rule guards.
+    ending = ("SetOrderResponsible", "SignOut", "SignOutEverywhere")
     return sorted(found, key=lambda r: (r.operation_id in ending, r.path, r.method))
 
 

@@ -87,6 +87,7 @@ export type WebhookPatch = Schemas["WebhookEndpointPatch"];
 export type WebhookDelivery = Schemas["WebhookDeliveryOut"];
 export type WebhookAttempt = Schemas["WebhookAttemptOut"];
 export type EventType = Schemas["EventType"];
+export type ReportSignature = Schemas["SignatureOut"];
 
 export const EMAIL_STATUSES: readonly EmailStatus[] = [
   "queued",
@@ -314,6 +315,18 @@ export const recordHandover = (orderId: number, body: HandoverIn) =>
       body,
     }),
   );
+
+// The client's signature of the work report
+
+export const getReportSignature = (orderId: number) =>
+  call(client.GET("/api/orders/{order_id}/signature", { params: { path: { order_id: orderId } } }));
+
+/** Store the client's signature (the drawing as PNG) and name; the time is the server's. */
+export const signReport = (orderId: number, drawing: Blob, signerName: string) =>
+  upload<ReportSignature>(urlOf("/api/orders/{order_id}/signature", { order_id: orderId }), {
+    file: drawing,
+    signer_name: signerName,
+  });
 
 // Templates
 
