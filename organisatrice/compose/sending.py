@@ -14,6 +14,7 @@ from organisatrice.compose.drafts import checked_recipients, emailable_order
 from organisatrice.compose.schemas import DraftOut, Recipient, Recipients, TemplateKind
 from organisatrice.compose.tables import Draft
 from organisatrice.core.blobs import blob_store
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid, NotFound
 from organisatrice.mail.limits import check_limits
 from organisatrice.mail.message import Address, build_message, resent_spec
@@ -101,7 +102,11 @@ async def resend(actor: Actor, email_id: int, recipients: Recipients) -> SentEma
         .first()
     )
     if original is None:
-        raise NotFound(f"Email {email_id} does not exist.")
+        raise NotFound(
+            f"Email {email_id} does not exist.",
+            code=Code.EMAIL_NOT_FOUND,
+            params={"id": email_id},
+        )
     order = await emailable_order(actor, original["order"])
     checked = checked_recipients(recipients, order)
     spec = resent_spec(
@@ -165,7 +170,7 @@ def refuse_photo_documentation_without_photos(draft: DraftOut) -> None:
             "A photo documentation needs at least one photo, and this email has none. Add "
             "photos to the order and attach them, or choose another template.",
             field="attachments",
-            code="no_photos",
+            code=Code.NO_PHOTOS,
         )
 
 
