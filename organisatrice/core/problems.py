@@ -47,6 +47,9 @@ _PROBLEM_SCHEMA = Schema(
         ),
         "params": Schema(
             type=OpenAPIType.OBJECT,
+            additional_properties=Schema(
+                one_of=[_STRING, Schema(type=OpenAPIType.NUMBER)],
+            ),
             description="The values the detail fills in (ids, limits, a template's line).",
         ),
         "field": _STRING,

@@ -86,6 +86,7 @@ export type WebhookPatch = Schemas["WebhookEndpointPatch"];
 export type WebhookDelivery = Schemas["WebhookDeliveryOut"];
 export type WebhookAttempt = Schemas["WebhookAttemptOut"];
 export type EventType = Schemas["EventType"];
+export type Decision = Schemas["Decision"];
 
 export const EMAIL_STATUSES: readonly EmailStatus[] = [
   "queued",
