@@ -46,7 +46,7 @@ async def test_a_french_dispatcher_reads_the_servers_refusals_in_french(
     # An order that is not there (an old link, a mistyped number).
     await page.goto("/#/orders/987654")
     await expect(page.get_by_role("alert").locator("p")).to_have_text(
-        "Le mandat 987654 n’existe pas ou ne vous est pas visible."
+        "Le mandat 987654 n\u2019existe pas ou ne vous est pas visible."
     )
 
     # A photo that is no image, and a document of a kind the client could not open.
@@ -58,7 +58,7 @@ async def test_a_french_dispatcher_reads_the_servers_refusals_in_french(
     await page.get_by_role("button", name="Téléverser (1)").tap()
     photo_item = page.get_by_test_id("upload-item").filter(has_text="chaudiere.jpg")
     await expect(photo_item.get_by_role("alert")).to_have_text(
-        "Ce fichier n’est pas une image lisible."
+        "Ce fichier n\u2019est pas une image lisible."
     )
     notes = tmp_path / "notes.txt"
     notes.write_text("Pression 1,5 bar; purgé les radiateurs.\n")
@@ -67,7 +67,7 @@ async def test_a_french_dispatcher_reads_the_servers_refusals_in_french(
     await documents.get_by_role("button", name="Téléverser (1)").tap()
     document_item = documents.get_by_test_id("upload-item")
     await expect(document_item.get_by_role("alert")).to_have_text(
-        "Ce type de fichier n’est pas accepté. Sont acceptés les PDF, les images et les "
+        "Ce type de fichier n\u2019est pas accepté. Sont acceptés les PDF, les images et les "
         "fichiers Office."
     )
     await page.screenshot(path=screenshots / "problems-fr-uploads.png")
@@ -79,7 +79,7 @@ async def test_a_french_dispatcher_reads_the_servers_refusals_in_french(
     await page.get_by_label("Autre adresse e-mail").fill("regie@lausanne..example")
     await page.get_by_role("button", name="Continuer").tap()
     await expect(page.locator("#typed-address-error")).to_have_text(
-        "« regie@lausanne..example » n’est pas une adresse e-mail valable."
+        "« regie@lausanne..example » n\u2019est pas une adresse e-mail valable."
     )
     await page.screenshot(path=screenshots / "problems-fr-address.png")
     body = await page.locator("body").inner_text()
