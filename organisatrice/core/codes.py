@@ -1,7 +1,7 @@
-"""Every problem code the API answers: the one registry, so a test can check that each code
-has its words in every UI catalogue (frontend/src/lib/i18n, `problem.<code>`) and that every
-refusal raised names one of these. A code is stable once shipped: clients and the UI key on it,
-while the English `detail` beside it may be reworded."""
+"""Every code the API answers for the UI to word: the one registry, so a test can check that
+each code has its words in every UI catalogue (frontend/src/lib/i18n: `problem.<code>`,
+`history.<code>`) and that every refusal raised names one of these. A code is stable once
+shipped: clients and the UI key on it, while the English `detail` beside it may be reworded."""
 
 from __future__ import annotations
 
@@ -167,3 +167,18 @@ class Code(StrEnum):
     WRONG_CREDENTIALS = "wrong_credentials"
     WRONG_ENCODING = "wrong_encoding"
     WRONG_PASSWORD = "wrong_password"
+
+
+class HistoryCode(StrEnum):
+    """The lines of an email's history in our words (mail/lines.py); the UI words them from
+    `history.<code>` in its catalogues."""
+
+    QUEUED = "queued"
+    INTERRUPTED = "interrupted"
+    RELAY_ACCEPTED = "relay_accepted"
+    RELAY_GAVE_UP = "relay_gave_up"
+    RELAY_REFUSED = "relay_refused"
+    REPORT_DELIVERED = "report_delivered"
+    REPORT_DELAYED = "report_delayed"
+    REPORT_BOUNCED = "report_bounced"
+    REPORT_READ = "report_read"

@@ -1,7 +1,6 @@
 import { ApiError, type Decision } from "./api";
-import { de } from "./i18n/de";
 import { formatNumber, t, type Key } from "./i18n/index.svelte";
-import { roleLabel } from "./labels";
+import { isKey, roleLabel } from "./labels";
 
 /** What the server says about a refusal: a stable code, the values its words fill in, the
  * field it blames, and its English words (for an API client; shown only for a code the
@@ -33,10 +32,6 @@ const FIELD_LABELS: Record<string, Key> = {
 export function fieldLabel(field: string): string {
   const key = FIELD_LABELS[field] ?? FIELD_LABELS[field.split(/[.[]/)[0] ?? ""];
   return key ? t(key) : field;
-}
-
-function isKey(key: string): key is Key {
-  return key in de;
 }
 
 /** The params as the words show them: numbers in the reader's format (ids as they are), a

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from organisatrice.core import errors
-from organisatrice.core.codes import Code
+from organisatrice.core.codes import Code, HistoryCode
 
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGE = ROOT / "organisatrice"
@@ -35,15 +35,19 @@ def _sources() -> list[tuple[Path, ast.Module]]:
     ]
 
 
-def _problem_keys(language: str) -> set[str]:
+def _keys(language: str, prefix: str) -> set[str]:
     text = (CATALOGUES / f"{language}.ts").read_text()
-    return set(re.findall(r'^\s*"problem\.(\w+)":', text, re.MULTILINE))
+    return set(re.findall(rf'^\s*"{prefix}\.(\w+)":', text, re.MULTILINE))
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_code_has_its_words_in_each_catalogue(language: str) -> None:
-    missing = sorted(code.value for code in Code if code.value not in _problem_keys(language))
-    assert missing == [], f"{language}.ts lacks problem.<code> for {missing}"
+    problems = _keys(language, "problem")
+    lines = _keys(language, "history")
+    missing = [f"problem.{c.value}" for c in Code if c.value not in problems] + [
+        f"history.{c.value}" for c in HistoryCode if c.value not in lines
+    ]
+    assert missing == [], f"{language}.ts lacks {missing}"
 
 
 def _called_name(call: ast.Call) -> str | None:

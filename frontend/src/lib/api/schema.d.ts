@@ -1619,6 +1619,10 @@ export interface components {
             event: string;
             recipient: string;
             detail: string;
+            code?: components["schemas"]["HistoryCode"] | null;
+            params?: {
+                [key: string]: string;
+            };
         };
         /**
          * DeliveryStatus
@@ -1766,6 +1770,10 @@ export interface components {
             email: string;
             status: string;
             detail: string;
+            code?: components["schemas"]["HistoryCode"] | null;
+            params?: {
+                [key: string]: string;
+            };
         };
         /** HandoverIn */
         HandoverIn: {
@@ -1793,6 +1801,13 @@ export interface components {
             database: string;
             migrations: components["schemas"]["MigrationState"];
         };
+        /**
+         * HistoryCode
+         * @description The lines of an email's history in our words (mail/lines.py); the UI words them from
+         *         `history.<code>` in its catalogues.
+         * @enum {string}
+         */
+        HistoryCode: "queued" | "interrupted" | "relay_accepted" | "relay_gave_up" | "relay_refused" | "report_delivered" | "report_delayed" | "report_bounced" | "report_read";
         /** HistoryEmailOut */
         HistoryEmailOut: {
             id: number;
@@ -2193,6 +2208,10 @@ export interface components {
             detail: string;
             /** Format: date-time */
             updated_at: string;
+            code?: components["schemas"]["HistoryCode"] | null;
+            params?: {
+                [key: string]: string;
+            };
             contact_id?: number | null;
         };
         /** Recipients */
