@@ -85,7 +85,7 @@ async def send_password_link(actor: Actor, employee_id: int, purpose: str) -> No
         raise Invalid(
             f"The link could not be sent: {unavailable}",
             code=Code.LINK_NOT_SENT,
-            params={"relay_code": unavailable.code},
+            params={"reason": unavailable.text},
             field="relay",
         ) from None
     if not result.accepted:
@@ -95,6 +95,7 @@ async def send_password_link(actor: Actor, employee_id: int, purpose: str) -> No
         raise Invalid(
             f"The link could not be sent: {reason}",
             code=Code.LINK_NOT_SENT,
-            params={"relay_code": "recipient_refused"},
+            # The relay's own words: the person needs them to fix the address or the relay.
+            params={"reason": reason},
             field="relay",
         )

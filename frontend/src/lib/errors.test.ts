@@ -70,6 +70,6 @@ group("describe() words a problem in the reader's language", () => {
     );
     expect(
       refusalReason({ allowed: false, reason: "…", code: "role_required", params: { roles: "coordinator,backoffice" } }),
-    ).toBe("Seuls ces rôles peuvent le faire : Coordination, Back-office.");
+    ).toBe("Il faut pour cela le rôle Coordination / Back-office.");
   });
 });

@@ -45,7 +45,7 @@ function shown(said: Said): Record<string, string | number> {
     const block = fieldLabel(vars.block);
     vars.where = vars.line ? t("problem.inBlockAtLine", { block, line: vars.line }) : block;
   }
-  if (typeof vars.roles === "string") vars.roles = vars.roles.split(",").map(roleLabel).join(", ");
+  if (typeof vars.roles === "string") vars.roles = vars.roles.split(",").map(roleLabel).join(" / ");
   vars.field = said.field ? fieldLabel(said.field) : "";
   return vars;
 }
