@@ -185,10 +185,12 @@ def decide(actor: Actor, needs: Permission) -> Decision:
             {"scopes": " | ".join(granting)},
         )
     held_by = [r for r, held in _BY_ROLE.items() if needs in held]
+    if not held_by:
+        return Decision(False, "Only authorised staff may do this.", Code.NOT_ALLOWED)
     holders = [_ROLE_LABELS.get(r, r.value) for r in held_by]
     return Decision(
         False,
-        f"Only {' or '.join(holders) or 'authorised'} staff may do this.",
+        f"Only {' or '.join(holders)} staff may do this.",
         Code.ROLE_REQUIRED,
         # Role values, for the UI to name each as its role labels do.
         {"roles": ",".join(r.value for r in held_by)},
