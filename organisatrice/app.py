@@ -26,6 +26,7 @@ from organisatrice.archive.controllers import CONTROLLERS as ARCHIVE_CONTROLLERS
 from organisatrice.archive.listing_controllers import CONTROLLERS as ARCHIVE_LISTING_CONTROLLERS
 from organisatrice.compose.controllers import CONTROLLERS as COMPOSE_CONTROLLERS
 from organisatrice.core.bounded import close_bounded_pool
+from organisatrice.core.codes import Code, Params
 from organisatrice.core.collector import freeze_startup
 from organisatrice.core.db import prepare_engine, release_engine
 from organisatrice.core.errors import DomainError, TooManyRequests
@@ -62,25 +63,31 @@ def _domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[Probl
             title=exc.title,
             status=exc.status_code,
             detail=exc.detail,
-            field=exc.field,
             code=exc.code,
+            params=exc.params,
+            field=exc.field,
             retry_after=exc.retry_after if isinstance(exc, TooManyRequests) else None,
         )
     )
 
 
-_HTTP_DETAILS = {
-    401: "Please sign in.",
-    403: "You are not allowed to do this.",
-    404: "There is nothing at this address.",
-    405: "This address does not accept this method.",
-    413: "The request is too large.",
+_HTTP_PROBLEMS = {
+    401: (Code.SIGN_IN_REQUIRED, "Please sign in."),
+    403: (Code.NOT_ALLOWED, "You are not allowed to do this."),
+    404: (Code.NO_SUCH_ADDRESS, "There is nothing at this address."),
+    405: (Code.METHOD_NOT_ALLOWED, "This address does not accept this method."),
+    413: (Code.REQUEST_TOO_LARGE, "The request is too large."),
 }
 
 
 def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
-    detail = exc.detail or _HTTP_DETAILS.get(exc.status_code, "The request was not accepted.")
+    code, detail = _HTTP_PROBLEMS.get(
+        exc.status_code, (Code.REQUEST_REFUSED, "The request was not accepted.")
+    )
+    detail = exc.detail or detail
+    params: Params = {}
     if "CSRF" in detail:
+        code = Code.CSRF_FAILED
         detail = "The form has expired or was sent from elsewhere (CSRF check). Reload the page."
     errors = exc.extra if isinstance(exc.extra, list) and exc.extra else None
     if errors and isinstance(errors[0], dict) and errors[0].get("message"):
@@ -88,12 +95,16 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Probl
         first = errors[0]
         where = " ".join(str(first[k]) for k in ("source", "key") if first.get(k))
         detail = f"{where}: {first['message']}" if where else str(first["message"])
+        code = Code.VALIDATION_FAILED
+        params = {"name": str(first.get("key") or "")}
     return problem_response(
         Problem(
             type="about:blank",
             title=HTTPStatus(exc.status_code).phrase,
             status=exc.status_code,
             detail=detail,
+            code=code,
+            params=params,
             errors=errors,
         )
     )
@@ -107,6 +118,8 @@ def _too_deep(_: Request[Any, Any, Any], __: RecursionError) -> Response[Problem
             title="Bad request",
             status=400,
             detail="The request is nested too deeply to be read.",
+            code=Code.NESTED_TOO_DEEPLY,
+            params={},
         )
     )
 
@@ -120,6 +133,8 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Pro
             status=500,
             detail="Something went wrong on our side and was logged. Try again; if it persists, "
             "tell your administrator the time it happened.",
+            code=Code.INTERNAL_ERROR,
+            params={},
         )
     )
 

@@ -23,6 +23,7 @@ from organisatrice.archive.schemas import (
     RetentionIn,
     RetentionPreviewOut,
 )
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid
 from organisatrice.core.http import PathId, file_response
 from organisatrice.mail import replies
@@ -35,12 +36,17 @@ _MANAGE = {"needs": Permission.MANAGE_ARCHIVE}
 
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
-        raise Invalid("Give the date with its time zone, e.g. 2025-01-01T00:00:00+01:00.")
+        raise Invalid(
+            "Give the date with its time zone, e.g. 2025-01-01T00:00:00+01:00.",
+            code=Code.TIME_ZONE_MISSING,
+        )
     try:
         # The database compares in UTC; 0001-01-01 with a positive offset is before year 1 there.
         value.astimezone(UTC)
     except OverflowError:
-        raise Invalid("The date is out of range; give one after the year 1.") from None
+        raise Invalid(
+            "The date is out of range; give one after the year 1.", code=Code.DATE_OUT_OF_RANGE
+        ) from None
     return value
 
 

@@ -21,6 +21,7 @@ from organisatrice.archive.schemas import (
 )
 from organisatrice.archive.tables import InternalNote
 from organisatrice.core.blobs import blob_store
+from organisatrice.core.codes import Code
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import NotFound
 from organisatrice.mail.chain import archive_key, instant, set_notes_head
@@ -55,11 +56,19 @@ async def visible_entry(actor: Actor, email_id: int) -> dict[str, Any]:
         .first()
     )
     if row is None:
-        raise NotFound(f"Archived email {email_id} does not exist.")
+        raise NotFound(
+            f"Archived email {email_id} does not exist.",
+            code=Code.EMAIL_NOT_FOUND,
+            params={"id": email_id},
+        )
     try:
         await visible_order(actor, row["order"])
     except NotFound:
-        raise NotFound(f"Archived email {email_id} does not exist.") from None
+        raise NotFound(
+            f"Archived email {email_id} does not exist.",
+            code=Code.EMAIL_NOT_FOUND,
+            params={"id": email_id},
+        ) from None
     return dict(row)
 
 
@@ -182,7 +191,11 @@ async def attachment(actor: Actor, email_id: int, index: int) -> ArchivedFile:
     row = await visible_entry(actor, email_id)
     parts = list(parse(await blob_store().read(row["blob_sha256"])).iter_attachments())
     if not 0 <= index < len(parts):
-        raise NotFound(f"Archived email {email_id} has no attachment {index}.")
+        raise NotFound(
+            f"Archived email {email_id} has no attachment {index}.",
+            code=Code.ATTACHMENT_NOT_FOUND,
+            params={"id": email_id, "index": index},
+        )
     part = parts[index]
     payload = part.get_payload(decode=True)
     return ArchivedFile(

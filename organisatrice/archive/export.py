@@ -36,6 +36,7 @@ import xlsxwriter
 from piccolo.querystring import QueryString
 
 from organisatrice.archive.listing import Scope, as_utc, names_of, period, run, scope_of
+from organisatrice.core.codes import Code
 from organisatrice.core.db import bound_list
 from organisatrice.core.errors import NotFound
 from organisatrice.core.structs import Out
@@ -353,7 +354,8 @@ async def billing_export(
         raise NotFound(
             f"No work report was sent from {sent_from.isoformat()} to {sent_to.isoformat()}; "
             "choose another period.",
-            code="no_work_reports",
+            code=Code.NO_WORK_REPORTS,
+            params={"from": sent_from.isoformat(), "to": sent_to.isoformat()},
         )
     words = words_for(actor.locale)
     # A month of a busy company is thousands of rows: built beside the event loop.

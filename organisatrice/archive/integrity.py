@@ -13,6 +13,7 @@ from organisatrice.archive.entries import note_mac
 from organisatrice.archive.schemas import RetentionPreviewOut, VerifyOut
 from organisatrice.archive.tables import InternalNote, RetentionCheckpoint
 from organisatrice.core.blobs import blob_store
+from organisatrice.core.codes import Code
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import Conflict, NotFound
 from organisatrice.mail.chain import CHAIN_VERSION, archive_key, entry_hash, lock_head, seals
@@ -166,6 +167,8 @@ async def delete_older(
             raise Conflict(
                 f"{preview.count} emails are older than that date now, not {confirm_count}; "
                 "confirm the new number.",
+                code=Code.RETENTION_COUNT_CHANGED,
+                params={"count": preview.count, "confirmed": confirm_count},
                 field="confirm_count",
             )
         rows = (
@@ -178,7 +181,8 @@ async def delete_older(
         )
         if any(r["queued_at"] >= older_than for r in rows):
             raise Conflict(
-                "Some older emails were queued after newer ones; delete up to an earlier date."
+                "Some older emails were queued after newer ones; delete up to an earlier date.",
+                code=Code.RETENTION_OUT_OF_ORDER,
             )
         if rows:
             ids = [r["id"] for r in rows]

@@ -31,6 +31,7 @@ import msgspec
 from piccolo.querystring import QueryString
 
 from organisatrice.archive.entries import ATTENTION
+from organisatrice.core.codes import Code
 from organisatrice.core.db import engine, is_sqlite
 from organisatrice.core.errors import Invalid
 from organisatrice.core.reads import long_reads
@@ -165,13 +166,14 @@ def decode_cursor(cursor: str, filters: ArchiveFilters, sort: ArchiveSort) -> Po
         decoded = msgspec.json.decode(raw, type=_Cursor)
         queued_at = _EPOCH + timedelta(microseconds=decoded.queued_at)
     except (binascii.Error, ValueError, msgspec.DecodeError, OverflowError):
-        raise Invalid(_BAD_CURSOR, field="cursor") from None
+        raise Invalid(_BAD_CURSOR, code=Code.CURSOR_INVALID, field="cursor") from None
     if not 1 <= decoded.id <= MAX_ID or not queued_at.year < 9999:
-        raise Invalid(_BAD_CURSOR, field="cursor")
+        raise Invalid(_BAD_CURSOR, code=Code.CURSOR_INVALID, field="cursor")
     if decoded.search != _fingerprint(filters, sort):
         raise Invalid(
             "This cursor belongs to another search (other filters or sort); "
             "start again from the first page.",
+            code=Code.CURSOR_OF_OTHER_SEARCH,
             field="cursor",
         )
     return Position(queued_at=queued_at, id=decoded.id, order_number=decoded.order_number)
@@ -181,7 +183,12 @@ def _day_start(day: date, time_zone: str, field: str) -> datetime:
     try:
         return datetime.combine(day, time.min, tzinfo=ZoneInfo(time_zone)).astimezone(UTC)
     except (OverflowError, ValueError):
-        raise Invalid(f"{day.isoformat()} is too far in the past or future.", field=field) from None
+        raise Invalid(
+            f"{day.isoformat()} is too far in the past or future.",
+            code=Code.DATE_OUT_OF_RANGE,
+            params={"date": day.isoformat()},
+            field=field,
+        ) from None
 
 
 def period(
@@ -192,13 +199,20 @@ def period(
         raise Invalid(
             f"The period starts ({sent_from.isoformat()}) after it ends "
             f"({sent_to.isoformat()}); swap the dates.",
+            code=Code.PERIOD_REVERSED,
+            params={"from": sent_from.isoformat(), "to": sent_to.isoformat()},
             field="from",
         )
     start = _day_start(sent_from, time_zone, "from") if sent_from is not None else None
     end = None
     if sent_to is not None:
         if sent_to == date.max:
-            raise Invalid(f"{sent_to.isoformat()} is too far in the future.", field="to")
+            raise Invalid(
+                f"{sent_to.isoformat()} is too far in the future.",
+                code=Code.DATE_OUT_OF_RANGE,
+                params={"date": sent_to.isoformat()},
+                field="to",
+            )
         end = _day_start(sent_to + timedelta(days=1), time_zone, "to")
     return start, end
 
@@ -206,7 +220,9 @@ def period(
 def _no_nul(value: str, field: str) -> None:
     if "\x00" in value:
         raise Invalid(
-            "The text contains a NUL character, which no address or number has.", field=field
+            "The text contains a NUL character, which no address or number has.",
+            code=Code.NUL_CHARACTER,
+            field=field,
         )
 
 
@@ -223,6 +239,8 @@ def check_filters(filters: ArchiveFilters) -> ArchiveFilters:
         if len(recipient) < MIN_RECIPIENT_SEARCH:
             raise Invalid(
                 f"Type at least {MIN_RECIPIENT_SEARCH} characters of the recipient's address.",
+                code=Code.SEARCH_TOO_SHORT,
+                params={"min": MIN_RECIPIENT_SEARCH},
                 field="recipient",
             )
     return msgspec.structs.replace(filters, recipient=recipient)
@@ -540,7 +558,12 @@ async def page_read(
     """The read of a page of `limit` emails (the statement asks one more, to know whether a
     next page exists); also what the benchmark runs raw through the driver."""
     if not 1 <= limit <= MAX_LIMIT:
-        raise Invalid(f"A page holds 1 to {MAX_LIMIT} emails.", field="limit")
+        raise Invalid(
+            f"A page holds 1 to {MAX_LIMIT} emails.",
+            code=Code.PAGE_SIZE_OUT_OF_RANGE,
+            params={"max": MAX_LIMIT},
+            field="limit",
+        )
     filters = check_filters(filters)
     after = decode_cursor(cursor, filters, sort) if cursor else None
     scope = scope_of(actor)

@@ -10,7 +10,11 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+import msgspec
+
+from organisatrice.core.codes import HistoryCode
 from organisatrice.core.structs import Out
+from organisatrice.mail.lines import read_line
 from organisatrice.mail.schemas import EmailStatus
 from organisatrice.mail.tables import EmailRecipient, MailRelay, SentEmail
 from organisatrice.mail.tracking import failing_check
@@ -24,6 +28,9 @@ class FailedRecipientOut(Out):
     email: str
     status: str
     detail: str
+    # The detail's code and params when it is in our words, for the UI (mail/lines.py).
+    code: HistoryCode | None = None
+    params: dict[str, str] = {}
 
 
 class NotificationOut(Out):
@@ -74,7 +81,12 @@ async def notifications(actor: Actor) -> list[NotificationOut]:
                 status=row["status"],
                 at=row["queued_at"].astimezone(ZoneInfo(actor.time_zone)),
                 recipients=[
-                    FailedRecipientOut(email=r["email"], status=r["status"], detail=r["detail"])
+                    FailedRecipientOut(
+                        email=r["email"],
+                        status=r["status"],
+                        detail=r["detail"],
+                        **msgspec.structs.asdict(read_line(r["detail"])),
+                    )
                     for r in failed
                 ],
                 resent_as=resend["id"] if resend else None,

@@ -49,6 +49,7 @@ from organisatrice.compose.tables import Draft, EmailTemplate
 from organisatrice.compose.templates import render_sample
 from organisatrice.compose.work_report import render_work_report
 from organisatrice.core.blobs import blob_store
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid, NotFound
 from organisatrice.core.filenames import safe_filename
 from organisatrice.mail.message import (
@@ -171,7 +172,7 @@ async def _company(company_id: int) -> _Company:
         .first()
     )
     if row is None:
-        raise NotFound("Your company no longer exists.")
+        raise NotFound("Your company no longer exists.", code=Code.COMPANY_GONE)
     return msgspec.convert(row, _Company)
 
 
@@ -201,7 +202,11 @@ async def _document(order_id: int, attachment: DraftAttachment) -> Attachment:
         .first()
     )
     if row is None:
-        raise NotFound(f"Document {attachment.document_id} was removed from the order.")
+        raise NotFound(
+            f"Document {attachment.document_id} was removed from the order.",
+            code=Code.DOCUMENT_REMOVED,
+            params={"id": attachment.document_id or 0},
+        )
     return Attachment(
         filename=attachment.filename,
         content_type=row["content_type"],
@@ -297,6 +302,7 @@ async def assemble(
     if not draft.sender.email:
         raise Invalid(
             "Your company has no sending address yet; back-office sets it in the company settings.",
+            code=Code.NO_SENDER_ADDRESS,
             field="sender",
         )
     company = await _company(actor.company_id)

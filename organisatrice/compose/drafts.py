@@ -30,8 +30,9 @@ from organisatrice.compose.schemas import (
 from organisatrice.compose.tables import Draft, EmailTemplate
 from organisatrice.compose.templates import template_row
 from organisatrice.core.addresses import valid_address
+from organisatrice.core.codes import Code
 from organisatrice.core.db import transaction
-from organisatrice.core.errors import Conflict, Forbidden, Invalid, NotFound
+from organisatrice.core.errors import Conflict, Invalid, NotFound
 from organisatrice.core.filenames import safe_filename
 from organisatrice.core.statements import Statement
 from organisatrice.mail.message import refuse_unsafe_header
@@ -60,7 +61,7 @@ async def emailable_order(actor: Actor, order_id: int) -> OrderDetail:
     responsible = any(e.id == actor.employee_id for e in order.responsible)
     decision = may_email_on_order(actor, responsible=responsible)
     if not decision.allowed:
-        raise Forbidden(decision.reason)
+        raise decision.refusal()
     return order
 
 
@@ -69,6 +70,8 @@ async def _recipient_contact(actor: Actor, order: OrderDetail, contact_id: int) 
         raise NotFound(
             f"Contact {contact_id} is not a contact with an email address of this order's "
             "client or buildings.",
+            code=Code.CONTACT_NOT_OF_ORDER,
+            params={"id": contact_id},
             field="contact_id",
         )
     return await contact_detail(actor, contact_id)
@@ -78,7 +81,12 @@ def _checked_recipient(recipient: Recipient, order: OrderDetail, field: str) -> 
     if recipient.contact_id is not None and not any(
         r.contact_id == recipient.contact_id for r in order.recipients
     ):
-        raise NotFound(f"Contact {recipient.contact_id} is not a recipient of this order.")
+        raise NotFound(
+            f"Contact {recipient.contact_id} is not a recipient of this order.",
+            code=Code.CONTACT_NOT_OF_ORDER,
+            params={"id": recipient.contact_id},
+            field=field,
+        )
     refuse_unsafe_header(recipient.name, f"The name given for {recipient.email}", field)
     # A tablet's keyboard leaves a space after an address it completed.
     valid = valid_address(recipient.email.strip(), label="The address", field=field)
@@ -94,7 +102,9 @@ def checked_recipients(recipients: Recipients, order: OrderDetail) -> Recipients
         bcc=[_checked_recipient(r, order, "recipients.bcc") for r in recipients.bcc],
     )
     if not checked.to:
-        raise Invalid("Add at least one recipient in To.", field="recipients.to")
+        raise Invalid(
+            "Add at least one recipient in To.", code=Code.NO_RECIPIENT, field="recipients.to"
+        )
     return checked
 
 
@@ -105,7 +115,12 @@ def _extension(attachment: DraftAttachment, order: OrderDetail) -> str:
         return ".jpg"
     document = next((d for d in order.documents if d.id == attachment.document_id), None)
     if document is None:
-        raise NotFound(f"Document {attachment.document_id} does not belong to this order.")
+        raise NotFound(
+            f"Document {attachment.document_id} does not belong to this order.",
+            code=Code.DOCUMENT_NOT_FOUND,
+            params={"id": attachment.document_id or 0},
+            field="attachments",
+        )
     return "." + document.filename.rsplit(".", 1)[-1] if "." in document.filename else ""
 
 
@@ -119,12 +134,25 @@ def checked_attachments(
     for a in attachments:
         wanted_photos = a.photo_ids if a.kind in ("photo", "photos_pdf") else []
         if a.kind in ("photo", "photos_pdf") and not wanted_photos:
-            raise Invalid("Choose at least one photo for a photo attachment.", field="attachments")
+            raise Invalid(
+                "Choose at least one photo for a photo attachment.",
+                code=Code.NO_PHOTO_SELECTED,
+                field="attachments",
+            )
         unknown = [p for p in wanted_photos if p not in photo_ids]
         if unknown:
-            raise NotFound(f"Photo {unknown[0]} does not belong to this order.")
+            raise NotFound(
+                f"Photo {unknown[0]} does not belong to this order.",
+                code=Code.PHOTO_NOT_FOUND,
+                params={"id": unknown[0]},
+                field="attachments",
+            )
         if a.kind == "document" and a.document_id is None:
-            raise Invalid("A document attachment names its document.", field="attachments")
+            raise Invalid(
+                "A document attachment names its document.",
+                code=Code.DOCUMENT_NOT_NAMED,
+                field="attachments",
+            )
         checked.append(
             DraftAttachment(
                 kind=a.kind,
@@ -265,7 +293,11 @@ async def create_draft(actor: Actor, order_id: int, data: DraftIn) -> DraftOut:
     order = await emailable_order(actor, order_id)
     template = await template_row(actor, data.template_id)
     if (data.contact_id is None) == (data.address is None):
-        raise Invalid("Give either a contact of the order or a typed address.", field="contact_id")
+        raise Invalid(
+            "Give either a contact of the order or a typed address.",
+            code=Code.CONTACT_OR_ADDRESS,
+            field="contact_id",
+        )
     contact = (
         await _recipient_contact(actor, order, data.contact_id)
         if data.contact_id is not None
@@ -333,7 +365,11 @@ _DRAFT = Statement(
 async def _draft_row(actor: Actor, order_id: int, draft_id: int) -> dict[str, Any]:
     row = await _DRAFT.first(actor.company_id, order_id, draft_id, actor.employee_id)
     if row is None:
-        raise NotFound(f"Draft {draft_id} does not exist for this order.")
+        raise NotFound(
+            f"Draft {draft_id} does not exist for this order.",
+            code=Code.DRAFT_NOT_FOUND,
+            params={"id": draft_id},
+        )
     return dict(row)
 
 
@@ -415,6 +451,7 @@ async def change_draft(actor: Actor, order_id: int, draft_id: int, patch: DraftP
             raise Conflict(
                 "This draft was changed meanwhile (on another device or tab); reload it and "
                 "apply your change again.",
+                code=Code.DRAFT_CHANGED_MEANWHILE,
                 field="version",
             )
         values[Draft.version] = patch.version + 1

@@ -17,6 +17,7 @@ from organisatrice.compose.context import (
     WorkItemContext,
 )
 from organisatrice.compose.greetings import greeting
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import NotFound
 from organisatrice.orders.schemas import BuildingOut, ContactOut, OrderDetail
 from organisatrice.roles.policy import Actor
@@ -56,7 +57,7 @@ def contact_context(contact: ContactOut | None, language: str) -> ContactContext
 async def company_context(company_id: int) -> CompanyContext:
     row = await Company.select().where(Company.id == company_id).first()
     if row is None:
-        raise NotFound("Your company no longer exists.")
+        raise NotFound("Your company no longer exists.", code=Code.COMPANY_GONE)
     return CompanyContext(
         name=row["name"],
         street=row["street"],

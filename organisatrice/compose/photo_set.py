@@ -24,6 +24,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from organisatrice.compose.context import OrderContext
 from organisatrice.compose.pdf import render_pdf
 from organisatrice.compose.work_report import Labels, format_date, labels_for
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid, TooLarge
 from organisatrice.core.filenames import MAX_LENGTH, safe_filename
 from organisatrice.core.images import encoded
@@ -113,6 +114,8 @@ def _prepared(photo: SourcePhoto, edge: int) -> tuple[Image.Image, bytes | None]
         raise Invalid(
             f"The photo “{photo.caption or photo.filename}” cannot be read. Remove it from the "
             "selection, or upload it again.",
+            code=Code.PHOTO_UNREADABLE,
+            params={"photo": photo.caption or photo.filename},
             field="photos",
         ) from exc
     # Pillow writes a JPEG comment from `info` on save; EXIF and XMP are only written when given.
@@ -206,6 +209,8 @@ def _too_large(count: int, budget: int) -> TooLarge:
     return TooLarge(
         f"{subject} fit into the email's {budget / 1e6:.1f} MB, even at {EDGES[-1]} pixels and "
         f"JPEG quality {QUALITIES[-1]}. {advice}",
+        code=Code.PHOTOS_DO_NOT_FIT,
+        params={"count": count, "max_mb": round(budget / 1e6, 1)},
         field="photos",
     )
 
@@ -275,7 +280,11 @@ def _pdf_photo(data: bytes, caption: str) -> _PdfPhoto:
 
 def _refuse_empty(photos: Sequence[SourcePhoto]) -> None:
     if not photos:
-        raise Invalid("No photo is selected. Choose the photos to send.", field="photos")
+        raise Invalid(
+            "No photo is selected. Choose the photos to send.",
+            code=Code.NO_PHOTO_SELECTED,
+            field="photos",
+        )
 
 
 def build_photo_pdf(

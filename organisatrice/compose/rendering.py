@@ -36,6 +36,7 @@ from jinja2.utils import pass_eval_context
 from jinja2.visitor import NodeTransformer
 
 from organisatrice.core.bounded import Budget, OverBudget, note, run_bounded
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid
 from organisatrice.settings import get_settings
 
@@ -86,14 +87,6 @@ _STATEMENTS: dict[type[nodes.Node], str] = {
     nodes.Import: "import",
     nodes.FromImport: "from",
 }
-
-
-# The codes of a template's refusals, the same on saving, previewing and making a draft.
-SYNTAX = "template_syntax"
-UNKNOWN_PLACEHOLDER = "template_unknown_placeholder"
-NOT_ALLOWED = "template_not_allowed"
-TOO_LONG = "template_too_long"
-TOO_COSTLY = "template_too_costly"
 
 
 class TemplateProblem(msgspec.Struct, frozen=True):
@@ -226,19 +219,27 @@ def _check_statements(tree: nodes.Template, field: str) -> None:
     kinds: tuple[type[nodes.Node], ...] = (nodes.For, nodes.Name, *_STATEMENTS)
     for node in tree.find_all(kinds):
         problem = None
-        code = NOT_ALLOWED
+        code = Code.TEMPLATE_NOT_ALLOWED
+        params = _where(field, node.lineno)
         if isinstance(node, nodes.For) and node.recursive:
             problem = "recursive loops are not allowed"
+            params["statement"] = "for"
         elif isinstance(node, nodes.For) and next(iter(node.find_all(nodes.For)), None):
             problem = "loops inside loops are not allowed"
+            params["statement"] = "for"
         elif isinstance(node, nodes.Name) and node.name == "self" and node.ctx == "load":
             # Jinja's own reference to the template, not a placeholder.
-            problem, code = "unknown placeholder 'self'", UNKNOWN_PLACEHOLDER
+            problem, code = "unknown placeholder 'self'", Code.TEMPLATE_UNKNOWN_PLACEHOLDER
+            params["placeholder"] = "self"
         elif type(node) in _STATEMENTS:
             problem = f"{{% {_STATEMENTS[type(node)]} %}} is not allowed in an email template"
+            params["statement"] = _STATEMENTS[type(node)]
         if problem:
             raise Invalid(
-                f"{_label(field)}, line {node.lineno}: {problem}.", field=field, code=code
+                f"{_label(field)}, line {node.lineno}: {problem}.",
+                code=code,
+                params=params,
+                field=field,
             )
 
 
@@ -260,6 +261,11 @@ def _label(field: str) -> str:
     return field.replace("_", " ").capitalize()
 
 
+def _where(field: str, line: int | None) -> dict[str, str | int]:
+    """The params that place a problem: the block, and its line when Jinja knows it."""
+    return {"block": field} | ({"line": line} if line else {})
+
+
 def _bounded(chunks: Iterator[str], field: str) -> str:
     out: list[str] = []
     size = 0
@@ -268,8 +274,9 @@ def _bounded(chunks: Iterator[str], field: str) -> str:
         if size > MAX_OUTPUT:
             raise Invalid(
                 f"{_label(field)} renders to more than {MAX_OUTPUT} characters; shorten it.",
+                code=Code.TEMPLATE_TOO_LONG,
+                params={"block": field, "max": MAX_OUTPUT},
                 field=field,
-                code=TOO_LONG,
             )
         out.append(chunk)
     return "".join(out)
@@ -301,14 +308,21 @@ def render(source: str, context: Mapping[str, Any], *, field: str) -> str:
     cause, e.g. "Subject, line 1: unknown placeholder 'order.numbr'"."""
     if len(source) > MAX_SOURCE:
         raise Invalid(
-            f"{_label(field)} is longer than {MAX_SOURCE} characters.", field=field, code=TOO_LONG
+            f"{_label(field)} is longer than {MAX_SOURCE} characters.",
+            code=Code.TEMPLATE_TOO_LONG,
+            params={"block": field, "max": MAX_SOURCE},
+            field=field,
         )
     try:
         template = _compiled(source, field)
         return _bounded(template.generate(dict(context)), field).strip()
     except TemplateSyntaxError as exc:
         raise Invalid(
-            f"{_label(field)}, line {exc.lineno}: {exc.message}", field=field, code=SYNTAX
+            f"{_label(field)}, line {exc.lineno}: {exc.message}",
+            code=Code.TEMPLATE_SYNTAX,
+            # Jinja's message is English: for API clients; the UI explains the code instead.
+            params={"block": field, "line": exc.lineno, "message": exc.message or ""},
+            field=field,
         ) from None
     except UndefinedError as exc:
         unknown = _first_unknown(_environment().parse(source), context)
@@ -317,12 +331,16 @@ def render(source: str, context: Mapping[str, Any], *, field: str) -> str:
         at = f", line {line}" if line else ""
         raise Invalid(
             f"{_label(field)}{at}: unknown placeholder {name}.",
+            code=Code.TEMPLATE_UNKNOWN_PLACEHOLDER,
+            params=_where(field, line) | {"placeholder": name.strip("'")},
             field=field,
-            code=UNKNOWN_PLACEHOLDER,
         ) from None
     except RecursionError:
         raise Invalid(
-            f"{_label(field)}: nested too deeply.", field=field, code=TOO_COSTLY
+            f"{_label(field)}: nested too deeply.",
+            code=Code.TEMPLATE_TOO_COSTLY,
+            params={"block": field},
+            field=field,
         ) from None
     # AssertionError: Jinja's own filters assert some arguments ('x'|truncate(-5)).
     except (
@@ -336,7 +354,10 @@ def render(source: str, context: Mapping[str, Any], *, field: str) -> str:
         where = _line_of(exc)
         at = f", line {where}" if where else ""
         raise Invalid(
-            f"{_label(field)}{at}: not allowed: {exc}", field=field, code=NOT_ALLOWED
+            f"{_label(field)}{at}: not allowed: {exc}",
+            code=Code.TEMPLATE_NOT_ALLOWED,
+            params=_where(field, where) | {"message": str(exc)},
+            field=field,
         ) from None
 
 
@@ -369,8 +390,9 @@ async def render_bounded(sources: Mapping[str, str], context: Mapping[str, Any])
         field = over.step or next(iter(sources), "subject")
         raise Invalid(
             f"{_label(field)} {_OVER[over.reason]}: simplify its loops and filters.",
+            code=Code.TEMPLATE_TOO_COSTLY,
+            params={"block": field, "reason": over.reason},
             field=field,
-            code=TOO_COSTLY,
         ) from None
 
 

@@ -15,6 +15,7 @@ from organisatrice.compose.schemas import DraftOut, Recipient, Recipients, Templ
 from organisatrice.compose.signatures import mark_sent
 from organisatrice.compose.tables import Draft
 from organisatrice.core.blobs import blob_store
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid, NotFound
 from organisatrice.mail.limits import check_limits
 from organisatrice.mail.message import Address, build_message, resent_spec
@@ -110,7 +111,11 @@ async def resend(actor: Actor, email_id: int, recipients: Recipients) -> SentEma
         .first()
     )
     if original is None:
-        raise NotFound(f"Email {email_id} does not exist.")
+        raise NotFound(
+            f"Email {email_id} does not exist.",
+            code=Code.EMAIL_NOT_FOUND,
+            params={"id": email_id},
+        )
     order = await emailable_order(actor, original["order"])
     checked = checked_recipients(recipients, order)
     spec = resent_spec(
@@ -174,7 +179,7 @@ def refuse_photo_documentation_without_photos(draft: DraftOut) -> None:
             "A photo documentation needs at least one photo, and this email has none. Add "
             "photos to the order and attach them, or choose another template.",
             field="attachments",
-            code="no_photos",
+            code=Code.NO_PHOTOS,
         )
 
 

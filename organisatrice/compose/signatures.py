@@ -26,6 +26,7 @@ from organisatrice.compose.schemas import SignatureFact, SignatureOut
 from organisatrice.compose.tables import ReportSignature
 from organisatrice.compose.work_report import SignatureMark
 from organisatrice.core.blobs import blob_store, store_then_record
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import Conflict, DomainError, Invalid, NotFound, UnsupportedType
 from organisatrice.core.images import check_pixels, check_upload_size, encoded, reading_upload
 from organisatrice.orders.schemas import OrderDetail
@@ -42,7 +43,7 @@ _ACCEPTED = "A signature must be a PNG image drawn in the signature field."
 _NOT_IN_A_NAME = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # The shared image checks speak of files in general; the signature names its own problems, so
 # the dialog can say them in the person's language.
-_CODES = {413: "signature_too_large", 415: "signature_not_png", 422: "signature_empty"}
+_CODES = {413: Code.SIGNATURE_TOO_LARGE, 415: Code.SIGNATURE_NOT_PNG, 422: Code.SIGNATURE_EMPTY}
 
 
 class StoredSignature(msgspec.Struct, frozen=True):
@@ -55,7 +56,8 @@ def _coded() -> Iterator[None]:
     try:
         yield
     except DomainError as exc:
-        exc.code = exc.code or _CODES.get(exc.status_code)
+        # The upload checks' own codes are about files; these say it of the signature.
+        exc.code = _CODES.get(exc.status_code, exc.code)
         raise
 
 
@@ -64,13 +66,13 @@ def checked_signer(name: str) -> str:
     name = name.strip()
     if not name:
         raise Invalid(
-            "Type the name of the person who signs.", field="signer_name", code="signer_missing"
+            "Type the name of the person who signs.", field="signer_name", code=Code.SIGNER_MISSING
         )
     if _NOT_IN_A_NAME.search(name) or len(name) > MAX_SIGNER_NAME:
         raise Invalid(
             f"The signer's name is one line of at most {MAX_SIGNER_NAME} characters.",
             field="signer_name",
-            code="signer_invalid",
+            code=Code.SIGNER_INVALID,
         )
     return name
 
@@ -83,7 +85,7 @@ def checked_signature(data: bytes) -> bytes:
         with reading_upload(max_pixels=MAX_SIGNATURE_PIXELS, accepted=_ACCEPTED):
             with Image.open(io.BytesIO(data)) as probe:
                 if probe.format != "PNG":
-                    raise UnsupportedType(_ACCEPTED, field="file")
+                    raise UnsupportedType(_ACCEPTED, field="file", code=Code.SIGNATURE_NOT_PNG)
                 check_pixels(*probe.size, MAX_SIGNATURE_PIXELS)
                 probe.verify()
             with Image.open(io.BytesIO(data)) as image:
@@ -96,7 +98,7 @@ def checked_signature(data: bytes) -> bytes:
         raise Invalid(
             "The signature field is empty. Sign in the field, then save.",
             field="file",
-            code="signature_blank",
+            code=Code.SIGNATURE_BLANK,
         )
     left, top, right, bottom = ink
     box = (
@@ -207,7 +209,11 @@ async def signature_image(actor: Actor, order_id: int, signature_id: int) -> Sto
         .first()
     )
     if row is None:
-        raise NotFound(f"Signature {signature_id} does not exist in this order.")
+        raise NotFound(
+            f"Signature {signature_id} does not exist in this order.",
+            code=Code.SIGNATURE_NOT_FOUND,
+            params={"id": signature_id},
+        )
     return StoredSignature(
         data=await blob_store().read(row["image_sha256"]),
         filename=f"signature {order.number}.png",
@@ -257,5 +263,5 @@ async def mark_sent(used: UsedSignature) -> None:
         raise Conflict(
             "The client signed again while the email was being prepared. Send it again to "
             "include the new signature.",
-            code="signature_changed",
+            code=Code.SIGNATURE_CHANGED,
         )

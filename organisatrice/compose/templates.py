@@ -24,6 +24,7 @@ from organisatrice.compose.schemas import (
     TemplatePatch,
 )
 from organisatrice.compose.tables import EmailTemplate
+from organisatrice.core.codes import Code
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import NotFound
 from organisatrice.mail.message import refuse_unsafe_header
@@ -90,7 +91,11 @@ async def template_row(actor: Actor, template_id: int) -> dict[str, Any]:
         .first()
     )
     if row is None or not _visible_to(actor, row["roles"]):
-        raise NotFound(f"Template {template_id} does not exist.")
+        raise NotFound(
+            f"Template {template_id} does not exist.",
+            code=Code.TEMPLATE_NOT_FOUND,
+            params={"id": template_id},
+        )
     return dict(row)
 
 

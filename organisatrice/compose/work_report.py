@@ -18,6 +18,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from organisatrice.compose.context import OrderContext
 from organisatrice.compose.layouts import render_layout
 from organisatrice.compose.pdf import html_to_pdf
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid
 
 # The companies' default colour (roles/tables.py); it stands in for a value that is not a
@@ -282,6 +283,7 @@ def _logo_url(logo: bytes) -> str:
         raise Invalid(
             "The company logo cannot be read as an image. Upload it again (PNG or JPEG) in the "
             "company settings.",
+            code=Code.LOGO_UNREADABLE,
             field="logo",
         ) from exc
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")

@@ -8,6 +8,7 @@ import msgspec
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid
 
 
@@ -61,5 +62,10 @@ def valid_address(email: str, *, label: str, field: str) -> ValidAddress:
         # Tablet keyboards leave a space after a word; it is never part of an address.
         valid = validate_email(email.strip(), check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as error:
-        raise Invalid(f'{label} "{email}" is not valid: {error}', field=field) from None
+        raise Invalid(
+            f'{label} "{email}" is not valid: {error}',
+            code=Code.EMAIL_ADDRESS_INVALID,
+            params={"email": email},
+            field=field,
+        ) from None
     return ValidAddress(local_part=valid.local_part, ascii_domain=valid.ascii_domain.lower())

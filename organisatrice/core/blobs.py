@@ -45,6 +45,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.querystring import QueryString
 from piccolo.table import Table
 
+from organisatrice.core.codes import Code
 from organisatrice.core.db import engine, transaction
 from organisatrice.core.errors import NotFound
 from organisatrice.settings import get_settings
@@ -82,7 +83,7 @@ class SweepResult(msgspec.Struct, frozen=True):
 
 def _key(sha256: str) -> str:
     if not _SHA256.match(sha256):
-        raise NotFound("No such file.")
+        raise NotFound("No such file.", code=Code.FILE_NOT_FOUND)
     return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
@@ -162,7 +163,7 @@ class FileBlobs(BlobStore):
     async def local_file(self, sha256: str) -> AsyncIterator[Path]:
         path = self.path(sha256)
         if not await anyio.Path(path).is_file():
-            raise NotFound(_MISSING)
+            raise NotFound(_MISSING, code=Code.STORED_FILE_MISSING)
         yield path
 
     async def modified(self, sha256: str) -> datetime | None:
@@ -190,7 +191,7 @@ class FileBlobs(BlobStore):
         try:
             return [self.path(sha).read_bytes() for sha in sha256s]
         except FileNotFoundError:
-            raise NotFound(_MISSING) from None
+            raise NotFound(_MISSING, code=Code.STORED_FILE_MISSING) from None
 
     def _create_now(self, data: bytes) -> tuple[BlobRef, bool]:
         sha = hashlib.sha256(data).hexdigest()
@@ -274,7 +275,7 @@ class S3Blobs(BlobStore):
         try:
             got = obstore.get(self.objects, _key(sha256))
         except FileNotFoundError:
-            raise NotFound(_MISSING) from None
+            raise NotFound(_MISSING, code=Code.STORED_FILE_MISSING) from None
         # Streamed in parts: a large spreadsheet never sits in memory whole.
         with path.open("wb") as out:
             for part in got.stream(min_chunk_size=1024 * 1024):
@@ -324,7 +325,7 @@ class S3Blobs(BlobStore):
         try:
             return bytes(obstore.get(self.objects, _key(sha256)).bytes())
         except FileNotFoundError:
-            raise NotFound(_MISSING) from None
+            raise NotFound(_MISSING, code=Code.STORED_FILE_MISSING) from None
 
 
 def _sha256(data: bytes) -> str:

@@ -80,7 +80,10 @@ def _serve(connection: Connection, memory_bytes: int) -> None:
         try:
             answer: tuple[str, Any] = ("ok", function(*args))
         except errors.DomainError as error:
-            answer = ("domain", (type(error).__name__, error.detail, error.field, error.code))
+            answer = (
+                "domain",
+                (type(error).__name__, error.detail, error.field, error.code, error.params),
+            )
         except MemoryError:
             answer = ("over", "memory")
         except RecursionError:
@@ -165,8 +168,8 @@ class BoundedPool:
         if kind == "over":
             raise OverBudget(value, steps[-1] if steps else None)
         if kind == "domain":
-            name, detail, field, code = value
-            raise getattr(errors, name)(detail, field=field, code=code)
+            name, detail, field, code, params = value
+            raise getattr(errors, name)(detail, code=code, params=params, field=field)
         raise RuntimeError(f"bounded work failed: {value}")
 
     def close(self) -> None:

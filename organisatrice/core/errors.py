@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from organisatrice.core.codes import Code, Params
+
 
 class DomainError(Exception):
-    """A refusal a person can act on: `detail` says what is wrong and what to do; `code`,
-    where given, names the problem for programs (stable, unlike the words)."""
+    """A refusal a person can act on: `detail` says in English what is wrong and what to do
+    (for API clients); `code` names the problem for programs and `params` holds the values the
+    words fill in, so the UI can say it in the person's language from its catalogues."""
 
     status_code = 400
     title = "Bad request"
 
-    def __init__(self, detail: str, *, field: str | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: Code,
+        params: Mapping[str, str | int | float] | None = None,
+        field: str | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
-        self.field = field
         self.code = code
+        self.params: Params = dict(params or {})
+        self.field = field
 
 
 class Invalid(DomainError):
@@ -56,6 +69,13 @@ class TooManyRequests(DomainError):
     status_code = 429
     title = "Too many attempts"
 
-    def __init__(self, detail: str, *, retry_after: int) -> None:
-        super().__init__(detail)
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: Code,
+        params: Mapping[str, str | int | float] | None = None,
+        retry_after: int,
+    ) -> None:
+        super().__init__(detail, code=code, params=params)
         self.retry_after = retry_after

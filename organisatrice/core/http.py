@@ -12,6 +12,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.params import PathParameter
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid
 from organisatrice.core.structs import MAX_ID
 
@@ -44,17 +45,17 @@ async def refuse_nul_characters(request: Request[Any, Any, Any]) -> None:
     if "\x00" in request.scope["path"] or "\x00" in unquote(
         request.scope.get("query_string", b"").decode("latin-1")
     ):
-        raise Invalid(_NUL_DETAIL)
+        raise Invalid(_NUL_DETAIL, code=Code.NUL_CHARACTER)
     if request.method in ("POST", "PUT", "PATCH") and "json" in request.content_type[0]:
         body = await request.body()
         if b"\\u0000" in body or b"\x00" in body:
-            raise Invalid(_NUL_DETAIL)
+            raise Invalid(_NUL_DETAIL, code=Code.NUL_CHARACTER)
 
 
 def refuse_nul_text(value: str, field: str) -> str:
     """The same rule for text that arrives outside JSON (form fields of an upload)."""
     if "\x00" in value:
-        raise Invalid(_NUL_DETAIL, field=field)
+        raise Invalid(_NUL_DETAIL, code=Code.NUL_CHARACTER, field=field)
     return value
 
 

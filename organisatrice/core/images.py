@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid, TooLarge, UnsupportedType
 
 _DECODING = threading.Lock()
@@ -41,11 +42,17 @@ def _strict_decoding() -> Iterator[None]:
 def check_upload_size(data: bytes, *, max_bytes: int, what: str) -> None:
     """Refuse an empty file, or one over `max_bytes`, before any decoding."""
     if not data:
-        raise Invalid(f"The file is empty. Choose a {what} and upload it again.", field="file")
+        raise Invalid(
+            f"The file is empty. Choose a {what} and upload it again.",
+            code=Code.EMPTY_FILE,
+            field="file",
+        )
     if len(data) > max_bytes:
         raise TooLarge(
             f"The {what} is {len(data) / 1e6:.1f} MB; at most {max_bytes / 1e6:.0f} MB are "
             "accepted.",
+            code=Code.FILE_TOO_LARGE,
+            params={"size_mb": round(len(data) / 1e6, 1), "max_mb": round(max_bytes / 1e6)},
             field="file",
         )
 
@@ -56,6 +63,8 @@ def check_pixels(width: int, height: int, max_pixels: int) -> None:
         raise TooLarge(
             f"The image has {width}×{height} pixels ({width * height / 1e6:.0f} megapixels); "
             f"at most {max_pixels / 1e6:.0f} megapixels are accepted.",
+            code=Code.IMAGE_TOO_MANY_PIXELS,
+            params={"max_megapixels": round(max_pixels / 1e6)},
             field="file",
         )
 
@@ -73,11 +82,15 @@ def reading_upload(*, max_pixels: int, accepted: str) -> Iterator[None]:
         raise TooLarge(
             f"The image has too many pixels; at most {max_pixels / 1e6:.0f} megapixels are "
             "accepted.",
+            code=Code.IMAGE_TOO_MANY_PIXELS,
+            params={"max_megapixels": round(max_pixels / 1e6)},
             field="file",
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise UnsupportedType(
-            f"This file is not a readable image. {accepted}", field="file"
+            f"This file is not a readable image. {accepted}",
+            code=Code.IMAGE_UNREADABLE,
+            field="file",
         ) from exc
 
 

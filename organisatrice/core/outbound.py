@@ -16,6 +16,7 @@ import ipaddress
 import socket
 from functools import cache
 
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid
 from organisatrice.settings import get_settings
 
@@ -85,16 +86,26 @@ async def outbound_address(
     settings = get_settings()
     name = _normal_name(host)
     if not name:
-        raise Invalid("The address names no host.", field=field)
+        raise Invalid("The address names no host.", code=Code.HOST_MISSING, field=field)
     try:
         found = await asyncio.get_running_loop().getaddrinfo(
             name, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
         )
     except (OSError, UnicodeError) as failed:
-        raise Invalid(f"The name {host} cannot be resolved ({failed}).", field=field) from None
+        raise Invalid(
+            f"The name {host} cannot be resolved ({failed}).",
+            code=Code.HOST_UNRESOLVED,
+            params={"host": host},
+            field=field,
+        ) from None
     addresses = list(dict.fromkeys(_unmapped(ipaddress.ip_address(info[4][0])) for info in found))
     if not addresses:
-        raise Invalid(f"The name {host} has no address.", field=field)
+        raise Invalid(
+            f"The name {host} has no address.",
+            code=Code.HOST_UNRESOLVED,
+            params={"host": host},
+            field=field,
+        )
     names, networks = _allowed(settings.outbound_allowed_hosts)
     for address in addresses:
         if name in names or any(address in network for network in networks):
@@ -102,8 +113,18 @@ async def outbound_address(
         kind = _kind_of(address)
         if kind is not None and not settings.outbound_allow_private:
             shown = host if str(address) == name else f"{host} resolves to {address}, which"
-            raise Invalid(f"{shown} is {kind}. {_ALLOW_HINT}", field=field)
+            raise Invalid(
+                f"{shown} is {kind}. {_ALLOW_HINT}",
+                code=Code.HOST_NOT_ALLOWED,
+                params={"host": host, "address": str(address)},
+                field=field,
+            )
         if port not in usual_ports and port not in settings.outbound_allowed_ports:
             usual = ", ".join(str(p) for p in sorted(usual_ports))
-            raise Invalid(f"Port {port} is not a usual one ({usual}). {_ALLOW_HINT}", field=field)
+            raise Invalid(
+                f"Port {port} is not a usual one ({usual}). {_ALLOW_HINT}",
+                code=Code.PORT_NOT_ALLOWED,
+                params={"port": port, "usual": usual},
+                field=field,
+            )
     return addresses[0]

@@ -18,8 +18,9 @@ class Problem(msgspec.Struct, omit_defaults=True):
     title: str
     status: int
     detail: str
+    code: str
+    params: dict[str, str | int | float]
     field: str | None = None
-    code: str | None = None
     errors: list[dict[str, Any]] | None = None
     retry_after: int | None = None
 
@@ -34,14 +35,24 @@ def problem_response(problem: Problem) -> Response[Problem]:
 _STRING = Schema(type=OpenAPIType.STRING)
 _PROBLEM_SCHEMA = Schema(
     type=OpenAPIType.OBJECT,
-    required=["type", "title", "status", "detail"],
+    required=["type", "title", "status", "detail", "code", "params"],
     properties={
         "type": _STRING,
         "title": _STRING,
         "status": Schema(type=OpenAPIType.INTEGER),
         "detail": _STRING,
+        "code": Schema(
+            type=OpenAPIType.STRING,
+            description="Names the problem for programs, stable (the detail's words may change).",
+        ),
+        "params": Schema(
+            type=OpenAPIType.OBJECT,
+            additional_properties=Schema(
+                one_of=[_STRING, Schema(type=OpenAPIType.NUMBER)],
+            ),
+            description="The values the detail fills in (ids, limits, a template's line).",
+        ),
         "field": _STRING,
-        "code": _STRING,
         "errors": Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.OBJECT)),
         "retry_after": Schema(type=OpenAPIType.INTEGER),
     },

@@ -23,6 +23,7 @@ import httpx
 import msgspec
 from standardwebhooks import Webhook
 
+from organisatrice.core.codes import Code
 from organisatrice.core.db import bound_list, is_sqlite, transaction
 from organisatrice.core.errors import Invalid
 from organisatrice.core.outbound import WEB_PORTS, IPAddress, outbound_address
@@ -91,13 +92,20 @@ async def endpoint_address(url: str) -> tuple[httpx.URL, IPAddress]:
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as bad:
-        raise Invalid(f"This is not a web address: {bad}.", field="url") from None
+        raise Invalid(
+            f"This is not a web address: {bad}.", code=Code.URL_INVALID, field="url"
+        ) from None
     if parsed.scheme not in ("https", "http") or not parsed.host:
-        raise Invalid("The address must start with https:// and name a host.", field="url")
+        raise Invalid(
+            "The address must start with https:// and name a host.",
+            code=Code.URL_INVALID,
+            field="url",
+        )
     if parsed.userinfo:
         raise Invalid(
             "Put no user name or password in the address: the signature of every event "
             "tells the receiver that it comes from us.",
+            code=Code.URL_WITH_CREDENTIALS,
             field="url",
         )
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
@@ -105,6 +113,7 @@ async def endpoint_address(url: str) -> tuple[httpx.URL, IPAddress]:
     if parsed.scheme == "http" and address.is_global:
         raise Invalid(
             "Use https:// for a public address: events carry clients' email addresses.",
+            code=Code.URL_NEEDS_HTTPS,
             field="url",
         )
     return parsed, address
@@ -173,7 +182,8 @@ def _signed_headers(delivery: Claimed, body: bytes) -> dict[str, str]:
     except RuntimeError:
         raise Invalid(
             "The signing secret cannot be decrypted: SECRET_KEY changed since the endpoint was "
-            "created. Delete the endpoint and create it again."
+            "created. Delete the endpoint and create it again.",
+            code=Code.WEBHOOK_SECRET_UNREADABLE,
         ) from None
     now = _now()
     return {

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from organisatrice.core.codes import Code
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import Conflict, NotFound
 from organisatrice.core.structs import Page
@@ -71,7 +72,11 @@ async def _own(actor: Actor, endpoint_id: int) -> dict[str, Any]:
         .first()
     )
     if row is None:
-        raise NotFound(f"Webhook endpoint {endpoint_id} does not exist.")
+        raise NotFound(
+            f"Webhook endpoint {endpoint_id} does not exist.",
+            code=Code.WEBHOOK_NOT_FOUND,
+            params={"id": endpoint_id},
+        )
     return row
 
 
@@ -98,7 +103,9 @@ async def create_endpoint(actor: Actor, data: WebhookEndpointIn) -> WebhookEndpo
             MAX_ENDPOINTS
         ):
             raise Conflict(
-                f"A company may have {MAX_ENDPOINTS} webhook endpoints; remove one first."
+                f"A company may have {MAX_ENDPOINTS} webhook endpoints; remove one first.",
+                code=Code.TOO_MANY_WEBHOOKS,
+                params={"max": MAX_ENDPOINTS},
             )
         [made] = await WebhookEndpoint.insert(
             WebhookEndpoint(
@@ -256,7 +263,9 @@ async def resend(actor: Actor, endpoint_id: int, delivery_id: int) -> WebhookDel
         )
         if found is None:
             raise NotFound(
-                f"Delivery {delivery_id} of webhook endpoint {endpoint_id} does not exist."
+                f"Delivery {delivery_id} of webhook endpoint {endpoint_id} does not exist.",
+                code=Code.WEBHOOK_DELIVERY_NOT_FOUND,
+                params={"id": delivery_id},
             )
         await WebhookDelivery.update(
             {

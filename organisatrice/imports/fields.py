@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid
 from organisatrice.imports.reading import Line
 from organisatrice.imports.schemas import ImportField, ImportRowError
@@ -212,7 +213,8 @@ def check_mapping(kind: RecordKind, header: list[str], mapping: list[str | None]
             f"The file has {len(header)} columns; give one entry for each (a field, or null "
             f"to leave the column out), not {len(mapping)}.",
             field="mapping",
-            code="invalid_mapping",
+            code=Code.INVALID_MAPPING,
+            params={"columns": len(header), "given": len(mapping)},
         )
     seen: set[str] = set()
     for index, field in enumerate(mapping):
@@ -224,20 +226,23 @@ def check_mapping(kind: RecordKind, header: list[str], mapping: list[str | None]
                 "through the API only (POST /api/orders/batch); a spreadsheet holds one row "
                 "per order with its own fields. Leave the column out.",
                 field="mapping",
-                code="api_only",
+                code=Code.API_ONLY,
+                params={"column": index + 1, "header": header[index], "name": field},
             )
         if field not in FIELDS[kind]:
             raise Invalid(
                 f"Column {index + 1} ({header[index]!r}): {kind.value}s have no field "
                 f"{field!r}. Fields: {', '.join(FIELDS[kind])}.",
                 field="mapping",
-                code="invalid_mapping",
+                code=Code.INVALID_MAPPING,
+                params={"column": index + 1, "header": header[index], "name": field},
             )
         if field in seen:
             raise Invalid(
                 f"Two columns fill the field {field!r}; leave one of them out.",
                 field="mapping",
-                code="invalid_mapping",
+                code=Code.INVALID_MAPPING,
+                params={"name": field},
             )
         seen.add(field)
 

@@ -24,6 +24,8 @@ import filetype
 import msgspec
 from python_calamine import CalamineError, CalamineWorkbook
 
+from organisatrice.core.codes import Code
+
 # Swiss Excel writes ";" (its list separator); others "," or a tab.
 DELIMITERS = ";,\t"
 # Rows shown before the import, and at most this much of each cell.
@@ -59,7 +61,7 @@ class FileType(StrEnum):
 class FileProblem(Exception):
     """The file as a whole cannot be imported: a stable code and a message a person can act on."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: Code, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -88,7 +90,7 @@ def inspect(stream: BinaryIO) -> Layout:
     head = stream.read(8192)
     stream.seek(0)
     if not head:
-        raise FileProblem("empty_file", "The file is empty.")
+        raise FileProblem(Code.EMPTY_FILE, "The file is empty.")
     if head.startswith(b"PK\x03\x04"):
         file_type, encoding, delimiter = FileType.XLSX, "", ""
     else:
@@ -102,10 +104,10 @@ def inspect(stream: BinaryIO) -> Layout:
     with closing(_lines(stream, file_type, encoding, delimiter)) as lines:
         header = next(lines, None)
         if header is None:
-            raise FileProblem("empty_file", "The file has no rows.")
+            raise FileProblem(Code.EMPTY_FILE, "The file has no rows.")
         if len(header.cells) > MAX_COLUMNS:
             raise FileProblem(
-                "too_many_columns",
+                Code.TOO_MANY_COLUMNS,
                 f"The first row has {len(header.cells)} columns; at most {MAX_COLUMNS} can be "
                 "imported. Is the first row the column names?",
             )
@@ -115,7 +117,7 @@ def inspect(stream: BinaryIO) -> Layout:
         ]
         rows = len(preview) + sum(1 for _ in lines)
     if rows == 0:
-        raise FileProblem("empty_file", "The file has a header row but no rows below it.")
+        raise FileProblem(Code.EMPTY_FILE, "The file has a header row but no rows below it.")
     return Layout(
         file_type=file_type,
         encoding=encoding,
@@ -129,7 +131,7 @@ def inspect(stream: BinaryIO) -> Layout:
 class Refusal(msgspec.Struct, frozen=True):
     """A FileProblem as a value, as it crosses back from a worker process."""
 
-    code: str
+    code: Code
     message: str
 
 
@@ -167,7 +169,7 @@ def _refuse_known_type(head: bytes) -> None:
     kind = filetype.guess(head)
     if kind is not None:
         raise FileProblem(
-            "unsupported_type",
+            Code.UNSUPPORTED_TYPE,
             f"This is a {kind.extension.upper()} file. Upload a CSV file or an Excel "
             "workbook (.xlsx).",
         )
@@ -180,7 +182,7 @@ def _refuse_other_text(head: bytes) -> None:
     for signature, name in _OTHER_TEXT.items():
         if start.startswith(signature):
             raise FileProblem(
-                "unsupported_type",
+                Code.UNSUPPORTED_TYPE,
                 f"This is a {name} file. Upload a CSV file or an Excel workbook (.xlsx).",
             )
 
@@ -192,7 +194,7 @@ def _encoding(stream: BinaryIO) -> str:
     start = stream.read(len(codecs.BOM_UTF8))
     if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise FileProblem(
-            "wrong_encoding",
+            Code.WRONG_ENCODING,
             "The file is in UTF-16 (Excel's 'Unicode text'). Save it as 'CSV UTF-8' or as "
             "'CSV (semicolon separated)' and upload it again.",
         )
@@ -205,7 +207,7 @@ def _encoding(stream: BinaryIO) -> str:
     while block := stream.read(_BLOCK):
         if not _CONTROL.isdisjoint(block):
             raise FileProblem(
-                "wrong_encoding",
+                Code.WRONG_ENCODING,
                 "The file holds control characters: it is not a text file (CSV). Save it "
                 "from Excel as 'CSV UTF-8' and upload it again.",
             )
@@ -229,7 +231,7 @@ def _encoding(stream: BinaryIO) -> str:
     if cp1252 and not bom:
         return "cp1252"
     raise FileProblem(
-        "wrong_encoding",
+        Code.WRONG_ENCODING,
         "The file's characters are neither UTF-8 nor Windows-1252. Save it from Excel as "
         "'CSV UTF-8' and upload it again.",
     )
@@ -276,7 +278,7 @@ def _csv_lines(text: io.TextIOWrapper, delimiter: str) -> Iterator[Line]:
                 yield Line(number, cells)
     except csv.Error as error:
         raise FileProblem(
-            "unreadable_row",
+            Code.UNREADABLE_ROW,
             f"Row {reader.line_num} cannot be read as CSV ({error}). Check its quotes.",
         ) from None
 
@@ -286,18 +288,18 @@ def _workbook_lines(stream: BinaryIO) -> Iterator[Line]:
         workbook = CalamineWorkbook.from_filelike(stream)
     except CalamineError:
         raise FileProblem(
-            "unsupported_type",
+            Code.UNSUPPORTED_TYPE,
             "This file is an archive but not an Excel workbook. Upload a CSV file or an "
             "Excel workbook (.xlsx).",
         ) from None
     with workbook:
         if not workbook.sheet_names:
-            raise FileProblem("empty_file", "The workbook has no sheets.")
+            raise FileProblem(Code.EMPTY_FILE, "The workbook has no sheets.")
         try:
             sheet = workbook.get_sheet_by_index(0)
         except CalamineError as error:
             raise FileProblem(
-                "unsupported_type", f"The workbook's first sheet cannot be read ({error})."
+                Code.UNSUPPORTED_TYPE, f"The workbook's first sheet cannot be read ({error})."
             ) from None
         # calamine starts at the sheet's first row, empty or not, so its count is Excel's.
         for number, row in enumerate(sheet.iter_rows(), start=1):

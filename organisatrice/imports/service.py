@@ -32,6 +32,7 @@ import msgspec
 
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.bounded import Budget, OverBudget, run_bounded
+from organisatrice.core.codes import Code
 from organisatrice.core.db import refresh_statistics, transaction
 from organisatrice.core.errors import (
     Conflict,
@@ -78,9 +79,9 @@ INSPECT_SECONDS = 120
 # The jobs this process runs, kept so the loop does not drop them, and stopped at shutdown.
 _tasks: dict[int, asyncio.Task[None]] = {}
 
-_FILE_ERRORS: dict[str, type[DomainError]] = {
-    "too_large": TooLarge,
-    "unsupported_type": UnsupportedType,
+_FILE_ERRORS: dict[Code, type[DomainError]] = {
+    Code.TOO_LARGE: TooLarge,
+    Code.UNSUPPORTED_TYPE: UnsupportedType,
 }
 
 _SUMMARY_COLUMNS = (
@@ -127,13 +128,14 @@ async def upload(
     given = _mapping(mapping) if mapping.strip() else None
     limit = get_settings().max_import_bytes
     if not data:
-        raise Invalid("The file is empty.", field="file", code="empty_file")
+        raise Invalid("The file is empty.", field="file", code=Code.EMPTY_FILE)
     if len(data) > limit:
         raise TooLarge(
             f"The file is {_size(len(data))}; at most {_size(limit)} can be imported at "
             "once. Split it into several files.",
             field="file",
-            code="too_large",
+            code=Code.TOO_LARGE,
+            params={"size": _size(len(data)), "max": _size(limit)},
         )
     store = blob_store()
     ref, created = await store.put(data)
@@ -184,7 +186,7 @@ async def _inspect(path: str) -> reading.Layout:
             f"The file needs more {'time' if over.reason == 'time' else 'memory'} to read than "
             "an import may take. Split it into several files, or save it as CSV.",
             field="file",
-            code="too_large",
+            code=Code.TOO_LARGE,
         ) from None
     if isinstance(found, reading.Refusal):
         error = _FILE_ERRORS.get(found.code, Invalid)
@@ -198,6 +200,8 @@ def _choice(kind: type[Choice], value: str, field: str) -> Choice:
     except ValueError:
         raise Invalid(
             f"{field} must be one of {', '.join(k.value for k in kind)}, not {value[:50]!r}.",
+            code=Code.CHOICE_UNKNOWN,
+            params={"value": value[:50], "choices": ", ".join(k.value for k in kind)},
             field=field,
         ) from None
 
@@ -210,7 +214,7 @@ def _mapping(text: str) -> list[str | None]:
             "The mapping is a JSON list with one entry per column: a field name or null, as "
             'in ["external_id", "name", null].',
             field="mapping",
-            code="invalid_mapping",
+            code=Code.INVALID_MAPPING,
         ) from None
 
 
@@ -251,7 +255,11 @@ async def _row(actor: Actor, job_id: int) -> dict[str, Any]:
         .first()
     )
     if found is None:
-        raise NotFound(f"Import {job_id} does not exist.")
+        raise NotFound(
+            f"Import {job_id} does not exist.",
+            code=Code.IMPORT_NOT_FOUND,
+            params={"id": job_id},
+        )
     return found
 
 
@@ -378,12 +386,14 @@ def _refuse_unless_open(job: _Job) -> None:
     """A running job is left alone; one that is done, or whose import wrote records, stays
     in the log as it is: the file is imported again by uploading it again."""
     if job.status in RUNNING:
-        raise Conflict("The import is running; wait until it has finished.", code="import_running")
+        raise Conflict(
+            "The import is running; wait until it has finished.", code=Code.IMPORT_RUNNING
+        )
     if job.status is ImportStatus.DONE or job.wrote:
         raise Conflict(
             "This import has written records and stays in the log as it is. To import the "
             "file again, upload it again: rows already imported will come out unchanged.",
-            code="import_done",
+            code=Code.IMPORT_DONE,
         )
 
 
@@ -412,7 +422,7 @@ async def change(actor: Actor, job_id: int, patch: ImportPatch) -> ImportDetail:
         .returning(ImportJob.id)
     )
     if not changed:
-        raise Conflict("The import changed meanwhile; look at it again.", code="import_running")
+        raise Conflict("The import changed meanwhile; look at it again.", code=Code.IMPORT_RUNNING)
     return await detail(actor, job_id)
 
 
@@ -425,7 +435,7 @@ async def start(actor: Actor, job_id: int, action: ImportAction) -> ImportDetail
         raise Invalid(
             fields.missing_message(job.kind, job.layout.header, absent),
             field="mapping",
-            code="missing_column",
+            code=Code.MISSING_COLUMN,
         )
     checks_first = _checks_first(job, action)
     status = ImportStatus.CHECKING if checks_first else ImportStatus.IMPORTING
@@ -458,7 +468,7 @@ async def start(actor: Actor, job_id: int, action: ImportAction) -> ImportDetail
         .returning(ImportJob.id)
     )
     if not claimed:
-        raise Conflict("The import has just been started.", code="import_running")
+        raise Conflict("The import has just been started.", code=Code.IMPORT_RUNNING)
     task = asyncio.create_task(_run(actor, job, action), name=f"import-{job.id}")
     _tasks[job.id] = task
     task.add_done_callback(lambda _: _tasks.pop(job.id, None))

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid
 from organisatrice.mail.message import Address, MessageSpec, build_message
 from organisatrice.mail.relay import relay_of
@@ -39,6 +40,7 @@ async def send_password_link(actor: Actor, employee_id: int, purpose: str) -> No
     if not sender:
         raise Invalid(
             "The company has no sending address yet; set it in the company settings first.",
+            code=Code.NO_SENDER_ADDRESS,
             field="sender_address",
         )
     secret = await issue_link(actor, employee_id, purpose)
@@ -80,9 +82,20 @@ async def send_password_link(actor: Actor, employee_id: int, purpose: str) -> No
             result = await session.send(envelope)
     except RelayUnavailable as unavailable:
         await withdraw_link(secret)
-        raise Invalid(f"The link could not be sent: {unavailable}", field="relay") from None
+        raise Invalid(
+            f"The link could not be sent: {unavailable}",
+            code=Code.LINK_NOT_SENT,
+            params={"reason": unavailable.text},
+            field="relay",
+        ) from None
     if not result.accepted:
         await withdraw_link(secret)
         refusal = result.whole or next(iter(result.refused.values()), None)
         reason = refusal.text if refusal else "the relay took no recipient"
-        raise Invalid(f"The link could not be sent: {reason}", field="relay")
+        raise Invalid(
+            f"The link could not be sent: {reason}",
+            code=Code.LINK_NOT_SENT,
+            # The relay's own words: the person needs them to fix the address or the relay.
+            params={"reason": reason},
+            field="relay",
+        )

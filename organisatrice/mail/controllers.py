@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 from litestar.response import Redirect
 
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid, NotFound
 from organisatrice.core.http import PathId, file_response
 from organisatrice.core.structs import In
@@ -44,7 +45,11 @@ class EmailController(Controller):
         """One sent email: status per recipient and its history with times and details."""
         order_id = await outbox.order_of_email(actor.company_id, email_id)
         if order_id is None:
-            raise NotFound(f"Email {email_id} does not exist.")
+            raise NotFound(
+                f"Email {email_id} does not exist.",
+                code=Code.EMAIL_NOT_FOUND,
+                params={"id": email_id},
+            )
         await visible_order(actor, order_id)
         return await outbox.email_detail(email_id)
 

@@ -22,10 +22,12 @@ from aiosmtpd.controller import Controller
 
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.bounded import Budget, OverBudget, run_bounded
+from organisatrice.core.codes import HistoryCode
 from organisatrice.core.db import transaction
 from organisatrice.core.metrics import REPORTS_RECEIVED
 from organisatrice.events.email import RecordedEvent, emit_email_events
 from organisatrice.mail.chain import seal_trails
+from organisatrice.mail.lines import line
 from organisatrice.mail.outbox import overall_status
 from organisatrice.mail.replies import (
     MAX_REPLY_BYTES,
@@ -114,19 +116,19 @@ async def _addressee(token: str) -> _Addressee | None:
     return _Addressee(email_id=email[0]["id"], company_id=email[0]["company"], recipient=None)
 
 
+_REPORT_LINES = {
+    "delivered": HistoryCode.REPORT_DELIVERED,
+    "delayed": HistoryCode.REPORT_DELAYED,
+    "bounced": HistoryCode.REPORT_BOUNCED,
+    "read": HistoryCode.REPORT_READ,
+}
+
+
 def _detail(report: RecipientReport) -> str:
     parts = [p for p in (report.status, report.diagnostic) if p]
     if report.remote_mta:
         parts.append(f"(reported by {report.remote_mta})")
-    return (
-        " ".join(parts)
-        or {
-            "delivered": "Delivered to the recipient's mail server.",
-            "delayed": "Delivery is delayed; the servers on the way keep trying.",
-            "bounced": "The recipient's mail server refused the email.",
-            "read": "The recipient confirmed reading it.",
-        }[report.event]
-    )
+    return " ".join(parts) or line(_REPORT_LINES[report.event])
 
 
 class TooManyReports(Exception):

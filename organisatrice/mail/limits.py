@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import TooManyRequests
 from organisatrice.core.structs import Out
 from organisatrice.mail.relay import Relay, relay_of
@@ -58,6 +59,8 @@ async def check_limits(company_id: int, relay: Relay, time_zone: str) -> None:
         raise TooManyRequests(
             f"Your company has sent its {used.daily_limit} emails for today, the daily limit. "
             "It can send again tomorrow; back-office can raise the limit.",
+            code=Code.DAILY_LIMIT_REACHED,
+            params={"limit": used.daily_limit},
             retry_after=int((tomorrow - now).total_seconds()) + 1,
         )
     if used.this_month >= used.monthly_limit:
@@ -65,5 +68,7 @@ async def check_limits(company_id: int, relay: Relay, time_zone: str) -> None:
         raise TooManyRequests(
             f"Your company has sent its {used.monthly_limit} emails for this month, the monthly "
             "limit. Back-office can raise the limit.",
+            code=Code.MONTHLY_LIMIT_REACHED,
+            params={"limit": used.monthly_limit},
             retry_after=int((next_month - now).total_seconds()) + 1,
         )

@@ -31,6 +31,7 @@ import css_inline
 import msgspec
 
 from organisatrice.core.addresses import valid_address
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid, TooLarge
 
 # RFC 2047, section 2: an encoded word is at most 75 characters, a line holding one at most 76
@@ -252,7 +253,9 @@ def build_message(spec: MessageSpec) -> BuiltMessage:
     cc = [_mailbox(a, f"Cc address {i + 1}", f"cc[{i}]") for i, a in enumerate(spec.cc)]
     bcc = [_mailbox(a, f"Bcc address {i + 1}", f"bcc[{i}]") for i, a in enumerate(spec.bcc)]
     if not (to or cc or bcc):
-        raise Invalid("The email has no recipient; add at least one.", field="to")
+        raise Invalid(
+            "The email has no recipient; add at least one.", code=Code.NO_RECIPIENT, field="to"
+        )
     refuse_unsafe_header(spec.subject, "The subject", "subject")
     domain = _message_id_domain(spec.message_id_domain)
     _check_extra_headers(spec.headers)
@@ -297,6 +300,12 @@ def check_budget(built: BuiltMessage, budget: int) -> None:
     raise TooLarge(
         f"The email is {_megabytes(built.size)} MB, {_megabytes(built.size - budget)} MB over "
         f"the {_megabytes(budget)} MB limit; remove photos or attachments.",
+        code=Code.EMAIL_TOO_LARGE,
+        params={
+            "size_mb": _megabytes(built.size),
+            "over_mb": _megabytes(built.size - budget),
+            "max_mb": _megabytes(budget),
+        },
         field="attachments",
     )
 
@@ -316,13 +325,13 @@ def refuse_unsafe_header(value: str, what: str, field: str) -> None:
             if char in _LINE_BREAKS
             else _CHARACTER_NAMES.get(char, f"a control character (U+{ord(char):04X})")
         )
-        raise Invalid(f"{what} contains {kind}; remove it.", field=field, code="unsafe_header")
+        raise Invalid(f"{what} contains {kind}; remove it.", code=Code.UNSAFE_HEADER, field=field)
     if _ENCODED_WORD.search(value):
         raise Invalid(
             f'{what} contains "=?" followed by "?=", which mail programs decode as hidden '
             "text; remove it.",
+            code=Code.UNSAFE_HEADER,
             field=field,
-            code="unsafe_header",
         )
 
 
@@ -359,11 +368,18 @@ def _check_extra_headers(headers: dict[str, str]) -> None:
         if not _HEADER_NAME.fullmatch(name):
             raise Invalid(
                 f"The header name {name!r} is not valid; use letters, digits and hyphens.",
+                code=Code.HEADER_NAME_INVALID,
+                params={"name": name},
                 field=field,
             )
         lowered = name.lower()
         if lowered in _RESERVED_HEADERS or lowered.startswith("content-"):
-            raise Invalid(f"The header {name} is set by the email itself; remove it.", field=field)
+            raise Invalid(
+                f"The header {name} is set by the email itself; remove it.",
+                code=Code.HEADER_RESERVED,
+                params={"name": name},
+                field=field,
+            )
         refuse_unsafe_header(value, f"The value of the {name} header", field)
 
 
@@ -371,6 +387,8 @@ def _check_content_type(content_type: str, what: str, field: str) -> None:
     if not _CONTENT_TYPE.fullmatch(content_type):
         raise Invalid(
             f'The content type {content_type!r} of {what} is not valid; give it as "type/subtype".',
+            code=Code.CONTENT_TYPE_INVALID,
+            params={"content_type": content_type},
             field=field,
         )
 
@@ -380,7 +398,12 @@ def _check_attachments(attachments: list[Attachment]) -> None:
         what = f"attachment {i + 1}"
         field = f"attachments[{i}]"
         if not attachment.filename.strip():
-            raise Invalid(f"Attachment {i + 1} has no file name; give it one.", field=field)
+            raise Invalid(
+                f"Attachment {i + 1} has no file name; give it one.",
+                code=Code.ATTACHMENT_NAME_MISSING,
+                params={"number": i + 1},
+                field=field,
+            )
         refuse_unsafe_header(attachment.filename, f"The file name of {what}", f"{field}.filename")
         _check_content_type(attachment.content_type, what, f"{field}.content_type")
 
@@ -393,11 +416,18 @@ def _check_inline_images(images: list[InlineImage]) -> None:
             raise Invalid(
                 f"The content ID {image.cid!r} of {what} is not valid; give letters, digits, "
                 "dots and hyphens, then @ and the sender's domain.",
+                code=Code.CONTENT_ID_INVALID,
+                params={"cid": image.cid},
                 field=f"{field}.cid",
             )
         _check_content_type(image.content_type, what, f"{field}.content_type")
         if not image.content_type.lower().startswith("image/"):
-            raise Invalid(f"Inline image {i + 1} is not an image.", field=f"{field}.content_type")
+            raise Invalid(
+                f"Inline image {i + 1} is not an image.",
+                code=Code.INLINE_IMAGE_NOT_IMAGE,
+                params={"number": i + 1},
+                field=f"{field}.content_type",
+            )
 
 
 def _inline_css(html: str) -> str:
@@ -407,6 +437,7 @@ def _inline_css(html: str) -> str:
         raise Invalid(
             f"The HTML of the email has a style the inliner cannot read ({error}); "
             "fix the template's <style> block.",
+            code=Code.STYLE_UNREADABLE,
             field="html",
         ) from error
 
@@ -496,7 +527,9 @@ def resent_spec(
 
     sender = address("From")
     if sender is None:
-        raise Invalid("The archived email has no sender; it cannot be sent again.")
+        raise Invalid(
+            "The archived email has no sender; it cannot be sent again.", code=Code.NO_SENDER
+        )
     domain = sender.email.rsplit("@", 1)[-1]
     text_part = message.get_body(preferencelist=("plain",))
     html_part = message.get_body(preferencelist=("html",))

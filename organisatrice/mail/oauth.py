@@ -27,6 +27,7 @@ import httpx
 import msgspec
 from authlib.deprecate import AuthlibDeprecationWarning
 
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid
 from organisatrice.core.outbound import WEB_PORTS, outbound_address
 from organisatrice.mail.relay import OAuthGrant, Provider, encrypt_password
@@ -54,7 +55,7 @@ CALLBACK_PATH = "/api/mail/relay/oauth/callback"
 class OAuthFailed(Exception):
     """A token could not be had; `code` is stable (the UI words it), `text` says it in English."""
 
-    def __init__(self, code: str, text: str) -> None:
+    def __init__(self, code: Code, text: str) -> None:
         super().__init__(text)
         self.code = code
         self.text = text
@@ -114,28 +115,28 @@ def _failure(error: BaseException) -> OAuthFailed:
         said = " ".join(said.split())[:300]
         if error.error == "invalid_grant":
             return OAuthFailed(
-                "oauth_grant_revoked",
+                Code.OAUTH_GRANT_REVOKED,
                 f"The provider no longer accepts the app's access ({said}): it was revoked or "
                 "has expired. Connect the account again in the relay settings.",
             )
         if error.error in ("invalid_client", "unauthorized_client"):
             return OAuthFailed(
-                "oauth_client_refused",
+                Code.OAUTH_CLIENT_REFUSED,
                 f"The provider refuses the client id or secret ({said}). Check them in the "
                 "relay settings; a client secret may have expired.",
             )
-        return OAuthFailed("oauth_refused", f"The provider refused a token ({said}).")
+        return OAuthFailed(Code.OAUTH_REFUSED, f"The provider refused a token ({said}).")
     if isinstance(error, Invalid):
         return OAuthFailed(
-            "oauth_unreachable", f"The token endpoint is not allowed: {error.detail}"
+            Code.OAUTH_UNREACHABLE, f"The token endpoint is not allowed: {error.detail}"
         )
     if isinstance(error, httpx.HTTPStatusError):
         return OAuthFailed(
-            "oauth_unreachable",
+            Code.OAUTH_UNREACHABLE,
             f"The token endpoint answered HTTP {error.response.status_code}; try again later.",
         )
     return OAuthFailed(
-        "oauth_unreachable",
+        Code.OAUTH_UNREACHABLE,
         f"The token endpoint could not be reached ({type(error).__name__}); try again later.",
     )
 
@@ -143,7 +144,7 @@ def _failure(error: BaseException) -> OAuthFailed:
 async def _request_token(grant: OAuthGrant) -> dict[str, Any]:
     if grant.provider == "google" and not grant.refresh_token:
         raise OAuthFailed(
-            "oauth_not_connected",
+            Code.OAUTH_NOT_CONNECTED,
             "The Google account is not connected yet: use Connect in the relay settings.",
         )
     try:
@@ -157,7 +158,7 @@ async def _request_token(grant: OAuthGrant) -> dict[str, Any]:
     except (OAuthError, Invalid, httpx.HTTPError, ValueError) as error:
         raise _failure(error) from error
     if not token.get("access_token"):
-        raise OAuthFailed("oauth_refused", "The provider's answer holds no access token.")
+        raise OAuthFailed(Code.OAUTH_REFUSED, "The provider's answer holds no access token.")
     return dict(token)
 
 
@@ -281,7 +282,7 @@ def check_state(state: str, *, company_id: int, employee_id: int, session: str) 
         raise Invalid(
             "The answer of the provider does not belong to a consent started here.",
             field="state",
-            code="oauth_state_mismatch",
+            code=Code.OAUTH_STATE_MISMATCH,
         )
     bound, mac = ".".join(parts[:4]), parts[4]
     if not hmac.compare_digest(mac, _mac(f"{bound}.{session}")) or parts[:2] != [
@@ -291,13 +292,13 @@ def check_state(state: str, *, company_id: int, employee_id: int, session: str) 
         raise Invalid(
             "The answer of the provider does not belong to a consent started in this session.",
             field="state",
-            code="oauth_state_mismatch",
+            code=Code.OAUTH_STATE_MISMATCH,
         )
     if not parts[2].isdigit() or time.time() - int(parts[2]) > CONSENT_SECONDS:
         raise Invalid(
             "The consent took too long: start it again.",
             field="state",
-            code="oauth_consent_expired",
+            code=Code.OAUTH_CONSENT_EXPIRED,
         )
 
 
@@ -313,7 +314,7 @@ async def exchange_code(grant: OAuthGrant, *, code: str, state: str) -> str:
     refresh_token = token.get("refresh_token")
     if not refresh_token:
         raise OAuthFailed(
-            "oauth_no_refresh_token",
+            Code.OAUTH_NO_REFRESH_TOKEN,
             "The provider gave no refresh token: remove the app's access in the Google "
             "account and connect again.",
         )

@@ -19,6 +19,7 @@ import msgspec
 from piccolo.querystring import QueryString
 
 from organisatrice.core.blobs import blob_store
+from organisatrice.core.codes import HistoryCode
 from organisatrice.core.db import bound_list, is_sqlite, transaction
 from organisatrice.core.metrics import OutboxState
 from organisatrice.core.statements import Statement
@@ -31,6 +32,7 @@ from organisatrice.mail.chain import (
     move_head,
     seal_trails,
 )
+from organisatrice.mail.lines import line, read_line
 from organisatrice.mail.relay import Relay
 from organisatrice.mail.schemas import (
     DeliveryEventOut,
@@ -228,7 +230,7 @@ async def freeze(email: Frozen, *, within: Callable[[], Awaitable[None]] | None 
                 for address, (field, name) in unique.items()
             ]
         )
-        await _event(email_id, EmailStatus.QUEUED.value, "", "Queued for sending.")
+        await _event(email_id, EmailStatus.QUEUED.value, "", line(HistoryCode.QUEUED))
         await seal_trails([email_id], facts=True)
     log_email_state(email_id, email.company_id, EmailStatus.QUEUED)
     return email_id
@@ -295,10 +297,6 @@ _TAKE_POSTGRES = (
     "RETURNING due.id, due.status, due.company, due.blob_sha256, due.envelope_sender, "
     "due.token, due.attempts, due.deadline_at, due.size"
 )
-_INTERRUPTED = (
-    "Interrupted attempt: the sending process stopped while talking to the relay. "
-    "Sending again; the client may receive it twice."
-)
 
 
 def _instant(value: Any) -> datetime | None:
@@ -346,7 +344,10 @@ async def _claimed(due: list[dict[str, Any]]) -> list[Claimed]:
     now = _now()
     interrupted = [int(r["id"]) for r in due if r["status"] == "sending"]
     await _insert_events(
-        [(email_id, now, "interrupted", "", _INTERRUPTED) for email_id in interrupted]
+        [
+            (email_id, now, "interrupted", "", line(HistoryCode.INTERRUPTED))
+            for email_id in interrupted
+        ]
     )
     await seal_trails(interrupted)
     return [
@@ -378,16 +379,16 @@ def backoff(attempts: int) -> timedelta:
 def _outcome(address: str, result: DeliveryResult, past_deadline: bool) -> tuple[EmailStatus, str]:
     refusal = result.whole or result.refused.get(address)
     if refusal is None:
-        return EmailStatus.SENT, f"Accepted by the relay: {result.reply}".strip()
+        return EmailStatus.SENT, line(HistoryCode.RELAY_ACCEPTED, reply=result.reply)
     if refusal.temporary and not past_deadline:
         return EmailStatus.DEFERRED, refusal.text
     if refusal.temporary:
         return (
             EmailStatus.FAILED,
-            f"Given up after {DEFAULT_DEADLINE.days * 24} hours: {refusal.text}",
+            line(HistoryCode.RELAY_GAVE_UP, hours=DEFAULT_DEADLINE.days * 24, reply=refusal.text),
         )
     # Refused for good by the relay reads as what a bounce report says later: not delivered.
-    return EmailStatus.BOUNCED, f"Refused by the relay: {refusal.text}"
+    return EmailStatus.BOUNCED, line(HistoryCode.RELAY_REFUSED, reply=refusal.text)
 
 
 async def record(claimed: Claimed, result: DeliveryResult) -> EmailStatus:
@@ -544,6 +545,7 @@ async def email_state(email_id: int) -> SentEmailOut:
                 field=r["field"],
                 status=EmailStatus(r["status"]),
                 detail=r["detail"],
+                **msgspec.structs.asdict(read_line(r["detail"])),
                 updated_at=r["updated_at"],
                 contact_id=contacts.get((r["field"], r["email"].lower())),
             )
@@ -585,7 +587,11 @@ async def email_detail(email_id: int) -> EmailDetailOut:
         **msgspec.structs.asdict(state),
         events=[
             DeliveryEventOut(
-                at=e["at"], event=e["event"], recipient=e["recipient"], detail=e["detail"]
+                at=e["at"],
+                event=e["event"],
+                recipient=e["recipient"],
+                detail=e["detail"],
+                **msgspec.structs.asdict(read_line(e["detail"])),
             )
             for e in events
         ],

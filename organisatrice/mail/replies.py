@@ -27,6 +27,7 @@ from mailparser_reply import EmailReplyParser
 
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.bounded import Budget, OverBudget, run_bounded
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import NotFound
 from organisatrice.core.structs import Out
 from organisatrice.mail.relay import Relay
@@ -285,7 +286,11 @@ async def mark_handled(actor: Actor, order_id: int, reply_id: int) -> ReplyOut:
     ).where(mine & ClientReply.handled_at.is_null())
     row = await ClientReply.select().where(mine).first()
     if row is None:
-        raise NotFound(f"Reply {reply_id} does not exist.")
+        raise NotFound(
+            f"Reply {reply_id} does not exist.",
+            code=Code.REPLY_NOT_FOUND,
+            params={"id": reply_id},
+        )
     return _out(row, ZoneInfo(actor.time_zone))
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
+from organisatrice.core.codes import HistoryCode
 from organisatrice.core.structs import Out
 
 
@@ -34,6 +35,9 @@ class RecipientStateOut(Out):
     status: EmailStatus
     detail: str
     updated_at: datetime
+    # The detail's code and params when it is in our words (mail/lines.py), for the UI.
+    code: HistoryCode | None = None
+    params: dict[str, str] = {}
     # The contact the address came from, when it came from one: a bounced address can then
     # be corrected where it lives, so the next draft does not propose it again.
     contact_id: int | None = None
@@ -44,6 +48,8 @@ class DeliveryEventOut(Out):
     event: str
     recipient: str
     detail: str
+    code: HistoryCode | None = None
+    params: dict[str, str] = {}
 
 
 class SentEmailOut(Out):

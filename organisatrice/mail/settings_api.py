@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from organisatrice.core.codes import Code
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import Invalid
 from organisatrice.core.outbound import MAIL_PORTS, outbound_address
@@ -124,32 +125,36 @@ def _check_oauth(data: RelayIn, secret_stored: bool) -> None:
         raise Invalid(
             "Enter the mailbox the app signs in as (the sending account's address).",
             field="username",
-            code="oauth_mailbox_missing",
+            code=Code.OAUTH_MAILBOX_MISSING,
         )
     if data.auth_method == "microsoft" and not data.oauth_tenant:
         raise Invalid(
             "Enter the Microsoft 365 tenant (directory id or domain).",
             field="oauth_tenant",
-            code="oauth_tenant_missing",
+            code=Code.OAUTH_TENANT_MISSING,
         )
     if not data.oauth_client_id:
         raise Invalid(
             "Enter the client id of the app registration.",
             field="oauth_client_id",
-            code="oauth_client_id_missing",
+            code=Code.OAUTH_CLIENT_ID_MISSING,
         )
     if not secret_given:
         raise Invalid(
             "Enter the client secret of the app registration.",
             field="oauth_client_secret",
-            code="oauth_client_secret_missing",
+            code=Code.OAUTH_CLIENT_SECRET_MISSING,
         )
 
 
 async def set_relay(actor: Actor, data: RelayIn) -> RelayOut:
     await outbound_address(data.host, data.port, usual_ports=MAIL_PORTS, field="host")
     if data.monthly_limit < data.daily_limit:
-        raise Invalid("The monthly limit cannot be below the daily limit.", field="monthly_limit")
+        raise Invalid(
+            "The monthly limit cannot be below the daily limit.",
+            code=Code.MONTHLY_BELOW_DAILY,
+            field="monthly_limit",
+        )
     async with transaction():
         row = await _row(actor.company_id)
         before = _out(row)
@@ -207,7 +212,7 @@ async def _google_grant(actor: Actor) -> tuple[OAuthGrant, str]:
         raise Invalid(
             "Save the relay with Google Workspace sign-in first, then connect the account.",
             field="auth_method",
-            code="oauth_not_google",
+            code=Code.OAUTH_NOT_GOOGLE,
         )
     grant = OAuthGrant(
         company_id=actor.company_id,
@@ -222,7 +227,7 @@ def _session_of(actor: Actor, session_hash: str | None) -> str:
     if not session_hash or actor.token_id is not None:
         raise Invalid(
             "Connect the account from the back-office screen, signed in with a password.",
-            code="oauth_needs_session",
+            code=Code.OAUTH_NEEDS_SESSION,
         )
     return session_hash
 
@@ -250,7 +255,7 @@ async def finish_consent(
     if error or not code:
         raise Invalid(
             f"The provider did not give consent ({error or 'no code'}).",
-            code="oauth_consent_refused",
+            code=Code.OAUTH_CONSENT_REFUSED,
         )
     grant, _ = await _google_grant(actor)
     try:

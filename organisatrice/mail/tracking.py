@@ -18,6 +18,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from organisatrice.core.blobs import blob_store
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import NotFound
 from organisatrice.core.structs import In, Out
 from organisatrice.mail.message import Address, MessageSpec, build_message
@@ -318,5 +319,9 @@ async def report_bytes(actor: Actor, report_id: int) -> bytes:
         .first()
     )
     if row is None:
-        raise NotFound(f"Report {report_id} does not exist.")
+        raise NotFound(
+            f"Report {report_id} does not exist.",
+            code=Code.REPORT_NOT_FOUND,
+            params={"id": report_id},
+        )
     return await blob_store().read(row["blob_sha256"])

@@ -18,6 +18,7 @@ import filetype
 import msgspec
 from PIL import Image
 
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid, TooLarge, UnsupportedType
 from organisatrice.core.filenames import safe_filename
 from organisatrice.core.images import check_pixels, reading_upload
@@ -66,16 +67,26 @@ def inspect_document(
 ) -> CheckedDocument:
     """Check an upload and make it safe to keep and send; refusals name the file field."""
     if not data:
-        raise Invalid("The file is empty. Choose a document and upload it again.", field="file")
+        raise Invalid(
+            "The file is empty. Choose a document and upload it again.",
+            code=Code.EMPTY_FILE,
+            field="file",
+        )
     if len(data) > max_bytes:
         raise TooLarge(
             f"The document is {len(data) / 1e6:.1f} MB; at most {max_bytes / 1e6:.0f} MB are "
             "accepted.",
+            code=Code.FILE_TOO_LARGE,
+            params={"size_mb": round(len(data) / 1e6, 1), "max_mb": round(max_bytes / 1e6)},
             field="file",
         )
     kind = filetype.guess(data)
     if kind is None or kind.mime not in ACCEPTED:
-        raise UnsupportedType(f"This kind of file is not accepted. {_ACCEPTED_TEXT}", field="file")
+        raise UnsupportedType(
+            f"This kind of file is not accepted. {_ACCEPTED_TEXT}",
+            code=Code.DOCUMENT_TYPE_NOT_ACCEPTED,
+            field="file",
+        )
     mime = kind.mime
     if mime == "application/pdf":
         _check_pdf(data)
@@ -91,7 +102,10 @@ def inspect_document(
 
 def _damaged(what: str) -> UnsupportedType:
     return UnsupportedType(
-        f"The {what} cannot be opened: it is damaged or not what its name says.", field="file"
+        f"The {what} cannot be opened: it is damaged or not what its name says.",
+        code=Code.DOCUMENT_DAMAGED,
+        params={"kind": what},
+        field="file",
     )
 
 
@@ -105,6 +119,7 @@ def _check_pdf(data: bytes) -> None:
             raise UnsupportedType(
                 "The PDF is protected by a password; the client could not open it. Upload it "
                 "without the password.",
+                code=Code.PDF_PASSWORD_PROTECTED,
                 field="file",
             )
         pages = len(reader.pages)
@@ -122,6 +137,7 @@ def _check_package(data: bytes, mime: str) -> None:
                 raise UnsupportedType(
                     "The office file unpacks to far more than an office file holds; it is not "
                     "accepted.",
+                    code=Code.OFFICE_FILE_TOO_BIG_UNPACKED,
                     field="file",
                 )
             names = {p.filename for p in parts}

@@ -11,6 +11,7 @@ import msgspec
 
 from organisatrice.core.blobs import blob_store, store_then_record
 from organisatrice.core.bounded import Budget, OverBudget, run_bounded
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid, NotFound, UnsupportedType
 from organisatrice.core.http import refuse_nul_text
 from organisatrice.orders.documents import inspect_document
@@ -41,10 +42,16 @@ def checked_caption(caption: str) -> str:
     if _NOT_IN_A_CAPTION.search(caption):
         raise Invalid(
             "The caption may not contain line breaks, tabs or other control characters.",
+            code=Code.CAPTION_CONTROL_CHARACTERS,
             field="caption",
         )
     if len(caption) > MAX_CAPTION:
-        raise Invalid(f"The caption is longer than {MAX_CAPTION} characters.", field="caption")
+        raise Invalid(
+            f"The caption is longer than {MAX_CAPTION} characters.",
+            code=Code.CAPTION_TOO_LONG,
+            params={"max": MAX_CAPTION},
+            field="caption",
+        )
     return caption.strip()
 
 
@@ -91,7 +98,11 @@ async def change_caption(actor: Actor, order_id: int, photo_id: int, caption: st
     # The order is visible and the photo is one of its photos: the same scope as viewing it.
     where = (Photo.id == photo_id) & (Photo.order == order_id)
     if not await Photo.exists().where(where):
-        raise NotFound(f"Photo {photo_id} does not exist in this order.")
+        raise NotFound(
+            f"Photo {photo_id} does not exist in this order.",
+            code=Code.PHOTO_NOT_FOUND,
+            params={"id": photo_id},
+        )
     await Photo.update({Photo.caption: caption}).where(where)
     return next(p for p in await order_photos(order_id) if p.id == photo_id)
 
@@ -103,6 +114,8 @@ async def add_document(
     if kind not in DOCUMENT_KINDS:
         raise Invalid(
             f"Unknown document kind {kind!r}; choose one of {', '.join(DOCUMENT_KINDS)}.",
+            code=Code.DOCUMENT_KIND_UNKNOWN,
+            params={"kind": kind},
             field="kind",
         )
     settings = get_settings()
@@ -117,7 +130,9 @@ async def add_document(
         )
     except OverBudget:
         raise UnsupportedType(
-            "The document takes too long to check; it is not accepted.", field="file"
+            "The document takes too long to check; it is not accepted.",
+            code=Code.DOCUMENT_CHECK_TOO_SLOW,
+            field="file",
         ) from None
 
     async def record(shas: list[str]) -> int:
@@ -142,7 +157,11 @@ async def photo_file(actor: Actor, order_id: int, photo_id: int, *, thumbnail: b
     await visible_order(actor, order_id)
     row = await Photo.select().where((Photo.id == photo_id) & (Photo.order == order_id)).first()
     if row is None:
-        raise NotFound(f"Photo {photo_id} does not exist in this order.")
+        raise NotFound(
+            f"Photo {photo_id} does not exist in this order.",
+            code=Code.PHOTO_NOT_FOUND,
+            params={"id": photo_id},
+        )
     # The thumbnail is always a JPEG; its name says so, and that it is not the photo itself.
     content_type = "image/jpeg" if thumbnail else row["content_type"]
     filename = photo_filename(
@@ -164,7 +183,11 @@ async def document_file(actor: Actor, order_id: int, document_id: int) -> Stored
         .first()
     )
     if row is None:
-        raise NotFound(f"Document {document_id} does not exist in this order.")
+        raise NotFound(
+            f"Document {document_id} does not exist in this order.",
+            code=Code.DOCUMENT_NOT_FOUND,
+            params={"id": document_id},
+        )
     return StoredFile(
         data=await blob_store().read(row["blob_sha256"]),
         content_type=row["content_type"],

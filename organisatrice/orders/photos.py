@@ -15,6 +15,7 @@ import msgspec
 import pillow_heif
 from PIL import ExifTags, Image
 
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import UnsupportedType
 from organisatrice.core.filenames import safe_filename
 from organisatrice.core.images import check_pixels, check_upload_size, encoded, reading_upload
@@ -120,6 +121,8 @@ def ingest_photo(
                 raise UnsupportedType(
                     f"This file is a {fmt or 'unknown'} image; photos must be JPEG, PNG, "
                     "WebP or HEIC.",
+                    code=Code.PHOTO_TYPE_NOT_ACCEPTED,
+                    params={"format": fmt or "?"},
                     field="file",
                 )
             check_pixels(width, height, max_pixels)

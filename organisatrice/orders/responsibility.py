@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from organisatrice.core.codes import Code
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import Invalid, NotFound
 from organisatrice.orders.schemas import EmployeeRef, ResponsibleIn
@@ -17,7 +18,12 @@ MAX_RESPONSIBLE = 20
 async def set_responsible(actor: Actor, order_id: int, data: ResponsibleIn) -> list[EmployeeRef]:
     wanted = list(dict.fromkeys(data.employee_ids))
     if len(wanted) > MAX_RESPONSIBLE:
-        raise Invalid(f"At most {MAX_RESPONSIBLE} employees can be responsible for an order.")
+        raise Invalid(
+            f"At most {MAX_RESPONSIBLE} employees can be responsible for an order.",
+            code=Code.TOO_MANY_RESPONSIBLE,
+            params={"max": MAX_RESPONSIBLE},
+            field="employee_ids",
+        )
     async with transaction():
         order = await visible_order(actor, order_id)
         if wanted:
@@ -32,7 +38,10 @@ async def set_responsible(actor: Actor, order_id: int, data: ResponsibleIn) -> l
             missing = [i for i in wanted if i not in found]
             if missing:
                 raise NotFound(
-                    f"Employee {missing[0]} does not exist or is not active.", field="employee_ids"
+                    f"Employee {missing[0]} does not exist or is not active.",
+                    code=Code.EMPLOYEE_NOT_ACTIVE,
+                    params={"id": missing[0]},
+                    field="employee_ids",
                 )
         before = await responsible_of(order_id)
         if [e.id for e in before] == wanted:

@@ -15,6 +15,7 @@ from piccolo.columns import Column
 from piccolo.columns.combination import Where
 from piccolo.columns.operators.comparison import ComparisonOperator
 
+from organisatrice.core.codes import Code
 from organisatrice.core.db import is_sqlite
 from organisatrice.core.errors import NotFound
 from organisatrice.core.reads import long_reads
@@ -229,7 +230,11 @@ async def visible_order(actor: Actor, order_id: int) -> dict[str, Any]:
     else:
         row = await _ORDER_OF_TECHNICIAN.first(actor.company_id, actor.employee_id, order_id)
     if row is None:
-        raise NotFound(f"Order {order_id} does not exist or is not visible to you.")
+        raise NotFound(
+            f"Order {order_id} does not exist or is not visible to you.",
+            code=Code.ORDER_NOT_FOUND,
+            params={"id": order_id},
+        )
     return dict(row)
 
 
@@ -503,7 +508,11 @@ def _clients_visible(actor: Actor) -> Any:
 async def _visible_client(actor: Actor, client_id: int) -> dict[str, Any]:
     client = await Client.select().where(_clients_visible(actor) & (Client.id == client_id)).first()
     if client is None:
-        raise NotFound(f"Client {client_id} does not exist.")
+        raise NotFound(
+            f"Client {client_id} does not exist.",
+            code=Code.CLIENT_NOT_FOUND,
+            params={"id": client_id},
+        )
     return client
 
 
@@ -553,7 +562,11 @@ async def building_detail(actor: Actor, building_id: int) -> BuildingOut:
         .first()
     )
     if row is None:
-        raise NotFound(f"Building {building_id} does not exist.")
+        raise NotFound(
+            f"Building {building_id} does not exist.",
+            code=Code.BUILDING_NOT_FOUND,
+            params={"id": building_id},
+        )
     return _building(row)
 
 
@@ -618,5 +631,9 @@ async def contact_detail(actor: Actor, contact_id: int) -> ContactOut:
         await Contact.select().where(_contacts_visible(actor) & (Contact.id == contact_id)).first()
     )
     if row is None:
-        raise NotFound(f"Contact {contact_id} does not exist.")
+        raise NotFound(
+            f"Contact {contact_id} does not exist.",
+            code=Code.CONTACT_NOT_FOUND,
+            params={"id": contact_id},
+        )
     return _contact_out(row)

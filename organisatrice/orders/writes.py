@@ -24,6 +24,7 @@ from piccolo.table import Table
 
 from organisatrice.core.addresses import valid_address
 from organisatrice.core.bulk import insert_rows
+from organisatrice.core.codes import Code
 from organisatrice.core.db import is_sqlite, transaction
 from organisatrice.core.errors import Conflict, Invalid, NotFound
 from organisatrice.core.reads import long_reads
@@ -162,7 +163,7 @@ class _Row(msgspec.Struct, kw_only=True):
     changes: dict[str, list[Any]] = msgspec.field(default_factory=dict)
     id: int | None = None
 
-    def refuse(self, field: str | None, code: str, message: str) -> None:
+    def refuse(self, field: str | None, code: Code, message: str) -> None:
         self.errors.append(
             RowError(
                 row=self.index,
@@ -205,7 +206,7 @@ def _read(index: int, record: RecordIn, *, batch: bool) -> _Row:
     if batch and external_id is None:
         row.refuse(
             "external_id",
-            "missing_field",
+            Code.MISSING_FIELD,
             "Each row of a batch needs its external_id: the key that finds it again.",
         )
     for list_name in _ORDER_LISTS:
@@ -215,7 +216,7 @@ def _read(index: int, record: RecordIn, *, batch: bool) -> _Row:
         try:
             given["email"] = valid_address(given["email"], label="Email", field="email").email
         except Invalid as error:
-            row.refuse("email", "invalid_email", error.detail)
+            row.refuse("email", Code.INVALID_EMAIL, error.detail)
     return row
 
 
@@ -244,7 +245,7 @@ async def upsert(
             if "responsible" in row.lists:
                 row.refuse(
                     "responsible",
-                    "not_allowed",
+                    Code.NOT_ALLOWED,
                     "Only back-office may choose who is responsible for an order.",
                 )
     with long_reads():
@@ -276,7 +277,7 @@ def _refuse_repeated_keys(rows: list[_Row]) -> None:
         if seen != row.index:
             row.refuse(
                 "external_id",
-                "duplicate_external_id",
+                Code.DUPLICATE_EXTERNAL_ID,
                 f'The external id "{row.external_id}" is also in row {seen}; '
                 "each record may appear once in a batch.",
             )
@@ -292,7 +293,11 @@ async def _find_targets(
             if wanted_id is None:
                 continue
             if wanted_id not in found:
-                raise NotFound(f"{spec.label} {wanted_id} does not exist.")
+                raise NotFound(
+                    f"{spec.label} {wanted_id} does not exist.",
+                    code=Code.RECORD_NOT_FOUND,
+                    params={"kind": spec.label.lower(), "id": wanted_id},
+                )
             row.target = wanted_id
     keys = {r.external_id for r in rows if r.external_id is not None}
     by_key = await _ids_by_key(spec.table, actor.company_id, keys) if keys else {}
@@ -305,7 +310,7 @@ async def _find_targets(
         elif holder is not None and holder != row.target:
             row.refuse(
                 "external_id",
-                "duplicate_external_id",
+                Code.DUPLICATE_EXTERNAL_ID,
                 f'{spec.label} {holder} already has the external id "{row.external_id}".',
             )
 
@@ -366,7 +371,7 @@ async def _resolve_references(actor: Actor, kind: RecordKind, rows: list[_Row]) 
         by_id = await _ids_of_company(table, company, by_id_wanted) if by_id_wanted else set()
         for row in live:
             if name in row.given and f"{name}_id" in row.given:
-                row.refuse(name, "two_references", f"Give the {name} by external id or by id.")
+                row.refuse(name, Code.TWO_REFERENCES, f"Give the {name} by external id or by id.")
                 continue
             if f"{name}_id" in row.given:
                 wanted_id = row.given.pop(f"{name}_id")
@@ -374,7 +379,7 @@ async def _resolve_references(actor: Actor, kind: RecordKind, rows: list[_Row]) 
                     row.given[name] = wanted_id
                 else:
                     row.refuse(
-                        f"{name}_id", "unknown_reference", f"There is no {name} {wanted_id}."
+                        f"{name}_id", Code.UNKNOWN_REFERENCE, f"There is no {name} {wanted_id}."
                     )
             elif name in row.given:
                 key = row.given[name]
@@ -383,7 +388,7 @@ async def _resolve_references(actor: Actor, kind: RecordKind, rows: list[_Row]) 
                 else:
                     row.refuse(
                         name,
-                        "unknown_reference",
+                        Code.UNKNOWN_REFERENCE,
                         f'No {name} has the external id "{key}". Send the {name} first.',
                     )
     if kind is RecordKind.ORDER:
@@ -403,11 +408,13 @@ async def _resolve_order_lists(company: int, rows: list[_Row]) -> None:
         if "building_ids" in row.given:
             wanted = row.given.pop("building_ids")
             if "buildings" in row.lists:
-                row.refuse("buildings", "two_references", "Give buildings by external id or id.")
+                row.refuse("buildings", Code.TWO_REFERENCES, "Give buildings by external id or id.")
             for building_id in wanted:
                 if building_id not in of_company:
                     row.refuse(
-                        "building_ids", "unknown_reference", f"There is no building {building_id}."
+                        "building_ids",
+                        Code.UNKNOWN_REFERENCE,
+                        f"There is no building {building_id}.",
                     )
             row.lists["buildings"] = list(dict.fromkeys(wanted))
         elif "buildings" in row.lists:
@@ -418,7 +425,7 @@ async def _resolve_order_lists(company: int, rows: list[_Row]) -> None:
                 else:
                     row.refuse(
                         "buildings",
-                        "unknown_reference",
+                        Code.UNKNOWN_REFERENCE,
                         f'No building has the external id "{key}". Send the building first.',
                     )
             row.lists["buildings"] = list(dict.fromkeys(resolved))
@@ -428,7 +435,7 @@ async def _resolve_order_lists(company: int, rows: list[_Row]) -> None:
                 if email.lower() not in employees:
                     row.refuse(
                         "responsible",
-                        "unknown_reference",
+                        Code.UNKNOWN_REFERENCE,
                         f'No employee of the company has the email address "{email}".',
                     )
                 else:
@@ -441,7 +448,7 @@ async def _resolve_order_lists(company: int, rows: list[_Row]) -> None:
                 if technician is None:
                     row.refuse(
                         f"work_items[{n}].technician",
-                        "unknown_reference",
+                        Code.UNKNOWN_REFERENCE,
                         f'No employee of the company has the email address "{item.technician}".',
                     )
                     continue
@@ -517,7 +524,9 @@ def _plan(
     if kind is RecordKind.CONTACT:
         # A contact belongs to a client or to a building: naming one lets go of the other.
         if "client" in given and "building" in given:
-            row.refuse("client", "two_references", "A contact belongs to a client or a building.")
+            row.refuse(
+                "client", Code.TWO_REFERENCES, "A contact belongs to a client or a building."
+            )
             return
         if "client" in given:
             given["building"] = None
@@ -531,14 +540,16 @@ def _plan(
     for name in spec.required:
         if after(name) in (None, ""):
             row.refuse(
-                name, "missing_field", f"{spec.label} needs {name.replace('_', ' ')}: it is empty."
+                name,
+                Code.MISSING_FIELD,
+                f"{spec.label} needs {name.replace('_', ' ')}: it is empty.",
             )
     if kind is RecordKind.CONTACT and after("client") is None and after("building") is None:
-        row.refuse("client", "missing_field", "A contact belongs to a client or a building.")
+        row.refuse("client", Code.MISSING_FIELD, "A contact belongs to a client or a building.")
     if kind is RecordKind.ORDER:
         start, end = after("start_date"), after("end_date")
         if isinstance(start, date) and isinstance(end, date) and end < start:
-            row.refuse("end_date", "invalid_value", "The order cannot end before it starts.")
+            row.refuse("end_date", Code.INVALID_VALUE, "The order cannot end before it starts.")
     if row.errors:
         return
     if stored is None:
@@ -602,7 +613,8 @@ async def _write(
         if _is_unique_violation(error):
             raise Conflict(
                 "Another request created one of these records at the same moment; "
-                "send the batch again."
+                "send the batch again.",
+                code=Code.RECORD_CREATED_MEANWHILE,
             ) from None
         raise
 
@@ -699,7 +711,8 @@ async def save_one(actor: Actor, kind: RecordKind, record: RecordIn, record_id: 
     result = await upsert(actor, kind, [record], ids=[record_id], source="screen")
     if result.errors:
         first = result.errors[0]
-        raise Invalid(first.message, field=first.field)
+        # The row's code names the problem; the field says where, so the words need no params.
+        raise Invalid(first.message, code=Code(first.code), field=first.field)
     found = result.rows[0].id
     assert found is not None
     return found

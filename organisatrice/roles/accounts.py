@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from organisatrice.core.addresses import valid_address
+from organisatrice.core.codes import Code
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import Conflict, Invalid
 from organisatrice.roles.auth import normalise_email
@@ -20,7 +21,12 @@ def parse_roles(names: Iterable[str]) -> frozenset[Role]:
             roles.add(Role(name.strip().lower()))
         except ValueError:
             known = ", ".join(r.value for r in Role)
-            raise Invalid(f"Unknown role {name!r}; known roles: {known}.", field="roles") from None
+            raise Invalid(
+                f"Unknown role {name!r}; known roles: {known}.",
+                code=Code.ROLE_UNKNOWN,
+                params={"role": name},
+                field="roles",
+            ) from None
     return frozenset(roles)
 
 
@@ -34,7 +40,7 @@ def checked_locale(locale: str) -> str:
         raise Invalid(
             f"Unknown language; use one of {', '.join(LOCALES)}.",
             field="locale",
-            code="unknown_locale",
+            code=Code.UNKNOWN_LOCALE,
         )
     return locale
 
@@ -62,17 +68,27 @@ async def create_employee(
     if password_hash is None:
         if len(password) < MIN_LENGTH:
             raise Invalid(
-                f"The password must have at least {MIN_LENGTH} characters.", field="password"
+                f"The password must have at least {MIN_LENGTH} characters.",
+                code=Code.PASSWORD_TOO_SHORT,
+                params={"min": MIN_LENGTH},
+                field="password",
             )
         password_hash = hash_password(password)
     holder = await Employee.select(Employee.company).where(Employee.email == email).first()
     if holder is not None:
         # Addresses sign in across all companies, so one can serve only one employee; whether
         # another company has it is that company's business.
+        if holder["company"] == company_id:
+            raise Conflict(
+                f"An employee with the address {email} exists already.",
+                code=Code.EMPLOYEE_EMAIL_TAKEN,
+                params={"email": email},
+                field="email",
+            )
         raise Conflict(
-            f"An employee with the address {email} exists already."
-            if holder["company"] == company_id
-            else f"The address {email} cannot be used for a new employee; ask for another.",
+            f"The address {email} cannot be used for a new employee; ask for another.",
+            code=Code.EMPLOYEE_EMAIL_UNAVAILABLE,
+            params={"email": email},
             field="email",
         )
     employee = Employee(

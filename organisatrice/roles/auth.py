@@ -20,6 +20,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from organisatrice.core.codes import Code
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import Unauthorized
 from organisatrice.core.statements import Statement
@@ -98,7 +99,7 @@ async def sign_in(email: str, password: str, source: str) -> tuple[str, Actor]:
     matches = await verify_password_off_loop(row["password_hash"] if row else None, password)
     actor = await actor_of_employee(row["id"]) if matches and row is not None else None
     if actor is None:
-        raise Unauthorized("Wrong email address or password.")
+        raise Unauthorized("Wrong email address or password.", code=Code.WRONG_CREDENTIALS)
     await throttle.succeeded(failure, actor.employee_id, email, source)
     token = secrets.token_urlsafe(32)
     async with transaction():

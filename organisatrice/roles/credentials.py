@@ -13,6 +13,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from organisatrice.core.codes import Code
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import Invalid, NotFound
 from organisatrice.roles.passwords import (
@@ -41,7 +42,12 @@ def _now() -> datetime:
 
 def checked_new_password(password: str, field: str = "new_password") -> str:
     if len(password) < MIN_LENGTH:
-        raise Invalid(f"The password must have at least {MIN_LENGTH} characters.", field=field)
+        raise Invalid(
+            f"The password must have at least {MIN_LENGTH} characters.",
+            code=Code.PASSWORD_TOO_SHORT,
+            params={"min": MIN_LENGTH},
+            field=field,
+        )
     return password
 
 
@@ -61,7 +67,11 @@ async def change_password(
     checked_new_password(new)
     row = await Employee.select(Employee.password_hash).where(Employee.id == actor.employee_id)
     if not row or not await verify_password_off_loop(row[0]["password_hash"], current):
-        raise Invalid("The current password is not right.", field="current_password")
+        raise Invalid(
+            "The current password is not right.",
+            code=Code.WRONG_PASSWORD,
+            field="current_password",
+        )
     hashed = await hash_password_off_loop(new)
     async with transaction():
         await Employee.update({Employee.password_hash: hashed}).where(
@@ -77,9 +87,17 @@ async def issue_link(actor: Actor, employee_id: int, purpose: str) -> str:
         (Employee.id == employee_id) & (Employee.company == actor.company_id)
     )
     if not employee:
-        raise NotFound(f"Employee {employee_id} does not exist.")
+        raise NotFound(
+            f"Employee {employee_id} does not exist.",
+            code=Code.EMPLOYEE_NOT_FOUND,
+            params={"id": employee_id},
+        )
     if not employee[0]["active"]:
-        raise Invalid("The employee is deactivated; activate them first.", field="employee_id")
+        raise Invalid(
+            "The employee is deactivated; activate them first.",
+            code=Code.EMPLOYEE_INACTIVE,
+            field="employee_id",
+        )
     secret = secrets.token_urlsafe(32)
     async with transaction():
         await PasswordLink.delete().where(
@@ -118,6 +136,7 @@ async def set_password_with_link(secret: str, new: str) -> None:
         if not link:
             raise Invalid(
                 "This link is used up or has expired. Ask back-office to send a new one.",
+                code=Code.LINK_EXPIRED,
                 field="token",
             )
         employee_id = link[0]["employee"]

@@ -17,6 +17,7 @@ import msgspec
 from PIL import Image, ImageOps
 
 from organisatrice.core.blobs import blob_store, store_then_record
+from organisatrice.core.codes import Code
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import NotFound, UnsupportedType
 from organisatrice.core.images import check_pixels, check_upload_size, encoded, reading_upload
@@ -49,7 +50,10 @@ def check_logo(data: bytes) -> LogoImage:
             fmt = probe.format or ""
             if fmt not in _ACCEPTED:
                 raise UnsupportedType(
-                    f"This file is a {fmt or 'unknown'} image. {_ACCEPTED_TEXT}", field="file"
+                    f"This file is a {fmt or 'unknown'} image. {_ACCEPTED_TEXT}",
+                    code=Code.LOGO_TYPE_NOT_ACCEPTED,
+                    params={"format": fmt or "?"},
+                    field="file",
                 )
             check_pixels(*probe.size, MAX_LOGO_PIXELS)
             probe.verify()
@@ -121,6 +125,6 @@ async def remove_logo(actor: Actor) -> CompanyOut:
 async def company_logo(actor: Actor) -> LogoImage:
     sha = await _logo_sha256(actor)
     if sha is None:
-        raise NotFound("The company has no logo.")
+        raise NotFound("The company has no logo.", code=Code.NO_LOGO)
     data = await blob_store().read(sha)
     return LogoImage(data=data, content_type=filetype.guess_mime(data) or "image/png")

@@ -10,6 +10,9 @@ from enum import StrEnum
 
 import msgspec
 
+from organisatrice.core.codes import Code
+from organisatrice.core.errors import Forbidden
+
 
 class Role(StrEnum):
     DISPATCHER = "dispatcher"
@@ -85,6 +88,13 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
 class Decision(msgspec.Struct, frozen=True):
     allowed: bool
     reason: str = ""
+    # A refusal's code and the values its words name, for the UI's catalogues.
+    code: Code | None = None
+    params: dict[str, str] = msgspec.field(default_factory=dict)
+
+    def refusal(self) -> Forbidden:
+        """The refusal to raise when the decision says no."""
+        return Forbidden(self.reason, code=self.code or Code.NOT_ALLOWED, params=self.params)
 
 
 ALLOWED = Decision(True)
@@ -167,10 +177,26 @@ def decide(actor: Actor, needs: Permission) -> Decision:
     if actor.token_id is not None:
         granting = [s.value for s, held in _BY_SCOPE.items() if needs in held]
         if not granting:
-            return Decision(False, "API tokens may not do this; sign in as a person.")
-        return Decision(False, f"This token lacks the scope {' or '.join(granting)}.")
-    holders = [_ROLE_LABELS.get(r, r.value) for r, held in _BY_ROLE.items() if needs in held]
-    return Decision(False, f"Only {' or '.join(holders) or 'authorised'} staff may do this.")
+            return Decision(
+                False, "API tokens may not do this; sign in as a person.", Code.TOKEN_NOT_PERMITTED
+            )
+        return Decision(
+            False,
+            f"This token lacks the scope {' or '.join(granting)}.",
+            Code.TOKEN_LACKS_SCOPE,
+            {"scopes": " | ".join(granting)},
+        )
+    held_by = [r for r, held in _BY_ROLE.items() if needs in held]
+    if not held_by:
+        return Decision(False, "Only authorised staff may do this.", Code.NOT_ALLOWED)
+    holders = [_ROLE_LABELS.get(r, r.value) for r in held_by]
+    return Decision(
+        False,
+        f"Only {' or '.join(holders)} staff may do this.",
+        Code.ROLE_REQUIRED,
+        # Role values, for the UI to name each as its role labels do.
+        {"roles": ",".join(r.value for r in held_by)},
+    )
 
 
 def sees_all_orders(actor: Actor) -> bool:
@@ -185,11 +211,11 @@ def sees_all_orders(actor: Actor) -> bool:
 def may_email_at_all(actor: Actor) -> Decision:
     """The switches: the company's and the employee's. Machines never email."""
     if actor.token_id is not None:
-        return Decision(False, "API tokens cannot send emails.")
+        return Decision(False, "API tokens cannot send emails.", Code.TOKEN_CANNOT_EMAIL)
     if not actor.company_email_enabled:
-        return Decision(False, "Email is switched off for the company.")
+        return Decision(False, "Email is switched off for the company.", Code.COMPANY_EMAIL_OFF)
     if not actor.may_email:
-        return Decision(False, "Email is switched off for you.")
+        return Decision(False, "Email is switched off for you.", Code.EMPLOYEE_EMAIL_OFF)
     return ALLOWED
 
 
@@ -203,5 +229,6 @@ def may_email_on_order(actor: Actor, *, responsible: bool) -> Decision:
         return Decision(
             False,
             "You are not responsible for this order and are neither dispatcher nor coordinator.",
+            Code.NOT_RESPONSIBLE,
         )
     return ALLOWED

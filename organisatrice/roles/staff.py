@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from organisatrice.core.addresses import valid_address
+from organisatrice.core.codes import Code
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import Conflict, Invalid, NotFound
 from organisatrice.roles.accounts import checked_locale, create_employee, parse_roles
@@ -56,7 +57,11 @@ async def employee_of_company(actor: Actor, employee_id: int) -> EmployeeOut:
         .first()
     )
     if row is None:
-        raise NotFound(f"Employee {employee_id} does not exist.")
+        raise NotFound(
+            f"Employee {employee_id} does not exist.",
+            code=Code.EMPLOYEE_NOT_FOUND,
+            params={"id": employee_id},
+        )
     return msgspec.convert(row, EmployeeOut)
 
 
@@ -65,7 +70,10 @@ def _checked_time_zone(name: str) -> str:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise Invalid(
-            f"Unknown time zone {name!r}; use e.g. Europe/Zurich.", field="time_zone"
+            f"Unknown time zone {name!r}; use e.g. Europe/Zurich.",
+            code=Code.TIME_ZONE_UNKNOWN,
+            params={"time_zone": name},
+            field="time_zone",
         ) from None
     return name
 
@@ -138,6 +146,8 @@ async def change_employee(actor: Actor, employee_id: int, patch: EmployeePatch) 
             raise Conflict(
                 f"{before.first_name} {before.last_name} is the last active back-office "
                 "employee; give another employee the back-office role first.",
+                code=Code.LAST_BACKOFFICE,
+                params={"name": f"{before.first_name} {before.last_name}"},
                 field="roles",
             )
         # Checked after the last back-office, so the sole back-office hears the deeper reason.
@@ -145,6 +155,7 @@ async def change_employee(actor: Actor, employee_id: int, patch: EmployeePatch) 
             raise Conflict(
                 "You cannot change your own roles or deactivate yourself; ask another "
                 "back-office employee.",
+                code=Code.OWN_ROLES,
                 field="roles" if "roles" in changes else "active",
             )
         if not changes:
@@ -196,7 +207,7 @@ async def company_settings(actor: Actor) -> CompanyOut:
         .first()
     )
     if row is None:
-        raise NotFound("Your company no longer exists.")
+        raise NotFound("Your company no longer exists.", code=Code.COMPANY_GONE)
     sha = row.pop("logo_sha256")
     # The logo's address changes with the logo, so no browser shows the one it cached before.
     logo_url = f"/api/company/logo?v={sha[:16]}" if sha else None
@@ -247,7 +258,9 @@ async def change_company(actor: Actor, patch: CompanyPatch) -> CompanyOut:
 def refuse_line_breaks(value: str, field: str) -> None:
     """Company details go into headers' display names and signatures: one line each."""
     if any(c in value for c in "\r\n\x00\u2028\u2029"):
-        raise Invalid(f"The {field.replace('_', ' ')} must be one line.", field=field)
+        raise Invalid(
+            f"The {field.replace('_', ' ')} must be one line.", code=Code.ONE_LINE, field=field
+        )
 
 
 async def sender_address(company_id: int) -> str:

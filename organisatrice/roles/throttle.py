@@ -22,6 +22,7 @@ from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine
 
+from organisatrice.core.codes import Code
 from organisatrice.core.db import engine, transaction
 from organisatrice.core.errors import TooManyRequests
 from organisatrice.roles.tables import Employee, SignInFailure
@@ -102,6 +103,8 @@ def _wait(failures: list[dict[str, Any]], limit: int, since: datetime, what: str
     return TooManyRequests(
         f"Too many failed sign-ins {what}. Try again in {wait // 60 + 1} minutes "
         "or ask back-office to reset your password.",
+        code=Code.TOO_MANY_SIGN_INS,
+        params={"minutes": wait // 60 + 1},
         retry_after=wait,
     )
 

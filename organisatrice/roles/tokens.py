@@ -13,6 +13,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid, NotFound
 from organisatrice.core.statements import Statement
 from organisatrice.roles.policy import Actor, Scope
@@ -73,7 +74,11 @@ async def _token_of_company(actor: Actor, token_id: int) -> ApiTokenOut:
         .first()
     )
     if row is None:
-        raise NotFound(f"API token {token_id} does not exist.")
+        raise NotFound(
+            f"API token {token_id} does not exist.",
+            code=Code.TOKEN_NOT_FOUND,
+            params={"id": token_id},
+        )
     return _out(row, _now())
 
 
@@ -83,10 +88,15 @@ async def create_token(actor: Actor, data: ApiTokenIn) -> ApiTokenCreated:
         if data.expires_at.tzinfo is None:
             raise Invalid(
                 "Give the expiry with its time zone, e.g. 2027-01-01T00:00:00+01:00.",
+                code=Code.TIME_ZONE_MISSING,
                 field="expires_at",
             )
         if data.expires_at <= now:
-            raise Invalid("The expiry must lie in the future.", field="expires_at")
+            raise Invalid(
+                "The expiry must lie in the future.",
+                code=Code.EXPIRY_IN_PAST,
+                field="expires_at",
+            )
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         company=actor.company_id,

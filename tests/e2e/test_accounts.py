@@ -107,7 +107,7 @@ async def test_back_office_sends_a_reset_link_and_the_employee_sets_a_new_passwo
         await own.get_by_label("Neues Passwort wiederholen").fill(NEW_PASSWORD)
         await own.get_by_role("button", name="Passwort festlegen").tap()
         refused = own.get_by_test_id("set-password-error")
-        await expect(refused).to_contain_text("used up or has expired")
+        await expect(refused).to_contain_text("Dieser Link ist verbraucht oder abgelaufen.")
         await expect(refused).to_contain_text("Bitten Sie das Back-Office um einen neuen Link.")
         await shoot(own, screenshots, "set-password-refused")
 
@@ -162,7 +162,7 @@ async def test_changing_my_password_signs_out_my_other_device(
         await form.get_by_role("button", name="Passwort ändern").tap()
         # The server's refusal at its field, which gets the focus.
         await expect(form.get_by_label("Aktuelles Passwort")).to_be_focused()
-        await expect(form).to_contain_text("The current password is not right.")
+        await expect(form).to_contain_text("Das aktuelle Passwort stimmt nicht.")
         await shoot(page, screenshots, "account-refused")
 
         await form.get_by_label("Aktuelles Passwort").fill("correct horse battery")

@@ -168,15 +168,15 @@ async def test_a_bad_placeholder_shows_the_servers_error_with_field_and_line(
     motivation = page.get_by_label("Einleitung")
     await motivation.fill(f"Guten Tag\n{TYPO}")
 
-    # Seen while typing, in the server's words too ...
+    # Seen while typing, in plain words from the server's code, with the field's label ...
     await expect(page.get_by_test_id("template-typos")).to_contain_text("order.numbr")
     await expect(page.get_by_test_id("sample-error")).to_contain_text(
-        "Motivation, line 2: unknown placeholder 'order.numbr'"
+        "Einleitung, Zeile 2: Den Platzhalter «order.numbr» gibt es nicht."
     )
-    # ... and refused on saving, in the server's words, at the field it names.
+    # ... and refused on saving in the same words, at the field it names.
     await page.get_by_role("button", name="Speichern", exact=True).tap()
     error = page.get_by_test_id("template-error")
-    await expect(error).to_contain_text("Motivation, line 2")
+    await expect(error).to_contain_text("Einleitung, Zeile 2")
     await expect(error).to_contain_text("order.numbr")
     await expect(motivation).to_have_attribute("aria-invalid", "true")
     await expect(motivation).to_be_focused()
@@ -358,7 +358,9 @@ async def test_back_office_tests_the_relay_and_sets_the_limits(
     await expect(switch).to_have_attribute("aria-checked", "false")
     await expect(page.get_by_text("Ausgeschaltet")).to_be_visible()
     await page.goto(f"/#/orders/{setup.order}")
-    await expect(page.get_by_test_id("email-reason")).to_contain_text("switched off")
+    await expect(page.get_by_test_id("email-reason")).to_contain_text(
+        "E-Mail ist für die Firma ausgeschaltet."
+    )
     await page.goto("/#/admin/company")
     await switch.tap()
     await expect(switch).to_have_attribute("aria-checked", "true")
@@ -372,4 +374,6 @@ async def test_others_see_no_back_office(page: Page) -> None:
     await expect(page.get_by_test_id("nav-admin")).to_have_count(0)
     # Typing the address leads to the server's refusal, not to a broken screen.
     await page.goto("/#/admin/employees")
-    await expect(page.get_by_role("alert")).to_contain_text("Only back-office staff")
+    await expect(page.get_by_role("alert")).to_contain_text(
+        "Dafür braucht es die Rolle Backoffice."
+    )

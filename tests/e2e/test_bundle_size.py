@@ -22,11 +22,13 @@ pytestmark = pytest.mark.e2e
 BUDGET_GZIP_BYTES = 120_000
 # Everything one person can ever load (all screens, one language), loaded screen by screen on
 # demand. Raised from 120 KB when the data screens came (clients, orders, import, tokens,
-# webhooks: eight screens, 240 texts a language).
-BUDGET_ALL_SCREENS_GZIP_BYTES = 170_000
+# webhooks: eight screens, 240 texts a language), and to 180 KB when every problem and history
+# line got its words in the reader's language (issue 19: 170 texts a language).
+BUDGET_ALL_SCREENS_GZIP_BYTES = 180_000
 # Every file the build emits, uncompressed, all four languages included: a ceiling against
-# a dependency or a screen that balloons.
-BUDGET_TOTAL_BYTES = 560_000
+# a dependency or a screen that balloons. Raised from 560 KB for the problems' and history
+# lines' words (issue 19: about 20 KB a language).
+BUDGET_TOTAL_BYTES = 620_000
 # The catalogues loaded on demand (German is built into the entry chunk).
 OTHER_LANGUAGES = re.compile(r"^(en|fr|it)-[\w-]+\.js$")
 

@@ -58,7 +58,9 @@ async def test_back_office_edits_the_company_and_uploads_its_logo(
     await sender.fill("kein adresse")
     await details.get_by_role("button", name="Angaben speichern").tap()
     await expect(sender).to_have_attribute("aria-invalid", "true")
-    await expect(details.locator(".field-error")).to_contain_text("sender address")
+    await expect(details.locator(".field-error")).to_contain_text(
+        "«kein adresse» ist keine gültige E-Mail-Adresse."
+    )
     await page.screenshot(path=screenshots / "company-details-error.png")
 
     await sender.fill("auftraege@muster.example")
@@ -107,7 +109,7 @@ async def test_back_office_edits_the_company_and_uploads_its_logo(
     fake = tmp_path / "fake.png"
     fake.write_text("not a picture")
     await logo.locator("input[type=file]").set_input_files(fake)
-    await expect(logo.get_by_role("alert")).to_contain_text("not a readable image")
+    await expect(logo.get_by_role("alert")).to_contain_text("kein lesbares Bild")
     await expect(page.get_by_test_id("logo-preview")).to_be_visible()
 
     await logo.get_by_role("button", name="Logo entfernen").tap()

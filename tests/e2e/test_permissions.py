@@ -29,7 +29,7 @@ async def test_technician_not_responsible_sees_the_reason_instead_of_write(
     await page.goto(f"/#/orders/{order.id}")
     await expect(page.get_by_role("heading", name="Boiler entkalken")).to_be_visible()
     reason = page.get_by_test_id("email-reason")
-    await expect(reason).to_contain_text("not responsible for this order")
+    await expect(reason).to_contain_text("für diesen Auftrag nicht verantwortlich")
     await expect(page.get_by_test_id("write-email")).to_have_count(0)
     await expect(page.get_by_role("link", name="Arbeitsrapport senden")).to_have_count(0)
     await page.screenshot(path=screenshots / "order-no-email.png", full_page=True)

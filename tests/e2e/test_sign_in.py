@@ -22,7 +22,7 @@ async def test_wrong_password_shows_the_apis_message_and_the_right_one_the_name_
 
     await sign_in(page, employee.email, "not the password")
     error = page.get_by_test_id("sign-in-error")
-    await expect(error).to_have_text("Wrong email address or password.")
+    await expect(error).to_have_text("E-Mail-Adresse oder Passwort stimmt nicht.")
     await expect(page.get_by_label("Passwort")).to_be_focused()
     await page.screenshot(path=screenshots / "sign-in-refused.png")
 

@@ -1,7 +1,13 @@
 /** Names for the API's codes (kinds, statuses, events, roles) in the UI's language; an unknown
  * code is shown as it is rather than hidden. */
 import { ARCHIVE_KINDS, EMAIL_STATUSES, ROLES, type ArchiveKind, type EmailStatus, type Role } from "./api";
-import { isLanguage, t } from "./i18n/index.svelte";
+import { de } from "./i18n/de";
+import { isLanguage, t, type Key } from "./i18n/index.svelte";
+
+/** Whether the catalogues have `key` (German has every key). */
+export function isKey(key: string): key is Key {
+  return key in de;
+}
 
 export function kindLabel(kind: string): string {
   return (ARCHIVE_KINDS as readonly string[]).includes(kind) ? t(`kind.${kind as ArchiveKind}`) : kind;
@@ -36,4 +42,11 @@ export function iconKind(kind: string): IconKind {
 /** "im Postausgang" → "Im Postausgang", for labels that stand alone (chips, headings). */
 export function capitalize(text: string): string {
   return text.charAt(0).toLocaleUpperCase() + text.slice(1);
+}
+
+/** A line of an email's history (an event's or a recipient's detail): ours by its code in the
+ * reader's language; a relay's or a report's own words as they came. */
+export function historyLine(said: { code?: string | null; params?: Record<string, string>; detail: string }): string {
+  const key = `history.${said.code ?? ""}`;
+  return said.code && isKey(key) ? t(key, said.params) : said.detail;
 }

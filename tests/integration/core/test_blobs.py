@@ -176,6 +176,7 @@ async def test_the_sweep_knows_every_column_that_names_a_blob() -> None:
         ("inbound_report", "blob_sha256"),
         ("import_job", "blob_sha256"),
         ("report_signature", "image_sha256"),
+        ("client_reply", "blob_sha256"),
     }
 
 

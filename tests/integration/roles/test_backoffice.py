@@ -75,7 +75,12 @@ async def test_company_email_switch_reaches_the_order_decision(app: Litestar) ->
         async with ApiClient.signed_in(app, admin.email) as admin_client:
             await admin_client.patch("/api/company", json={"email_enabled": False})
         email = (await client.get(f"/api/orders/{order.id}")).json()["email"]
-        assert email == {"allowed": False, "reason": "Email is switched off for the company."}
+        assert email == {
+            "allowed": False,
+            "reason": "Email is switched off for the company.",
+            "code": "company_email_off",
+            "params": {},
+        }
         assert (await client.get("/api/me")).json()["company_email_enabled"] is False
 
 
@@ -88,8 +93,9 @@ async def test_order_detail_says_why_a_technician_may_not_email(app: Litestar) -
         email = (await client.get(f"/api/orders/{order.id}")).json()["email"]
         assert email["allowed"] is False
         assert "not responsible for this order" in email["reason"]
+        assert email["code"] == "not_responsible"
         email = (await client.get(f"/api/orders/{responsible_order.id}")).json()["email"]
-        assert email == {"allowed": True, "reason": ""}
+        assert email == {"allowed": True, "reason": "", "code": None, "params": {}}
 
 
 async def test_me_lists_roles_and_permissions(app: Litestar) -> None:

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from organisatrice.core.bounded import BoundedPool, Budget, OverBudget, note
+from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid
 
 
@@ -23,7 +24,12 @@ def _hog(megabytes: int) -> int:
 
 
 def _refuse(field: str) -> None:
-    raise Invalid("That will not do.", field=field, code="not_done")
+    raise Invalid(
+        "That will not do.",
+        code=Code.TEMPLATE_SYNTAX,
+        params={"block": field, "line": 2},
+        field=field,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +57,16 @@ async def test_work_over_its_memory_is_refused_and_the_pool_goes_on(pool: Bounde
     assert await pool.run(Budget(seconds=5, memory_mb=512), _hog, 10) == 10 * 1024 * 1024
 
 
-async def test_a_rules_error_crosses_back_with_its_field_and_code(pool: BoundedPool) -> None:
+async def test_a_rules_error_crosses_back_with_its_field_code_and_params(pool: BoundedPool) -> None:
     with pytest.raises(Invalid) as refused:
         await pool.run(Budget(seconds=5, memory_mb=512), _refuse, "subject")
     error = refused.value
-    assert (error.detail, error.field, error.code) == ("That will not do.", "subject", "not_done")
+    assert (error.detail, error.field, error.code) == (
+        "That will not do.",
+        "subject",
+        "template_syntax",
+    )
+    assert error.params == {"block": "subject", "line": 2}
 
 
 def _large(megabytes: int) -> bytes:

@@ -88,6 +88,7 @@ export type WebhookDelivery = Schemas["WebhookDeliveryOut"];
 export type WebhookAttempt = Schemas["WebhookAttemptOut"];
 export type EventType = Schemas["EventType"];
 export type ReportSignature = Schemas["SignatureOut"];
+export type Decision = Schemas["Decision"];
 
 export const EMAIL_STATUSES: readonly EmailStatus[] = [
   "queued",

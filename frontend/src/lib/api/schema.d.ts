@@ -1674,6 +1674,11 @@ export interface components {
             id: number;
             name: string;
         };
+        /**
+         * Code
+         * @enum {string}
+         */
+        Code: "api_only" | "attachment_name_missing" | "attachment_not_found" | "building_not_found" | "caption_control_characters" | "caption_too_long" | "choice_unknown" | "client_not_found" | "company_email_off" | "company_gone" | "contact_not_found" | "contact_not_of_order" | "contact_or_address" | "content_id_invalid" | "content_type_invalid" | "csrf_failed" | "cursor_invalid" | "cursor_of_other_search" | "daily_limit_reached" | "date_out_of_range" | "document_check_too_slow" | "document_damaged" | "document_kind_unknown" | "document_not_found" | "document_not_named" | "document_removed" | "document_type_not_accepted" | "draft_changed_meanwhile" | "draft_not_found" | "duplicate_external_id" | "email_address_invalid" | "email_not_found" | "email_too_large" | "employee_email_off" | "employee_email_taken" | "employee_email_unavailable" | "employee_inactive" | "employee_not_active" | "employee_not_found" | "empty_file" | "endpoint_closed" | "expiry_in_past" | "file_not_found" | "file_too_large" | "header_name_invalid" | "header_reserved" | "host_missing" | "host_not_allowed" | "host_unresolved" | "image_too_many_pixels" | "image_unreadable" | "import_done" | "import_not_found" | "import_running" | "inline_image_not_image" | "internal_error" | "invalid_email" | "invalid_mapping" | "invalid_value" | "last_backoffice" | "link_expired" | "link_not_sent" | "logo_type_not_accepted" | "logo_unreadable" | "method_not_allowed" | "missing_column" | "missing_field" | "monthly_below_daily" | "monthly_limit_reached" | "nested_too_deeply" | "not_allowed" | "not_responsible" | "no_logo" | "no_photos" | "no_photo_selected" | "no_recipient" | "no_sender" | "no_sender_address" | "no_such_address" | "no_work_reports" | "nul_character" | "oauth_client_id_missing" | "oauth_client_refused" | "oauth_client_secret_missing" | "oauth_consent_expired" | "oauth_consent_refused" | "oauth_grant_revoked" | "oauth_mailbox_missing" | "oauth_needs_session" | "oauth_not_connected" | "oauth_not_google" | "oauth_no_refresh_token" | "oauth_refused" | "oauth_state_mismatch" | "oauth_tenant_missing" | "oauth_unreachable" | "office_file_too_big_unpacked" | "one_line" | "operator_only" | "order_not_found" | "own_roles" | "page_size_out_of_range" | "password_too_short" | "pdf_password_protected" | "period_reversed" | "photos_do_not_fit" | "photo_not_found" | "photo_type_not_accepted" | "photo_unreadable" | "port_not_allowed" | "record_created_meanwhile" | "record_not_found" | "reply_not_found" | "report_not_found" | "request_refused" | "request_too_large" | "retention_count_changed" | "retention_out_of_order" | "role_required" | "role_unknown" | "search_too_short" | "signature_blank" | "signature_changed" | "signature_empty" | "signature_not_found" | "signature_not_png" | "signature_too_large" | "signer_invalid" | "signer_missing" | "sign_in_required" | "stored_file_missing" | "style_unreadable" | "template_not_allowed" | "template_not_found" | "template_syntax" | "template_too_costly" | "template_too_long" | "template_unknown_placeholder" | "time_zone_missing" | "time_zone_unknown" | "token_cannot_email" | "token_invalid" | "token_lacks_scope" | "token_not_found" | "token_not_permitted" | "too_large" | "too_many_columns" | "too_many_responsible" | "too_many_sign_ins" | "too_many_webhooks" | "two_references" | "unknown_locale" | "unknown_reference" | "unreadable_row" | "unsafe_header" | "unsupported_type" | "url_invalid" | "url_needs_https" | "url_with_credentials" | "validation_failed" | "webhook_delivery_not_found" | "webhook_not_found" | "webhook_secret_unreadable" | "wrong_credentials" | "wrong_encoding" | "wrong_password";
         /** CompanyOut */
         CompanyOut: {
             id: number;
@@ -1746,6 +1751,10 @@ export interface components {
             allowed: boolean;
             /** @default  */
             reason: string;
+            code?: components["schemas"]["Code"] | null;
+            params?: {
+                [key: string]: string;
+            };
         };
         /** DeliveryEventOut */
         DeliveryEventOut: {
@@ -1754,6 +1763,10 @@ export interface components {
             event: string;
             recipient: string;
             detail: string;
+            code?: components["schemas"]["HistoryCode"] | null;
+            params?: {
+                [key: string]: string;
+            };
         };
         /**
          * DeliveryStatus
@@ -1902,6 +1915,10 @@ export interface components {
             email: string;
             status: string;
             detail: string;
+            code?: components["schemas"]["HistoryCode"] | null;
+            params?: {
+                [key: string]: string;
+            };
         };
         /** HandoverIn */
         HandoverIn: {
@@ -1929,6 +1946,13 @@ export interface components {
             database: string;
             migrations: components["schemas"]["MigrationState"];
         };
+        /**
+         * HistoryCode
+         * @description The lines of an email's history in our words (mail/lines.py); the UI words them from
+         *         `history.<code>` in its catalogues.
+         * @enum {string}
+         */
+        HistoryCode: "queued" | "interrupted" | "relay_accepted" | "relay_gave_up" | "relay_refused" | "report_delivered" | "report_delayed" | "report_bounced" | "report_read";
         /** HistoryEmailOut */
         HistoryEmailOut: {
             id: number;
@@ -2341,6 +2365,10 @@ export interface components {
             detail: string;
             /** Format: date-time */
             updated_at: string;
+            code?: components["schemas"]["HistoryCode"] | null;
+            params?: {
+                [key: string]: string;
+            };
             contact_id?: number | null;
         };
         /** Recipients */
@@ -2774,8 +2802,13 @@ export interface components {
             title: string;
             status: number;
             detail: string;
+            /** @description Names the problem for programs, stable (the detail's words may change). */
+            code: string;
+            /** @description The values the detail fills in (ids, limits, a template's line). */
+            params: {
+                [key: string]: string | number;
+            };
             field?: string;
-            code?: string;
             errors?: Record<string, never>[];
             retry_after?: number;
         };

@@ -1,0 +1,62 @@
+"""The lines of an email's history that are our words (not a relay's or a report's): written
+in English into the sealed archive, as they always were, and read back as a code and params,
+so the UI words them in the reader's language. One table for both ways; a line that is not
+ours (a relay's own reply) has no code and is shown as it is."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import msgspec
+
+from organisatrice.core.codes import HistoryCode
+
+_LINES: dict[HistoryCode, str] = {
+    HistoryCode.QUEUED: "Queued for sending.",
+    HistoryCode.INTERRUPTED: (
+        "Interrupted attempt: the sending process stopped while talking to the relay. "
+        "Sending again; the client may receive it twice."
+    ),
+    HistoryCode.RELAY_ACCEPTED: "Accepted by the relay: {reply}",
+    HistoryCode.RELAY_GAVE_UP: "Given up after {hours} hours: {reply}",
+    HistoryCode.RELAY_REFUSED: "Refused by the relay: {reply}",
+    HistoryCode.REPORT_DELIVERED: "Delivered to the recipient's mail server.",
+    HistoryCode.REPORT_DELAYED: "Delivery is delayed; the servers on the way keep trying.",
+    HistoryCode.REPORT_BOUNCED: "The recipient's mail server refused the email.",
+    HistoryCode.REPORT_READ: "The recipient confirmed reading it.",
+}
+
+
+class Line(msgspec.Struct, frozen=True):
+    """A history line's code and params; no code for words that are not ours."""
+
+    code: HistoryCode | None = None
+    params: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+def line(code: HistoryCode, **params: str | int) -> str:
+    """The English line for the archive."""
+    return _LINES[code].format(**params).strip()
+
+
+@functools.cache
+def _patterns() -> list[tuple[HistoryCode, re.Pattern[str]]]:
+    def pattern(text: str) -> re.Pattern[str]:
+        parts = re.split(r"\{(\w+)\}", text)
+        # Even parts are our words, odd ones the names of what fills them in.
+        return re.compile(
+            "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.*)" for i, p in enumerate(parts)),
+            re.DOTALL,
+        )
+
+    return [(code, pattern(text)) for code, text in _LINES.items()]
+
+
+def read_line(detail: str) -> Line:
+    """The code and params of a line we wrote."""
+    for code, pattern in _patterns():
+        found = pattern.fullmatch(detail)
+        if found:
+            return Line(code, found.groupdict())
+    return Line()
