@@ -23,8 +23,9 @@ BUDGET_GZIP_BYTES = 120_000
 # Everything one person can ever load (all screens, one language), loaded screen by screen on
 # demand. Raised from 120 KB when the data screens came (clients, orders, import, tokens,
 # webhooks: eight screens, 240 texts a language), and to 180 KB when every problem and history
-# line got its words in the reader's language (issue 19: 170 texts a language).
-BUDGET_ALL_SCREENS_GZIP_BYTES = 180_000
+# line got its words in the reader's language (issue 19: 170 texts a language), and to 190 KB
+# for the client's signature, clients' replies and the language switcher (some 3 KB).
+BUDGET_ALL_SCREENS_GZIP_BYTES = 190_000
 # Every file the build emits, uncompressed, all four languages included: a ceiling against
 # a dependency or a screen that balloons. Raised from 560 KB for the problems' and history
 # lines' words (issue 19: about 20 KB a language).
