@@ -28,8 +28,9 @@ BUDGET_GZIP_BYTES = 120_000
 BUDGET_ALL_SCREENS_GZIP_BYTES = 190_000
 # Every file the build emits, uncompressed, all four languages included: a ceiling against
 # a dependency or a screen that balloons. Raised from 560 KB for the problems' and history
-# lines' words (issue 19: about 20 KB a language).
-BUDGET_TOTAL_BYTES = 620_000
+# lines' words (issue 19: about 20 KB a language), and to 640 KB with the signature dialog,
+# clients' replies and the language switcher (626 KB).
+BUDGET_TOTAL_BYTES = 640_000
 # The catalogues loaded on demand (German is built into the entry chunk).
 OTHER_LANGUAGES = re.compile(r"^(en|fr|it)-[\w-]+\.js$")
 
