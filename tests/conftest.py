@@ -8,6 +8,7 @@ company.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -37,8 +38,10 @@ from litestar import Litestar  # noqa: E402
 
 from organisatrice.app import create_app  # noqa: E402
 from organisatrice.core.db import migrate, prepare_engine, release_engine  # noqa: E402
+from organisatrice.mail.inbound import start_inbound  # noqa: E402
 from organisatrice.settings import get_settings  # noqa: E402
 from tests.client import ApiClient  # noqa: E402
+from tests.smtp_relay import free_port  # noqa: E402
 
 
 def pytest_report_header() -> list[str]:
@@ -66,6 +69,18 @@ def app(database: None) -> Litestar:
 async def anonymous(app: Litestar) -> AsyncIterator[ApiClient]:
     async with ApiClient.open(app) as client:
         yield client
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[int]:
+    """The receiver of reports and replies on a free loopback port, its database work on the
+    test's event loop."""
+    port = free_port()
+    controller = start_inbound("127.0.0.1", port, asyncio.get_running_loop())
+    try:
+        yield port
+    finally:
+        controller.stop()
 
 
 @pytest.fixture(scope="session")

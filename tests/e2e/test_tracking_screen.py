@@ -5,33 +5,21 @@ could not be attributed."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Page, expect
 
 from organisatrice.core.blobs import blob_store
-from organisatrice.mail.inbound import start_inbound
 from organisatrice.mail.tables import InboundReport
 from organisatrice.roles.policy import Role
 from tests.e2e.flows import signed_in
 from tests.factories import make_company, make_employee, make_relay
-from tests.smtp_relay import free_port, smtp_relay
+from tests.smtp_relay import smtp_relay
 
 pytestmark = pytest.mark.e2e
 
 REPORT = b"From: MAILER-DAEMON@relay.example\r\nSubject: ???\r\n\r\nnot a report\r\n"
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[int]:
-    port = free_port()
-    controller = start_inbound("127.0.0.1", port, asyncio.get_running_loop())
-    try:
-        yield port
-    finally:
-        controller.stop()
 
 
 async def test_back_office_verifies_tracking_and_sees_unattributed_reports(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from email import message_from_bytes
 from email.policy import default
 from email.utils import parseaddr
@@ -15,25 +13,14 @@ from litestar import Litestar
 from organisatrice.mail.inbound import (
     MAX_MESSAGES_PER_CONNECTION,
     MAX_REPORTS_PER_EMAIL,
-    start_inbound,
 )
 from organisatrice.mail.outbox import email_detail
 from organisatrice.mail.tables import EmailRecipient, InboundReport, SentEmail
 from tests.client import ApiClient
 from tests.integration.archive.helpers import Office, drain, office, send
-from tests.smtp_relay import free_port, smtp_relay
+from tests.smtp_relay import smtp_relay
 
 BOUNCE_DOMAIN = "bounces.test.example"
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[int]:
-    port = free_port()
-    controller = start_inbound("127.0.0.1", port, asyncio.get_running_loop())
-    try:
-        yield port
-    finally:
-        controller.stop()
 
 
 def dsn(token: str, message_id: str, *blocks: tuple[str, str, str, str]) -> bytes:

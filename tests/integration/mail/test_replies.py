@@ -4,10 +4,8 @@ attachment, and whether it was automatic or from an address the email did not go
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
@@ -16,7 +14,6 @@ import aiosmtplib
 import pytest
 from litestar import Litestar
 
-from organisatrice.mail.inbound import start_inbound
 from organisatrice.mail.tables import ClientReply, MailRelay, SentEmail, TrackingCheck
 from organisatrice.orders.tables import OrderResponsible
 from organisatrice.roles.policy import Role
@@ -24,19 +21,9 @@ from tests.client import ApiClient
 from tests.factories import make_employee, make_pdf
 from tests.integration.archive.helpers import Office, drain, office, send
 from tests.integration.mail.test_inbound import BOUNCE_DOMAIN
-from tests.smtp_relay import free_port, smtp_relay
+from tests.smtp_relay import smtp_relay
 
 ANNA = "anna.meier@client.example"
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[int]:
-    port = free_port()
-    controller = start_inbound("127.0.0.1", port, asyncio.get_running_loop())
-    try:
-        yield port
-    finally:
-        controller.stop()
 
 
 async def _reachable(company: int) -> None:

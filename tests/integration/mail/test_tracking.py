@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.policy import default
 from typing import Any
 
-import pytest
 from litestar import Litestar
 
-from organisatrice.mail.inbound import start_inbound
 from organisatrice.mail.tables import TrackingCheck
 from organisatrice.mail.tracking import send_daily_probes
 from organisatrice.roles.policy import Role
@@ -27,16 +24,6 @@ from tests.smtp_relay import RelayHandler, free_port, smtp_relay
 
 BOUNCE_DOMAIN = "bounces.test.example"
 PROBE_ADDRESS = re.compile(rf"^bounce\+[0-9a-f]{{32}}@{re.escape(BOUNCE_DOMAIN)}$")
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[int]:
-    port = free_port()
-    controller = start_inbound("127.0.0.1", port, asyncio.get_running_loop())
-    try:
-        yield port
-    finally:
-        controller.stop()
 
 
 async def _company(relay_port: int) -> tuple[int, str]:
