@@ -55,7 +55,7 @@ migrate: install ## Apply database migrations (DATABASE_URL, default SQLite in .
 
 migration: install ## New migration from table changes: make migration APP=mail DESC="why"
 	@test -n "$(APP)" || (echo 'say which room: make migration APP=orders DESC="..."' && exit 2)
-	DATA_DIR=$$(mktemp -d) $(BIN)/piccolo migrations new $(APP) --auto --desc "$(DESC)"
+	DATA_DIR=$$(mktemp -d) $(BIN)/piccolo migrations new $(APP) --auto --desc="$(DESC)"
 
 run: system-packages install frontend migrate ## Set everything up, load demo data on first start, serve
 	$(BIN)/organisatrice demo-data --if-empty
