@@ -11,12 +11,14 @@ writes fresh bytes, so that neither side finds them stored. Only where BLOB_URL 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import TypeVar
 
 import obstore
 
@@ -27,16 +29,22 @@ from organisatrice.settings import get_settings
 TARGET = 0.8
 SIZE = 256 * 1024
 CONCURRENCY = 8
+T = TypeVar("T")
 
 
-async def _all(work: list[Callable[[], Awaitable[object]]]) -> None:
+async def _all(work: list[Callable[[], Awaitable[T]]]) -> list[T]:
+    """Each step's answer, CONCURRENCY steps at a time."""
     limit = asyncio.Semaphore(CONCURRENCY)
 
-    async def one(step: Callable[[], Awaitable[object]]) -> None:
+    async def one(step: Callable[[], Awaitable[T]]) -> T:
         async with limit:
-            await step()
+            return await step()
 
-    await asyncio.gather(*(one(step) for step in work))
+    return list(await asyncio.gather(*(one(step) for step in work)))
+
+
+def _rate(count: int, seconds: float) -> Measurement:
+    return {"blobs/s": count / seconds, "MB/s": count * SIZE / seconds / 1e6}
 
 
 def _key(sha: str) -> str:
@@ -55,57 +63,51 @@ async def run(size: str, database: str, *, rounds: int, warmup: int) -> list[Row
     raw = raw_store.objects
     written: dict[str, list[str]] = {"ours": [], "raw": []}
 
-    def fresh() -> list[bytes]:
-        return [os.urandom(SIZE) for _ in range(count)]
+    async def ours_put(data: bytes) -> str:
+        ref, _ = await ours_store.put(data)
+        return ref.sha256
 
-    async def ours_write() -> Measurement:
-        blobs = fresh()
-        start = time.perf_counter()
-        refs: list[str] = []
+    async def raw_put(data: bytes) -> str:
+        key = _key(hashlib.sha256(data).hexdigest())
+        await obstore.put_async(raw, key, data, mode="create")
+        return key
 
-        async def put(data: bytes) -> None:
-            ref, _ = await ours_store.put(data)
-            refs.append(ref.sha256)
+    async def raw_get(key: str) -> bytes:
+        got = await obstore.get_async(raw, key)
+        return bytes(await got.bytes_async())
 
-        await _all([lambda d=d: put(d) for d in blobs])
-        seconds = time.perf_counter() - start
-        written["ours"] = refs
-        return {"blobs/s": count / seconds, "MB/s": count * SIZE / seconds / 1e6}
+    def writer(
+        side: str, put: Callable[[bytes], Awaitable[str]]
+    ) -> Callable[[], Awaitable[Measurement]]:
+        async def write() -> Measurement:
+            blobs = [os.urandom(SIZE) for _ in range(count)]
+            start = time.perf_counter()
+            written[side] = await _all([functools.partial(put, d) for d in blobs])
+            return _rate(count, time.perf_counter() - start)
 
-    async def raw_write() -> Measurement:
-        blobs = fresh()
-        start = time.perf_counter()
-        keys: list[str] = []
+        return write
 
-        async def put(data: bytes) -> None:
-            key = _key(hashlib.sha256(data).hexdigest())
-            await obstore.put_async(raw, key, data, mode="create")
-            keys.append(key)
+    def reader(
+        side: str, get: Callable[[str], Awaitable[bytes]]
+    ) -> Callable[[], Awaitable[Measurement]]:
+        async def read() -> Measurement:
+            start = time.perf_counter()
+            await _all([functools.partial(get, k) for k in written[side]])
+            return _rate(count, time.perf_counter() - start)
 
-        await _all([lambda d=d: put(d) for d in blobs])
-        seconds = time.perf_counter() - start
-        written["raw"] = keys
-        return {"blobs/s": count / seconds, "MB/s": count * SIZE / seconds / 1e6}
+        return read
 
-    async def ours_read() -> Measurement:
-        start = time.perf_counter()
-        await _all([lambda s=s: ours_store.read(s) for s in written["ours"]])
-        seconds = time.perf_counter() - start
-        return {"blobs/s": count / seconds, "MB/s": count * SIZE / seconds / 1e6}
-
-    async def raw_read() -> Measurement:
-        async def get(key: str) -> bytes:
-            got = await obstore.get_async(raw, key)
-            return bytes(await got.bytes_async())
-
-        start = time.perf_counter()
-        await _all([lambda k=k: get(k) for k in written["raw"]])
-        seconds = time.perf_counter() - start
-        return {"blobs/s": count / seconds, "MB/s": count * SIZE / seconds / 1e6}
-
-    writes = await alternate({"ours": ours_write, "raw": raw_write}, rounds=rounds, warmup=warmup)
+    writes = await alternate(
+        {"ours": writer("ours", ours_put), "raw": writer("raw", raw_put)},
+        rounds=rounds,
+        warmup=warmup,
+    )
     # Reads of what the last write round stored, each side its own.
-    reads = await alternate({"ours": ours_read, "raw": raw_read}, rounds=rounds, warmup=warmup)
+    reads = await alternate(
+        {"ours": reader("ours", ours_store.read), "raw": reader("raw", raw_get)},
+        rounds=rounds,
+        warmup=warmup,
+    )
     rows = []
     for what, measured in (("write", writes), ("read", reads)):
         rows.append(

@@ -10,15 +10,12 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import functools
 import itertools
-import os
 import signal
 import subprocess
-import sys
-import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 
 import aiosmtplib
@@ -37,6 +34,7 @@ from tests.factories import (
     make_template,
 )
 from tests.integration.mail.test_inbound import BOUNCE_DOMAIN, dsn, mdn
+from tests.processes import app_process, until
 from tests.smtp_relay import RelayHandler, free_port, smtp_relay
 
 pytestmark = pytest.mark.skipif(
@@ -47,34 +45,17 @@ LEASE_SECONDS = 3
 EMAILS = 45
 
 
-@contextmanager
 def _process(
     tmp_path: Path, name: str, *args: str, **env: str
-) -> Iterator[subprocess.Popen[bytes]]:
-    log = (tmp_path / f"{name}.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "organisatrice", *args],
-        env=dict(
-            os.environ,
-            WORKER_IN_APP="0",
-            INBOUND_IN_APP="0",
-            MAIL_LEASE_SECONDS=str(LEASE_SECONDS),
-            **env,
-        ),
-        stdout=log,
-        stderr=log,
+) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    return app_process(
+        tmp_path / f"{name}.log",
+        *args,
+        WORKER_IN_APP="0",
+        INBOUND_IN_APP="0",
+        MAIL_LEASE_SECONDS=str(LEASE_SECONDS),
+        **env,
     )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        log.close()
 
 
 def _server(stack: ExitStack, tmp_path: Path, name: str) -> tuple[str, subprocess.Popen[bytes]]:
@@ -89,15 +70,6 @@ def _receiver(stack: ExitStack, tmp_path: Path, name: str, port: int) -> subproc
     return stack.enter_context(
         _process(tmp_path, name, "inbound", INBOUND_HOST="127.0.0.1", INBOUND_PORT=str(port))
     )
-
-
-async def _until(condition: Callable[[], Awaitable[bool]], *, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if await condition():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def _ready(base: str) -> bool:
@@ -177,8 +149,8 @@ async def test_three_servers_two_workers_a_receiver_and_a_kill_of_each_lose_noth
         servers = [_server(stack, tmp_path, f"app{n}") for n in range(3)]
         receiver = _receiver(stack, tmp_path, "inbound", report_port)
         for base, _ in servers:
-            await _until(lambda base=base: _ready(base), seconds=60, what=f"{base} ready")
-        await _until(lambda: _smtp_ready(report_port), seconds=60, what="the receiver")
+            await until(functools.partial(_ready, base), seconds=60, what=f"{base} ready")
+        await until(lambda: _smtp_ready(report_port), seconds=60, what="the receiver")
 
         # Sent through the three servers in turn; the second dies after its first few, and
         # its share goes to the others (as a proxy does with a server that stops answering).
@@ -203,7 +175,7 @@ async def test_three_servers_two_workers_a_receiver_and_a_kill_of_each_lose_noth
         async def some_arrived() -> bool:
             return len(relay.received) >= 10
 
-        await _until(some_arrived, seconds=60, what="10 emails at the relay")
+        await until(some_arrived, seconds=60, what="10 emails at the relay")
         first.send_signal(signal.SIGKILL)
         first.wait()
         in_flight = await _count(company, "sending")
@@ -212,7 +184,7 @@ async def test_three_servers_two_workers_a_receiver_and_a_kill_of_each_lose_noth
         async def all_sent() -> bool:
             return await _count(company, "sent") == EMAILS
 
-        await _until(all_sent, seconds=180, what="every email sent by the other worker")
+        await until(all_sent, seconds=180, what="every email sent by the other worker")
         ids = _message_ids(relay)
         assert len(ids) == EMAILS
         assert sum(ids.values()) - EMAILS <= in_flight
@@ -244,7 +216,7 @@ async def test_three_servers_two_workers_a_receiver_and_a_kill_of_each_lose_noth
         receiver.send_signal(signal.SIGKILL)
         receiver.wait()
         _receiver(stack, tmp_path, "inbound2", report_port)
-        await _until(lambda: _smtp_ready(report_port), seconds=60, what="the new receiver")
+        await until(lambda: _smtp_ready(report_port), seconds=60, what="the new receiver")
         reader = "client1@client.example"
         await _report(
             report_port,

@@ -6,15 +6,11 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-import os
-import signal
 import subprocess
-import sys
-import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +20,7 @@ from organisatrice.mail.outbox import Frozen, freeze, new_token
 from organisatrice.mail.tables import SentEmail
 from organisatrice.mail.worker import BATCH
 from tests.factories import make_company, make_employee, make_order, make_relay
+from tests.processes import app_process, until
 from tests.smtp_relay import RelayHandler, smtp_relay
 
 LEASE_SECONDS = 2
@@ -84,34 +81,8 @@ async def _count(company: int, status: str) -> int:
     )
 
 
-@contextmanager
-def _worker() -> Iterator[subprocess.Popen[bytes]]:
-    env = dict(os.environ, MAIL_LEASE_SECONDS=str(LEASE_SECONDS))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "organisatrice", "worker"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-async def _until(condition: object, *, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if await condition():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+def _worker(tmp_path: Path, name: str) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    return app_process(tmp_path / f"{name}.log", "worker", MAIL_LEASE_SECONDS=str(LEASE_SECONDS))
 
 
 def _message_ids(relay: RelayHandler) -> Counter[str]:
@@ -121,25 +92,25 @@ def _message_ids(relay: RelayHandler) -> Counter[str]:
     )
 
 
-async def test_worker_killed_mid_batch_loses_nothing_and_duplicates_only_what_was_in_flight() -> (
-    None
-):
+async def test_worker_killed_mid_batch_loses_nothing_and_duplicates_only_what_was_in_flight(
+    tmp_path: Path,
+) -> None:
     with smtp_relay() as (relay, port):
         relay.data_delay = 0.02
         company = await _queue(200, port)
-        with _worker() as first:
-            await _until(lambda: _arrived(relay, 40), seconds=60, what="40 emails at the relay")
+        with _worker(tmp_path, "first") as first:
+            await until(lambda: _arrived(relay, 40), seconds=60, what="40 emails at the relay")
             first.kill()
             first.wait()
         in_flight = await _count(company, "sending")
         assert 0 < in_flight <= BATCH  # at most one batch under the lease
         await asyncio.sleep(LEASE_SECONDS + 0.5)
-        with _worker():
+        with _worker(tmp_path, "second"):
 
             async def all_sent() -> bool:
                 return await _count(company, "sent") == 200
 
-            await _until(all_sent, seconds=120, what="all 200 emails sent")
+            await until(all_sent, seconds=120, what="all 200 emails sent")
         ids = _message_ids(relay)
     assert len(ids) == 200
     duplicates = sum(ids.values()) - 200
@@ -157,15 +128,15 @@ async def _arrived(relay: RelayHandler, count: int) -> bool:
 
 
 @pytest.mark.skipif(is_sqlite(), reason="row locks with SKIP LOCKED are PostgreSQL's")
-async def test_two_workers_on_postgresql_send_each_email_exactly_once() -> None:
+async def test_two_workers_on_postgresql_send_each_email_exactly_once(tmp_path: Path) -> None:
     with smtp_relay() as (relay, port):
         company = await _queue(500, port)
-        with _worker(), _worker():
+        with _worker(tmp_path, "one"), _worker(tmp_path, "two"):
 
             async def all_sent() -> bool:
                 return await _count(company, "sent") == 500
 
-            await _until(all_sent, seconds=180, what="all 500 emails sent")
+            await until(all_sent, seconds=180, what="all 500 emails sent")
         ids = _message_ids(relay)
     assert len(ids) == 500
     assert set(ids.values()) == {1}
