@@ -5,7 +5,9 @@ resend too), so that an order is billed once however often its report had to go 
 belongs to the period in which the relay first accepted it, and only to that one: a report first
 sent in October and resent in November is October's. The row shows it as it first went out
 (order, client, author, the time in the viewer's time zone), the addresses that got any of its
-sendings, and the outcome of its latest sending (the email's overall status).
+sendings, and the outcome of its latest sending for the client: its To addresses' status (a cc
+that bounced does not make a delivered report "not delivered"; an email without a To address is
+judged by all its addresses).
 
 An address counts (is billed) when the relay accepted the email for it: the recipient's status
 is sent or later (sent, delayed, delivered, bounced, read), never queued, sending, deferred or
@@ -40,6 +42,7 @@ from organisatrice.core.codes import Code
 from organisatrice.core.db import bound_list
 from organisatrice.core.errors import NotFound
 from organisatrice.core.structs import Out
+from organisatrice.mail.outbox import overall_status
 from organisatrice.mail.schemas import EmailStatus
 from organisatrice.roles.policy import Actor
 
@@ -120,26 +123,22 @@ class BillingFile(Out):
     data: bytes
 
 
-# Each email with its billed recipients (an email none of whose addresses counts has one row,
-# without address: it may still link a resend to its first email), whether it was resent, and
-# which email it resends. `resent_as` is read per email through the index on resend_of, as the
-# listing reads it.
+# Each email with each of its recipients (an email without any has one row, without address:
+# it may still link a resend to its first email), whether it was resent, and which email it
+# resends. `resent_as` is read per email through the index on resend_of, as the listing reads it.
 _SENDINGS_SQL = """
 SELECT s.id, s.resend_of, s.order_number, s.client AS client_id, s.author AS author_id,
   s.sent_at, s.status AS outcome,
-  (SELECT max(c.id) FROM sent_email c WHERE c.resend_of = s.id) AS resent_as, r.email
-FROM sent_email s LEFT JOIN email_recipient r ON r.sent_email = s.id AND r.status IN ({})
+  (SELECT max(c.id) FROM sent_email c WHERE c.resend_of = s.id) AS resent_as, r.email,
+  r.field, r.status AS recipient_status
+FROM sent_email s LEFT JOIN email_recipient r ON r.sent_email = s.id
 WHERE {}
 ORDER BY s.id, r.id
 """
 
 
 def _sendings_query(where: list[QueryString]) -> QueryString:
-    return QueryString(
-        _SENDINGS_SQL,
-        bound_list(BILLED),
-        QueryString(" AND ".join("{}" for _ in where), *where),
-    )
+    return QueryString(_SENDINGS_SQL, QueryString(" AND ".join("{}" for _ in where), *where))
 
 
 def billing_query(scope: Scope, start: datetime, end: datetime) -> QueryString:
@@ -183,6 +182,8 @@ class Sending(msgspec.Struct, kw_only=True):
     outcome: EmailStatus
     resent: bool
     recipients: list[str]
+    # The statuses of its To addresses: the client's outcome.
+    to_statuses: list[str]
 
 
 def _by_email(rows: list[dict[str, Any]]) -> dict[int, Sending]:
@@ -200,9 +201,17 @@ def _by_email(rows: list[dict[str, Any]]) -> dict[int, Sending]:
                 outcome=EmailStatus(r["outcome"]),
                 resent=r["resent_as"] is not None,
                 recipients=[],
+                to_statuses=[],
             )
-        if r["email"] is not None:
+        if r["email"] is None:
+            continue
+        if r["recipient_status"] in BILLED:
             sending.recipients.append(r["email"])
+        if r["field"] == "to":
+            sending.to_statuses.append(r["recipient_status"])
+    for sending in sendings.values():
+        if sending.to_statuses:
+            sending.outcome = overall_status(sending.to_statuses)
     return sendings
 
 

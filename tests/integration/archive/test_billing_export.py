@@ -39,7 +39,7 @@ NOVEMBER_ROWS = [
     ["2026-0102", BECK, "beck@beck.example", "04.11.2026 10:02", "zugestellt", ZOE],
     ["2026-0101", MUELLER, "alt@mueller.example, chef@mueller.example", "05.11.2026 11:01",
      "nicht zugestellt", ZOE],
-    ["2026-0102", BECK, "beck@beck.example", "06.11.2026 12:01", "fehlgeschlagen", JUERG],
+    ["2026-0102", BECK, "beck@beck.example", "06.11.2026 12:01", "gesendet", JUERG],
     ["2026-0104", "Verwaltung Seeblick AG",
      "tippfehler@seeblick.example, anna@seeblick.example", "10.11.2026 08:01", "zugestellt",
      JUERG],
@@ -109,7 +109,8 @@ async def books(database: None) -> Books:
         sent_at=_utc(5, 10, 1),
         recipients={"alt@mueller.example": "bounced", "chef@mueller.example": "read"},
     )
-    # The client got it, the relay never took the cc: the client only.
+    # The client got it, the relay never took the cc: the client only, and the client's outcome
+    # (a failed cc does not make the report "failed").
     cc_failed = await archived(
         company,
         quotes,
