@@ -89,12 +89,6 @@ _STATEMENTS: dict[type[nodes.Node], str] = {
 }
 
 
-class TemplateProblem(msgspec.Struct, frozen=True):
-    field: str
-    line: int | None
-    message: str
-
-
 def _text_size(value: Any) -> int:
     """Characters `value` takes as text, counted without writing it out."""
     if isinstance(value, str):
