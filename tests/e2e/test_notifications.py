@@ -144,3 +144,32 @@ async def test_a_colleague_sees_no_notification_of_someone_elses_email(
     await page.get_by_test_id("nav-notifications").tap()
     await expect(page.get_by_test_id("no-notifications")).to_be_visible()
     await expect(page.get_by_test_id("notification-count")).to_have_count(0)
+
+
+async def test_the_coordinator_sees_a_bounced_work_report_of_a_colleague(
+    page: Page, app: Litestar, screenshots: Path
+) -> None:
+    with smtp_relay() as (relay, port):
+        relay.rcpt_replies = {TYPO: UNKNOWN_USER}
+        company = await make_company()
+        await make_relay(company, port)
+        author = await make_employee(company, first_name="Daniel", last_name="Brunner")
+        coordinator = await make_employee(
+            company, roles={Role.COORDINATOR}, first_name="Corinne", last_name="Favre"
+        )
+        order = await make_order(company, number="2026-4712")
+        template = await make_template(company)
+        await send_email(app, author.email, order.id, template, TYPO)
+        await drain()
+
+    # The coordinator bills the order: the bounced report is theirs to see and to fix.
+    await signed_in(page, coordinator.email, "Corinne Favre")
+    await expect(page.get_by_test_id("notification-count")).to_have_text("1")
+    await page.get_by_test_id("nav-notifications").tap()
+    notice = page.get_by_test_id("notification")
+    await expect(notice).to_have_count(1)
+    await expect(notice).to_contain_text("Arbeitsrapport 2026-4712")
+    await expect(notice).to_contain_text(TYPO)
+    await expect(notice).to_contain_text(UNKNOWN_USER)
+    await expect(notice.get_by_role("button", name="Korrigieren und erneut senden")).to_be_visible()
+    await page.screenshot(path=screenshots / "notifications-coordinator.png")
