@@ -201,6 +201,24 @@ def ratio_row(
     )
 
 
+def _cpu_ticks() -> tuple[int, int]:
+    """The machine's busy and total CPU ticks since boot (/proc/stat, all cores)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(v) for v in stat.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
+async def with_cores_busy(run: Callable[[], Awaitable[Measurement]]) -> Measurement:
+    """`run`'s measurement plus how many of the machine's cores were busy meanwhile (every
+    process: the server, its helpers, the database and the load generator)."""
+    busy, total = _cpu_ticks()
+    measured = await run()
+    busy_after, total_after = _cpu_ticks()
+    share = (busy_after - busy) / max(total_after - total, 1)
+    return {**measured, "cores busy": share * (os.cpu_count() or 1)}
+
+
 def elapsed(start: float) -> float:
     return time.perf_counter() - start
 

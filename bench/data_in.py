@@ -642,7 +642,8 @@ async def _contacts(
             f'a {size / 1e6:.1f} MB CSV (UTF-8, ";", German headers mapped by their names) '
             f"taken as a back-office user's browser does (session, CSRF): upload "
             f"{ran['upload s']:.1f} s, check (a dry run of every row) {ran['check s']:.1f} s, "
-            f"import (atomic: checked again, then written in parts with change-log entries) "
+            f"import (atomic; the clean check just made stands, so it reads the file again "
+            f"and writes it in parts with change-log entries) "
             f"{ran['import s']:.1f} s, the job asked every {POLL_SECONDS} s how far it is; "
             f"import step alone {sc.contacts / ran['import s']:,.0f} rows/s; baseline: the same "
             f"contacts in one transaction, client ids known, no change log"

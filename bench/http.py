@@ -39,6 +39,7 @@ from bench.common import (
     ratio_row,
     start_child,
     stop_child,
+    with_cores_busy,
 )
 
 CONCURRENCY = 32
@@ -418,7 +419,7 @@ async def _scale_out(
     for workers, client in clients.items():
         load = Load(client, count=count, seconds=600)
         contenders[f"{workers}"] = functools.partial(
-            load.run, _sender(client, office, drafts[workers])
+            with_cores_busy, functools.partial(load.run, _sender(client, office, drafts[workers]))
         )
 
     async def between(contender: str) -> None:
@@ -439,7 +440,10 @@ async def _scale_out(
         note=(
             f"p99 {measured['2']['p99 ms']:.0f} ms with 2 processes, "
             f"{measured['1']['p99 ms']:.0f} ms with 1; the {CONCURRENCY} clients run on the "
-            "same 2 cores"
+            f"same 2 cores; cores busy (every process: servers, their render workers, the "
+            f"database, the clients): {measured['1']['cores busy']:.2f} of 2 with 1 process, "
+            f"{measured['2']['cores busy']:.2f} with 2 (a second process can only add what the "
+            f"first leaves idle)"
         ),
     )
 
