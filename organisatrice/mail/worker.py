@@ -15,6 +15,7 @@ import logging
 import time
 from contextlib import AsyncExitStack
 from itertools import groupby
+from typing import NamedTuple
 
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.db import transaction
@@ -72,64 +73,79 @@ class _Relays:
 
 
 # The bytes of a few emails are read from the blob store in one trip (to a thread, or as
-# concurrent GETs from a bucket), the next few while these are on the wire; this bounds what is
-# held in memory at once.
+# concurrent GETs from a bucket), the next few while these are on the wire, and the first few of
+# the next half batch while the last of this one are: the relay never waits for a read it could
+# have had earlier. This bounds what is held in memory at once (a run on the wire, the next one
+# read, and the next half's first).
 READ_AHEAD_BYTES = 4 * 1024 * 1024
 
 
-def _read_ahead(group: list[Claimed]) -> list[list[Claimed]]:
-    """The group cut into runs of emails of at most READ_AHEAD_BYTES together (or one)."""
-    runs: list[list[Claimed]] = []
-    run: list[Claimed] = []
-    total = 0
-    for email in group:
-        if run and total + email.size > READ_AHEAD_BYTES:
-            runs.append(run)
-            run, total = [], 0
-        run.append(email)
-        total += email.size
-    if run:
-        runs.append(run)
+class _Run(NamedTuple):
+    """Emails of one company, at most READ_AHEAD_BYTES together (or one), read in one trip."""
+
+    company_id: int
+    emails: list[Claimed]
+
+
+def _runs(claimed: list[Claimed]) -> list[_Run]:
+    """The claimed emails by company (one relay connection each), cut into runs."""
+    runs: list[_Run] = []
+    by_company = sorted(claimed, key=lambda c: c.company_id)
+    for company_id, group in groupby(by_company, key=lambda c: c.company_id):
+        run: list[Claimed] = []
+        total = 0
+        for email in group:
+            if run and total + email.size > READ_AHEAD_BYTES:
+                runs.append(_Run(company_id, run))
+                run, total = [], 0
+            run.append(email)
+            total += email.size
+        runs.append(_Run(company_id, run))
     return runs
 
 
-def _reading(emails: list[Claimed]) -> asyncio.Future[list[bytes]]:
-    """The archived bytes of each email, read in the background."""
-    return asyncio.ensure_future(blob_store().read_many([email.blob_sha256 for email in emails]))
+Reading = asyncio.Future[list[bytes]]
 
 
-async def _discard(task: asyncio.Future[list[bytes]]) -> None:
+def _reading(runs: list[_Run]) -> Reading | None:
+    """The archived bytes of the first run's emails, read in the background."""
+    if not runs:
+        return None
+    return asyncio.ensure_future(blob_store().read_many([e.blob_sha256 for e in runs[0].emails]))
+
+
+async def _discard(task: Reading | None) -> None:
     """A read ahead that is not needed any more: wait for it to end, drop what it read."""
+    if task is None:
+        return
     task.cancel()
     await asyncio.wait([task])
     if not task.cancelled():
         task.exception()  # taken, so that asyncio does not report it as never retrieved
 
 
-async def _send_group(
-    relays: _Relays, company_id: int, group: list[Claimed], results: Results
-) -> None:
-    """Send a company's claimed emails over its relay connection, adding what the relay said to
-    `results`. The next emails' bytes are read while the current ones are on the wire."""
-    session = await relays.session(company_id)
-    if isinstance(session, RelayUnavailable):
-        results.extend((email, unreachable(session.text)) for email in group)
-        return
-    runs = _read_ahead(group)
-    upcoming: asyncio.Future[list[bytes]] | None = _reading(runs[0])
+async def _send(relays: _Relays, runs: list[_Run], first: Reading | None, results: Results) -> None:
+    """Send the runs over their companies' relay connections, adding what each relay said to
+    `results`; `first` reads the first run. The next run is read while one is on the wire."""
+    upcoming = first
     try:
-        for n, run in enumerate(runs):
+        for n, (company_id, emails) in enumerate(runs):
             assert upcoming is not None
             datas = await upcoming
-            upcoming = _reading(runs[n + 1]) if n + 1 < len(runs) else None
-            for email, data in zip(run, datas, strict=True):
+            upcoming = _reading(runs[n + 1 :])
+            session = await relays.session(company_id)
+            if isinstance(session, RelayUnavailable):
+                results.extend((email, unreachable(session.text)) for email in emails)
+                continue
+            for index, (email, data) in enumerate(zip(emails, datas, strict=True)):
                 said: list[tuple[list[str], DeliveryResult]] = []
                 try:
                     for envelope in envelopes(email, data):
                         said.append((envelope.recipients, await session.send(envelope)))
                 except RelayUnavailable as unavailable:
-                    # The connection broke and could not be opened again: the rest waits
-                    # (of this email, the recipients not sent to yet).
+                    # The connection broke and could not be opened again: the rest waits (of
+                    # this email, the recipients not sent to yet; this company's other emails
+                    # find the relay unavailable).
                     log.warning(
                         "relay unavailable for company %s: %s", company_id, unavailable.text
                     )
@@ -138,19 +154,11 @@ async def _send_group(
                     sent_to = {a for recipients, _ in said for a in recipients}
                     said.append(([a for a in email.recipients if a not in sent_to], lost))
                     results.append((email, combined(said)))
-                    done = {e.id for e, _ in results}
-                    results.extend((e, lost) for e in group if e.id not in done)
-                    return
+                    results.extend((e, lost) for e in emails[index + 1 :])
+                    break
                 results.append((email, combined(said)))
     finally:
-        if upcoming is not None:
-            await _discard(upcoming)
-
-
-async def _send(relays: _Relays, claimed: list[Claimed], results: Results) -> None:
-    by_company = sorted(claimed, key=lambda c: c.company_id)
-    for company_id, group in groupby(by_company, key=lambda c: c.company_id):
-        await _send_group(relays, company_id, list(group), results)
+        await _discard(upcoming)
 
 
 async def _record(done: Results) -> None:
@@ -195,6 +203,8 @@ async def run_batch(worker: str, *, limit: int = BATCH) -> int:
     current = await claim(worker, limit=half)
     if not current:
         return 0
+    runs = _runs(current)
+    reading = _reading(runs)
     attempted = 0
     unrecorded: Results = []
     async with AsyncExitStack() as stack:
@@ -203,7 +213,7 @@ async def run_batch(worker: str, *, limit: int = BATCH) -> int:
             attempted += len(current)
             more = len(current) == half and time.monotonic() - started < CHAIN_SECONDS
             results: Results = []
-            sending = asyncio.ensure_future(_send(relays, current, results))
+            sending = asyncio.ensure_future(_send(relays, runs, reading, results))
             try:
                 upcoming = await _record_and_claim(unrecorded, worker, half if more else 0)
             except BaseException:
@@ -211,12 +221,20 @@ async def run_batch(worker: str, *, limit: int = BATCH) -> int:
                 # is sent again when its lease expires.
                 await _finished(sending)
                 raise
-            await _finished(sending)
+            runs = _runs(upcoming)
+            reading = _reading(runs)
+            try:
+                await _finished(sending)
+            except BaseException:
+                if reading is not None:
+                    reading.cancel()  # cancelled with the caller: the next half waits its lease
+                raise
             unrecorded = results
             failure = sending.exception()
             if failure is not None:
                 # What the relay accepted is on record; the rest, and the half just claimed,
                 # wait for their leases to expire.
+                await _discard(reading)
                 await _record(unrecorded)
                 raise failure
             current = upcoming
