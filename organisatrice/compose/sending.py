@@ -28,7 +28,7 @@ from organisatrice.mail.outbox import (
     tracking_address,
 )
 from organisatrice.mail.relay import relay_of
-from organisatrice.mail.replies import replies_come_back, reply_address
+from organisatrice.mail.replies import mark_answered, replies_come_back, reply_address
 from organisatrice.mail.schemas import SentEmailOut
 from organisatrice.mail.tables import SentEmail
 from organisatrice.mail.worker import wake_worker
@@ -86,6 +86,7 @@ async def _send(actor: Actor, order_id: int, draft_id: int, *, proof: bool) -> S
         read_receipt=draft.read_receipt,
         bounce_domain=bounce_domain(relay, draft.sender.email),
         token=token,
+        answers_reply=None if proof else draft.reply_id,
     )
 
     async def within() -> None:
@@ -96,6 +97,9 @@ async def _send(actor: Actor, order_id: int, draft_id: int, *, proof: bool) -> S
             # A proof reaches only the employee: the client's signature may still be redone.
             if assembled.signature is not None:
                 await mark_sent(assembled.signature)
+            # Answered is taken care of: the reply leaves everyone's notifications with the send.
+            if draft.reply_id is not None:
+                await mark_answered(actor, draft.reply_id)
 
     email_id = await freeze(frozen, within=within)
     wake_worker()
