@@ -92,7 +92,7 @@ async def test_the_coordinator_reads_the_clients_answer_and_marks_it_taken_care_
     await expect(notices.get_by_test_id("reply")).to_have_count(2)
     await notices.get_by_role("link", name=f"Re: {row['subject']}").first.click()
 
-    replies = page.get_by_test_id("order-replies")
+    replies = page.get_by_test_id("conversation")
     first = replies.get_by_test_id("reply").first
     await expect(first).to_contain_text("Besten Dank, bitte senden Sie auch die Fotos.")
     await expect(first).to_contain_text("Unterschrift.pdf")
