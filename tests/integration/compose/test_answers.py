@@ -75,9 +75,7 @@ async def test_an_answer_quotes_the_client_and_reaches_the_relay_in_their_thread
         )
         assert changed.status_code == 200, changed.text
         with smtp_relay() as (relay, port):
-            await MailRelay.update({MailRelay.port: port}).where(
-                MailRelay.company == setup.company
-            )
+            await MailRelay.update({MailRelay.port: port}).where(MailRelay.company == setup.company)
             sent = await client.post(f"/api/orders/{setup.order}/drafts/{draft['id']}/send")
             assert sent.status_code == 201, sent.text
             await drain()
