@@ -174,6 +174,8 @@ async def test_the_coordinator_answers_the_client_in_two_taps_and_the_answer_is_
             "Antwort des Kunden"
         )
 
+        await page.screenshot(path=str(screenshots / "conversation-768.png"), full_page=True)
+
         # Two taps and her text: "Answer", type, "Send".
         await reply.get_by_role("button", name="Antworten").tap()
         free_text = page.get_by_label("Ihr Text")
