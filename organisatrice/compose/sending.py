@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import anyio.to_thread
 import msgspec
 
+from organisatrice.compose.answers import threading_headers
 from organisatrice.compose.assemble import assemble, read_receipt_header
 from organisatrice.compose.drafts import checked_recipients, emailable_order
 from organisatrice.compose.schemas import DraftOut, Recipient, Recipients, TemplateKind
@@ -137,11 +138,19 @@ async def resend(actor: Actor, email_id: int, recipients: Recipients) -> SentEma
     spec = msgspec.structs.replace(
         spec,
         subject=original["subject"],
-        headers=(
-            read_receipt_header(tracking_address(token, relay, original["sender"]))
-            if original["read_receipt"]
-            else {}
-        ),
+        headers={
+            **(
+                read_receipt_header(tracking_address(token, relay, original["sender"]))
+                if original["read_receipt"]
+                else {}
+            ),
+            # An answer sent again stays in the client's thread.
+            **(
+                await threading_headers(actor.company_id, original["answers_reply"])
+                if original["answers_reply"] is not None
+                else {}
+            ),
+        },
     )
     built = await anyio.to_thread.run_sync(functools.partial(build_message, spec))
     frozen = Frozen(
@@ -165,6 +174,7 @@ async def resend(actor: Actor, email_id: int, recipients: Recipients) -> SentEma
         bounce_domain=bounce_domain(relay, original["sender"]),
         token=token,
         resend_of=email_id,
+        answers_reply=original["answers_reply"],
     )
     new_id = await freeze(
         frozen, within=functools.partial(check_limits, actor.company_id, relay, actor.time_zone)

@@ -79,7 +79,14 @@ async def test_an_answer_quotes_the_client_and_reaches_the_relay_in_their_thread
             sent = await client.post(f"/api/orders/{setup.order}/drafts/{draft['id']}/send")
             assert sent.status_code == 201, sent.text
             await drain()
-            [received] = relay.received
+            # Sent again to a corrected address, it stays in her thread.
+            again = await client.post(
+                f"/api/emails/{sent.json()['id']}/resend",
+                json={"to": [{"email": "anna.meier@client.example"}]},
+            )
+            assert again.status_code == 201, again.text
+            await drain()
+            received, resent = relay.received
         handled = (await client.get(f"/api/orders/{setup.order}/replies")).json()
         waiting = (await client.get("/api/notifications/replies")).json()
     assert received.rcpt_tos == [ANNA]
@@ -90,6 +97,9 @@ async def test_an_answer_quotes_the_client_and_reaches_the_relay_in_their_thread
         str(message["Message-ID"]),
         "<answer.1@client.example>",
     ]
+    resent_answer = email.message_from_bytes(resent.data, policy=email.policy.default)
+    assert resent_answer["In-Reply-To"] == answer["In-Reply-To"]
+    assert resent_answer["References"] == answer["References"]
     body = answer.get_body(preferencelist=("plain",))
     assert body is not None and "Die Fotos folgen morgen." in str(body.get_content())
     # Answered is taken care of: off everyone's notifications.
