@@ -551,6 +551,8 @@ class _Wording(msgspec.Struct, frozen=True, kw_only=True):
     photos_pdf_name: str
     offer: tuple[str, str, str]
     general: tuple[str, str, str]
+    # Made from a client's reply on the order: thanks, their words quoted, then the answer.
+    reply: tuple[str, str, str]
     report_filename: str
     closing: str
     phone: str
@@ -591,6 +593,12 @@ _WORDINGS: dict[Language, _Wording] = {
             "Wir melden uns bei Ihnen zu unserem Auftrag {{ order.number }} "
             "«{{ order.title }}»{at}.",
         ),
+        reply=(
+            "Antwort an den Kunden",
+            "Re: {{ reply.subject }}",
+            "Vielen Dank für Ihre Nachricht vom {{ reply.date }}. Sie schrieben:\n\n"
+            "{{ reply.quote }}",
+        ),
         report_filename="Arbeitsrapport {{ order.number }} {{ client.name }} {{ today }}",
         closing="Freundliche Grüsse",
         phone="Tel.",
@@ -629,6 +637,12 @@ _WORDINGS: dict[Language, _Wording] = {
             "Nous revenons vers vous au sujet de notre commande {{ order.number }} "
             "« {{ order.title }} »{at}.",
         ),
+        reply=(
+            "Répondre au client",
+            "Re: {{ reply.subject }}",
+            "Nous vous remercions de votre message du {{ reply.date }}. Vous nous avez écrit :\n\n"
+            "{{ reply.quote }}",
+        ),
         report_filename="Rapport de travail {{ order.number }} {{ client.name }} {{ today }}",
         closing="Meilleures salutations",
         phone="Tél.",
@@ -665,6 +679,12 @@ _WORDINGS: dict[Language, _Wording] = {
             "Messaggio generale",
             "Ordine {{ order.number }}: {{ order.title }}",
             "La contattiamo in merito al nostro ordine {{ order.number }} «{{ order.title }}»{at}.",
+        ),
+        reply=(
+            "Rispondere al cliente",
+            "Re: {{ reply.subject }}",
+            "La ringraziamo per il Suo messaggio del {{ reply.date }}. Ci ha scritto:\n\n"
+            "{{ reply.quote }}",
         ),
         report_filename="Rapporto di lavoro {{ order.number }} {{ client.name }} {{ today }}",
         closing="Cordiali saluti",
@@ -703,6 +723,11 @@ _WORDINGS: dict[Language, _Wording] = {
             "Order {{ order.number }}: {{ order.title }}",
             "We are writing to you about our order {{ order.number }} “{{ order.title }}”{at}.",
         ),
+        reply=(
+            "Answer the client",
+            "Re: {{ reply.subject }}",
+            "Thank you for your message of {{ reply.date }}. You wrote:\n\n{{ reply.quote }}",
+        ),
         report_filename="Work report {{ order.number }} {{ client.name }} {{ today }}",
         closing="Kind regards",
         phone="Phone",
@@ -712,7 +737,8 @@ _WORDINGS: dict[Language, _Wording] = {
 
 def demo_templates() -> list[TemplateIn]:
     """The templates every demo company gets: for each language, a work report, photo
-    documentation as images and as one PDF, an offer and a general message."""
+    documentation as images and as one PDF, an offer, a general message and the answer to a
+    client's reply."""
     templates: list[TemplateIn] = []
     for language, w in _WORDINGS.items():
         signature = (
@@ -731,6 +757,7 @@ def demo_templates() -> list[TemplateIn]:
             ),
             (TemplateKind.OFFER, w.offer, [AttachmentSource.DOCUMENTS], False),
             (TemplateKind.GENERAL, w.general, [], False),
+            (TemplateKind.REPLY, w.reply, [], False),
         ]
         templates.extend(
             TemplateIn(

@@ -15,6 +15,7 @@ from organisatrice.archive import entries, history, integrity, notifications
 from organisatrice.archive.notifications import NotificationOut, RelayNoticeOut
 from organisatrice.archive.schemas import (
     ArchiveEntryOut,
+    ConversationEntryOut,
     HandoverIn,
     HandoverOut,
     NoteIn,
@@ -121,6 +122,13 @@ class OrderHistoryController(Controller):
     async def get_history(self, order_id: PathId, actor: NamedDependency[Actor]) -> OrderHistoryOut:
         """The order's emails and hand-overs, whether one failed, and the work report sent."""
         return await history.order_history(actor, order_id)
+
+    @get("/conversation", opt=_VIEW, operation_id="GetOrderConversation")
+    async def get_conversation(
+        self, order_id: PathId, actor: NamedDependency[Actor]
+    ) -> list[ConversationEntryOut]:
+        """Emails sent, clients' replies, hand-overs and internal notes, oldest first."""
+        return await history.conversation(actor, order_id)
 
     @get("/replies", opt=_VIEW, operation_id="ListOrderReplies")
     async def list_replies(self, order_id: PathId, actor: NamedDependency[Actor]) -> list[ReplyOut]:

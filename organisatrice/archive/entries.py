@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
+from piccolo.custom_types import Combinable
 
 from organisatrice.archive.schemas import (
     ArchivedAttachmentOut,
@@ -108,23 +109,32 @@ async def _author(employee_id: int | None) -> str:
 
 
 async def notes_of(email_id: int, time_zone: str) -> list[NoteOut]:
+    return [note for _, note in await notes_where(InternalNote.sent_email == email_id, time_zone)]
+
+
+async def notes_where(where: Combinable, time_zone: str) -> list[tuple[int, NoteOut]]:
+    """The notes `where` selects, oldest first, each with the email it is on."""
     rows = (
         await InternalNote.select(
             InternalNote.id,
+            InternalNote.sent_email,
             InternalNote.at,
             InternalNote.text,
             InternalNote.author.first_name,
             InternalNote.author.last_name,
         )
-        .where(InternalNote.sent_email == email_id)
+        .where(where)
         .order_by(InternalNote.id)
     )
     return [
-        NoteOut(
-            id=r["id"],
-            author=f"{r['author.first_name'] or ''} {r['author.last_name'] or ''}".strip(),
-            at=r["at"].astimezone(ZoneInfo(time_zone)),
-            text=r["text"],
+        (
+            r["sent_email"],
+            NoteOut(
+                id=r["id"],
+                author=f"{r['author.first_name'] or ''} {r['author.last_name'] or ''}".strip(),
+                at=r["at"].astimezone(ZoneInfo(time_zone)),
+                text=r["text"],
+            ),
         )
         for r in rows
     ]

@@ -1,20 +1,25 @@
 """An order's communication history: its emails, its paper hand-overs, and the two flags the
 office needs on the order: an email that failed or bounced, and the work report sent (the
-basis of the invoice)."""
+basis of the invoice); and its conversation, everything said about it in one time line."""
 
 from __future__ import annotations
 
+from datetime import datetime, time
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from organisatrice.archive.entries import ATTENTION
+from organisatrice.archive.entries import ATTENTION, notes_where
+from organisatrice.archive.listing import ArchiveKind
 from organisatrice.archive.schemas import (
+    ConversationEntryOut,
     HandoverIn,
     HandoverOut,
     HistoryEmailOut,
     OrderHistoryOut,
     WorkReportSentOut,
 )
-from organisatrice.archive.tables import ManualHandover
+from organisatrice.archive.tables import InternalNote, ManualHandover
+from organisatrice.mail.replies import order_replies
 from organisatrice.mail.schemas import EmailStatus
 from organisatrice.mail.tables import EmailRecipient, SentEmail
 from organisatrice.orders.services import visible_order
@@ -57,8 +62,13 @@ async def _handovers(actor: Actor, order_id: int) -> list[HandoverOut]:
     ]
 
 
-async def order_history(actor: Actor, order_id: int) -> OrderHistoryOut:
-    await visible_order(actor, order_id)
+class _Email(NamedTuple):
+    out: HistoryEmailOut
+    sent_at: datetime | None
+
+
+async def _emails(actor: Actor, order_id: int) -> list[_Email]:
+    """The order's emails, newest first, with when the relay took each."""
     rows = (
         await SentEmail.select(
             SentEmail.id,
@@ -67,15 +77,15 @@ async def order_history(actor: Actor, order_id: int) -> OrderHistoryOut:
             SentEmail.status,
             SentEmail.queued_at,
             SentEmail.sent_at,
+            SentEmail.answers_reply,
             SentEmail.author.first_name,
             SentEmail.author.last_name,
         )
         .where((SentEmail.company == actor.company_id) & (SentEmail.order == order_id))
         .order_by(SentEmail.id, ascending=False)
     )
-    emails = []
-    report: WorkReportSentOut | None = None
     zone = ZoneInfo(actor.time_zone)
+    emails = []
     for r in rows:
         recipients = [
             x["email"]
@@ -84,33 +94,90 @@ async def order_history(actor: Actor, order_id: int) -> OrderHistoryOut:
             .order_by(EmailRecipient.id)
         ]
         status = EmailStatus(r["status"])
-        emails.append(
-            HistoryEmailOut(
-                id=r["id"],
-                kind=r["kind"],
-                subject=r["subject"],
-                status=status,
-                needs_attention=status in ATTENTION,
-                recipients=recipients,
-                author=f"{r['author.first_name'] or ''} {r['author.last_name'] or ''}".strip(),
-                queued_at=r["queued_at"].astimezone(zone),
-            )
+        out = HistoryEmailOut(
+            id=r["id"],
+            kind=r["kind"],
+            subject=r["subject"],
+            status=status,
+            needs_attention=status in ATTENTION,
+            recipients=recipients,
+            author=f"{r['author.first_name'] or ''} {r['author.last_name'] or ''}".strip(),
+            queued_at=r["queued_at"].astimezone(zone),
+            answers_reply=r["answers_reply"],
         )
-        went_out = status in BILLABLE and r["sent_at"] is not None
-        if report is None and r["kind"] == "work_report" and went_out:
+        emails.append(_Email(out, r["sent_at"].astimezone(zone) if r["sent_at"] else None))
+    return emails
+
+
+async def order_history(actor: Actor, order_id: int) -> OrderHistoryOut:
+    await visible_order(actor, order_id)
+    emails = await _emails(actor, order_id)
+    report: WorkReportSentOut | None = None
+    for e in emails:
+        went_out = e.out.status in BILLABLE and e.sent_at is not None
+        if e.out.kind == "work_report" and went_out:
             report = WorkReportSentOut(
-                at=(r["sent_at"] or r["queued_at"]).astimezone(zone),
-                recipients=recipients,
-                email_id=r["id"],
+                at=e.sent_at or e.out.queued_at, recipients=e.out.recipients, email_id=e.out.id
             )
+            break
     handovers = await _handovers(actor, order_id)
     return OrderHistoryOut(
-        needs_attention=any(e.needs_attention for e in emails),
+        needs_attention=any(e.out.needs_attention for e in emails),
         work_report_sent=report,
         work_report_handed_over=next((h for h in handovers if h.kind == "work_report"), None),
-        emails=emails,
+        emails=[e.out for e in emails],
         handovers=handovers,
     )
+
+
+async def conversation(actor: Actor, order_id: int) -> list[ConversationEntryOut]:
+    """Everything said about the order, oldest first: the emails sent (proofs went to the
+    sender only), the clients' replies, the paper hand-overs and the staff's internal notes
+    on the emails. The notes are the company's own: only its employees read them here."""
+    await visible_order(actor, order_id)
+    emails = [e for e in await _emails(actor, order_id) if e.out.kind != ArchiveKind.PROOF]
+    subjects = {e.out.id: e.out.subject for e in emails}
+    zone = ZoneInfo(actor.time_zone)
+    entries = [
+        ConversationEntryOut(kind="email", at=e.sent_at or e.out.queued_at, email=e.out)
+        for e in emails
+    ]
+    entries.extend(
+        ConversationEntryOut(
+            kind="reply",
+            at=r.received_at,
+            reply=r,
+            about_email_id=r.email_id,
+            about_subject=subjects.get(r.email_id, ""),
+        )
+        for r in await order_replies(actor, order_id)
+    )
+    entries.extend(
+        ConversationEntryOut(kind="handover", at=_handed_over_at(h, zone), handover=h)
+        for h in await _handovers(actor, order_id)
+    )
+    on_order = (InternalNote.sent_email.order == order_id) & (
+        InternalNote.company == actor.company_id
+    )
+    entries.extend(
+        ConversationEntryOut(
+            kind="note",
+            at=n.at,
+            note=n,
+            about_email_id=email_id,
+            about_subject=subjects.get(email_id, ""),
+        )
+        for email_id, n in await notes_where(on_order, actor.time_zone)
+    )
+    return sorted(entries, key=lambda e: e.at)
+
+
+def _handed_over_at(handover: HandoverOut, zone: ZoneInfo) -> datetime:
+    """When a paper went: recorded that day, the moment it was recorded; recorded later, the
+    start of the day it went, so it stands before what was written after it."""
+    if handover.recorded_at.date() == handover.handed_over_on:
+        return handover.recorded_at
+    return datetime.combine(handover.handed_over_on, time.min, tzinfo=zone)
 
 
 async def record_handover(actor: Actor, order_id: int, data: HandoverIn) -> HandoverOut:

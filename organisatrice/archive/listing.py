@@ -57,6 +57,7 @@ class ArchiveKind(StrEnum):
     PHOTO_DOCUMENTATION = "photo_documentation"
     OFFER = "offer"
     GENERAL = "general"
+    REPLY = "reply"
     PROOF = "proof"
 
 
@@ -81,6 +82,8 @@ class ArchiveFilters(msgspec.Struct, frozen=True, kw_only=True):
     status: EmailStatus | None = None
     recipient: str | None = None
     author_id: int | None = None
+    # Only emails a client answered in person and nobody has taken care of yet.
+    unanswered_reply: bool = False
 
 
 class ArchiveRow(Out):
@@ -339,6 +342,13 @@ def listing_query(
     ):
         if value is not None:
             condition(f"{column} = {{}}", value)
+    if filters.unanswered_reply:
+        # Few at any time (they leave once handled): the company's waiting replies first.
+        condition(
+            "s.id IN (SELECT r.sent_email FROM client_reply r WHERE r.company = {} "
+            "AND NOT r.automatic AND r.handled_at IS NULL)",
+            scope.company_id,
+        )
     if filters.order_number_prefix:
         condition(f"{number} >= {{}}", filters.order_number_prefix)
         end_of_prefix = _prefix_end(filters.order_number_prefix)
@@ -464,7 +474,7 @@ def reads_in_order(scope: Scope, filters: ArchiveFilters, sort: ArchiveSort) -> 
     equality filter, sorted by date; or sorted by order number with no other filter), so the
     page reads about `limit` rows: a quick read, whose plan the database may keep. Every other
     page is a search (core/reads.py): how many rows it reads depends on the values."""
-    if scope.visible_orders is not None or filters.recipient:
+    if scope.visible_orders is not None or filters.recipient or filters.unanswered_reply:
         return False
     if sort in (ArchiveSort.ORDER_NUMBER, ArchiveSort.ORDER_NUMBER_DESC):
         return msgspec.structs.replace(filters, order_number_prefix=None) == ArchiveFilters()

@@ -79,6 +79,10 @@ class ArchiveListingController(Controller):
             ),
         ] = None,
         author_id: Id = None,
+        unanswered_reply: Annotated[
+            bool,
+            QueryParameter(description="Only emails with a client's reply nobody took care of"),
+        ] = False,
         sort: FromQuery[ArchiveSort] = ArchiveSort.NEWEST,
         cursor: Annotated[
             str | None,
@@ -98,6 +102,7 @@ class ArchiveListingController(Controller):
             status=status,
             recipient=recipient,
             author_id=author_id,
+            unanswered_reply=unanswered_reply,
         )
         return await listing.list_archive(actor, filters, sort=sort, cursor=cursor, limit=limit)
 

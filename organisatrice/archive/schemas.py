@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from organisatrice.core.structs import In, Out
+from organisatrice.mail.replies import ReplyOut
 from organisatrice.mail.schemas import DeliveryEventOut, EmailStatus, RecipientStateOut
 
 
@@ -93,6 +94,8 @@ class HistoryEmailOut(Out):
     recipients: list[str]
     author: str
     queued_at: datetime
+    # The client's reply this email answers.
+    answers_reply: int | None = None
 
 
 class WorkReportSentOut(Out):
@@ -110,6 +113,20 @@ class OrderHistoryOut(Out):
     work_report_handed_over: HandoverOut | None
     emails: list[HistoryEmailOut]
     handovers: list[HandoverOut]
+
+
+class ConversationEntryOut(Out):
+    """One thing said about the order, marked by `kind`; the field of that kind is set. A reply
+    and a note name the email they are about."""
+
+    kind: Literal["email", "reply", "handover", "note"]
+    at: datetime
+    email: HistoryEmailOut | None = None
+    reply: ReplyOut | None = None
+    handover: HandoverOut | None = None
+    note: NoteOut | None = None
+    about_email_id: int | None = None
+    about_subject: str = ""
 
 
 class RetentionPreviewOut(Out):

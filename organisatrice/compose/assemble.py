@@ -21,6 +21,7 @@ import anyio.to_thread
 import filetype
 import msgspec
 
+from organisatrice.compose.answers import threading_headers
 from organisatrice.compose.context import OrderContext
 from organisatrice.compose.drafts import draft_blocks, draft_of, emailable_order, name_patterns
 from organisatrice.compose.layouts import render_layout
@@ -344,11 +345,19 @@ async def assemble(
         inline_images=inline,
         message_id_domain=domain,
         date=datetime.now(UTC),
-        headers=(
-            read_receipt_header(receipts_to(draft.sender.email))
-            if draft.read_receipt and receipts_to is not None
-            else {}
-        ),
+        headers={
+            **(
+                read_receipt_header(receipts_to(draft.sender.email))
+                if draft.read_receipt and receipts_to is not None
+                else {}
+            ),
+            # An answer to a client's reply goes into their thread.
+            **(
+                await threading_headers(actor.company_id, draft.reply_id)
+                if draft.reply_id is not None
+                else {}
+            ),
+        },
     )
     built = await anyio.to_thread.run_sync(lambda: build_message(spec))
     check_budget(built, company.mail_size_budget)

@@ -81,6 +81,22 @@ class OrderFacts(msgspec.Struct, frozen=True, kw_only=True):
     total_hours: float
 
 
+class ReplyContext(msgspec.Struct, frozen=True, kw_only=True):
+    """The client's reply a draft answers: `subject` without its "Re:"s, `quote` the text they
+    wrote (not the history it quoted) as "> " lines. Empty outside an answer."""
+
+    sender: str
+    sender_name: str
+    subject: str
+    # As the reader writes dates (24.11.2026), like the work report's.
+    date: str
+    text: str
+    quote: str
+
+
+NO_REPLY = ReplyContext(sender="", sender_name="", subject="", date="", text="", quote="")
+
+
 class OrderContext(msgspec.Struct, frozen=True, kw_only=True):
     """Everything a template may name. `contact` has empty fields for a typed address, and
     `building` for an order without one, so a template never breaks on a missing person or
@@ -96,3 +112,5 @@ class OrderContext(msgspec.Struct, frozen=True, kw_only=True):
     language: str
     greeting: str
     today: date
+    # Filled only for an answer to a client's reply.
+    reply: ReplyContext = NO_REPLY

@@ -9,8 +9,9 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, MultipartBody
 
-from organisatrice.compose import assemble, drafts, sending, signatures, templates
+from organisatrice.compose import answers, assemble, drafts, sending, signatures, templates
 from organisatrice.compose.schemas import (
+    AnswerIn,
     DraftIn,
     DraftOut,
     DraftPatch,
@@ -146,6 +147,23 @@ class DraftController(Controller):
         return await sending.send_proof(actor, order_id, draft_id)
 
 
+class AnswerController(Controller):
+    path = "/api/orders/{order_id:int}/replies"
+    tags = ["Compose"]
+
+    @post("/{reply_id:int}/answer", opt=_COMPOSE, operation_id="AnswerReply")
+    async def answer(
+        self,
+        order_id: PathId,
+        reply_id: PathId,
+        actor: NamedDependency[Actor],
+        data: JSONBody[AnswerIn],
+    ) -> DraftOut:
+        """A draft answering the client's reply: to its sender, quoting what they wrote, sent
+        threaded to their message; 409 `reply_automatic` for an out-of-office note."""
+        return await answers.answer_reply(actor, order_id, reply_id, data)
+
+
 class ResendController(Controller):
     path = "/api/emails"
     tags = ["Compose"]
@@ -203,4 +221,10 @@ class SignatureController(Controller):
         return file_response(stored.data, "image/png", stored.filename, inline=True)
 
 
-CONTROLLERS = [TemplateController, DraftController, ResendController, SignatureController]
+CONTROLLERS = [
+    TemplateController,
+    DraftController,
+    AnswerController,
+    ResendController,
+    SignatureController,
+]

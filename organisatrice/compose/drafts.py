@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from organisatrice.compose.context import ReplyContext
 from organisatrice.compose.greetings import MAX_GREETED_BY_NAME, Person, greeting_for_all
 from organisatrice.compose.order_context import order_context
 from organisatrice.compose.rendering import render_bounded
@@ -292,6 +293,14 @@ async def _greeting_for_new_to(
 async def create_draft(actor: Actor, order_id: int, data: DraftIn) -> DraftOut:
     order = await emailable_order(actor, order_id)
     template = await template_row(actor, data.template_id)
+    if template["kind"] == TemplateKind.REPLY:
+        raise Invalid(
+            "A reply template answers a client's reply: open the reply on the order and answer "
+            "it there.",
+            code=Code.TEMPLATE_KIND_MISMATCH,
+            params={"kind": template["kind"]},
+            field="template_id",
+        )
     if (data.contact_id is None) == (data.address is None):
         raise Invalid(
             "Give either a contact of the order or a typed address.",
@@ -311,9 +320,26 @@ async def create_draft(actor: Actor, order_id: int, data: DraftIn) -> DraftOut:
         )
     else:
         to = Recipient(email=data.address or "")
+    return await new_draft(actor, order, template, to, contact)
+
+
+async def new_draft(
+    actor: Actor,
+    order: OrderDetail,
+    template: dict[str, Any],
+    to: Recipient,
+    contact: ContactOut | None,
+    *,
+    reply: tuple[int, ReplyContext] | None = None,
+) -> DraftOut:
+    """A draft of `template` to `to`, its placeholders rendered for the order (and, answering
+    a client's reply, for that reply), saved for the actor."""
     recipients = checked_recipients(Recipients(to=[to]), order)
     language = template["language"]
-    context = msgspec.to_builtins(await order_context(actor, order, contact, language))
+    order_facts = await order_context(actor, order, contact, language)
+    if reply is not None:
+        order_facts = msgspec.structs.replace(order_facts, reply=reply[1])
+    context = msgspec.to_builtins(order_facts)
     signature = context["employee"]["signature"] or template["signature"]
     fields = ("subject", "greeting", "motivation", "closing")
     rendered = await render_bounded(
@@ -329,7 +355,7 @@ async def create_draft(actor: Actor, order_id: int, data: DraftIn) -> DraftOut:
     async with transaction():
         row = Draft(
             company=actor.company_id,
-            order=order_id,
+            order=order.id,
             template=template["id"],
             author=actor.employee_id,
             contact=contact.id if contact else None,
@@ -339,6 +365,7 @@ async def create_draft(actor: Actor, order_id: int, data: DraftIn) -> DraftOut:
             blocks=msgspec.json.encode(blocks).decode(),
             attachments=msgspec.json.encode(attachments).decode(),
             read_receipt=template["read_receipt"],
+            reply=reply[0] if reply is not None else None,
         )
         await row.save()
         await EmailTemplate.update({EmailTemplate.last_used_at: datetime.now(UTC)}).where(
@@ -390,6 +417,7 @@ async def _out(actor: Actor, row: dict[str, Any]) -> DraftOut:
         version=row["version"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        reply_id=row["reply"],
     )
 
 

@@ -12,6 +12,7 @@ APP_CONFIG = AppConfig(
     app_name="compose",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
     table_classes=[EmailTemplate, Draft, ReportSignature],
-    migration_dependencies=["organisatrice.orders.piccolo_app"],
+    # Drafts name the client reply they answer (a mail table).
+    migration_dependencies=["organisatrice.orders.piccolo_app", "organisatrice.mail.piccolo_app"],
     commands=[],
 )

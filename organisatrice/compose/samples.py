@@ -14,6 +14,7 @@ from organisatrice.compose.context import (
     MaterialContext,
     OrderContext,
     OrderFacts,
+    ReplyContext,
     WorkItemContext,
 )
 from organisatrice.compose.greetings import greeting
@@ -86,4 +87,12 @@ def sample_context(language: str = "de") -> OrderContext:
         language=language,
         greeting=greeting(salutation="ms", first_name="Anna", last_name="Meier", language=language),
         today=date(2026, 11, 25),
+        reply=ReplyContext(
+            sender="anna.meier@kunden.example",
+            sender_name="Anna Meier",
+            subject="Arbeitsrapport Auftrag 2026-4711",
+            date="25.11.2026",
+            text="Besten Dank. Können Sie auch die Fotos schicken?",
+            quote="> Besten Dank. Können Sie auch die Fotos schicken?",
+        ),
     )

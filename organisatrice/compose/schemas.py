@@ -20,6 +20,8 @@ class TemplateKind(StrEnum):
     PHOTO_DOCUMENTATION = "photo_documentation"
     OFFER = "offer"
     GENERAL = "general"
+    # An answer to a client's reply: made from the reply on the order, never picked blank.
+    REPLY = "reply"
 
 
 class AttachmentSource(StrEnum):
@@ -163,6 +165,15 @@ class DraftOut(Out):
     version: int
     created_at: datetime
     updated_at: datetime
+    # The client's reply this draft answers: the email is sent threaded to it.
+    reply_id: int | None
+
+
+class AnswerIn(In):
+    """Answer a client's reply: with the given template of kind "reply", or the one in the
+    language of the email they answered."""
+
+    template_id: DbId | None = None
 
 
 class AttachmentInfo(Out):

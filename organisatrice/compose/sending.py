@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import anyio.to_thread
 import msgspec
 
+from organisatrice.compose.answers import threading_headers
 from organisatrice.compose.assemble import assemble, read_receipt_header
 from organisatrice.compose.drafts import checked_recipients, emailable_order
 from organisatrice.compose.schemas import DraftOut, Recipient, Recipients, TemplateKind
@@ -28,7 +29,7 @@ from organisatrice.mail.outbox import (
     tracking_address,
 )
 from organisatrice.mail.relay import relay_of
-from organisatrice.mail.replies import replies_come_back, reply_address
+from organisatrice.mail.replies import mark_answered, replies_come_back, reply_address
 from organisatrice.mail.schemas import SentEmailOut
 from organisatrice.mail.tables import SentEmail
 from organisatrice.mail.worker import wake_worker
@@ -86,6 +87,7 @@ async def _send(actor: Actor, order_id: int, draft_id: int, *, proof: bool) -> S
         read_receipt=draft.read_receipt,
         bounce_domain=bounce_domain(relay, draft.sender.email),
         token=token,
+        answers_reply=None if proof else draft.reply_id,
     )
 
     async def within() -> None:
@@ -96,6 +98,9 @@ async def _send(actor: Actor, order_id: int, draft_id: int, *, proof: bool) -> S
             # A proof reaches only the employee: the client's signature may still be redone.
             if assembled.signature is not None:
                 await mark_sent(assembled.signature)
+            # Answered is taken care of: the reply leaves everyone's notifications with the send.
+            if draft.reply_id is not None:
+                await mark_answered(actor, draft.reply_id)
 
     email_id = await freeze(frozen, within=within)
     wake_worker()
@@ -133,11 +138,19 @@ async def resend(actor: Actor, email_id: int, recipients: Recipients) -> SentEma
     spec = msgspec.structs.replace(
         spec,
         subject=original["subject"],
-        headers=(
-            read_receipt_header(tracking_address(token, relay, original["sender"]))
-            if original["read_receipt"]
-            else {}
-        ),
+        headers={
+            **(
+                read_receipt_header(tracking_address(token, relay, original["sender"]))
+                if original["read_receipt"]
+                else {}
+            ),
+            # An answer sent again stays in the client's thread.
+            **(
+                await threading_headers(actor.company_id, original["answers_reply"])
+                if original["answers_reply"] is not None
+                else {}
+            ),
+        },
     )
     built = await anyio.to_thread.run_sync(functools.partial(build_message, spec))
     frozen = Frozen(
@@ -161,6 +174,7 @@ async def resend(actor: Actor, email_id: int, recipients: Recipients) -> SentEma
         bounce_domain=bounce_domain(relay, original["sender"]),
         token=token,
         resend_of=email_id,
+        answers_reply=original["answers_reply"],
     )
     new_id = await freeze(
         frozen, within=functools.partial(check_limits, actor.company_id, relay, actor.time_zone)

@@ -16,6 +16,7 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from organisatrice.mail.tables import ClientReply
 from organisatrice.orders.tables import Contact, Order
 from organisatrice.roles.tables import Company, Employee
 
@@ -62,6 +63,9 @@ class Draft(Table):
     blocks = Text()
     attachments = Text()
     read_receipt = Boolean(default=False)
+    # The client's reply this draft answers (a "reply" draft): sent threaded to it, and it is
+    # taken care of once the answer goes.
+    reply = ForeignKey(references=ClientReply, on_delete=OnDelete.set_null, null=True)
     version = Integer(default=1)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())

@@ -79,6 +79,8 @@ class Frozen(msgspec.Struct, frozen=True, kw_only=True):
     # it in the address for read receipts.
     token: str
     resend_of: int | None = None
+    # The client's reply this email answers.
+    answers_reply: int | None = None
 
 
 def _now() -> datetime:
@@ -200,6 +202,7 @@ async def freeze(email: Frozen, *, within: Callable[[], Awaitable[None]] | None 
             envelope_sender=envelope_sender(token, email.bounce_domain),
             read_receipt=email.read_receipt,
             resend_of=email.resend_of,
+            answers_reply=email.answers_reply,
             chain_version=CHAIN_VERSION,
             status=EmailStatus.QUEUED.value,
             queued_at=now,

@@ -294,6 +294,17 @@ async def mark_handled(actor: Actor, order_id: int, reply_id: int) -> ReplyOut:
     return _out(row, ZoneInfo(actor.time_zone))
 
 
+async def mark_answered(actor: Actor, reply_id: int) -> None:
+    """An answer to the reply is being sent: it is taken care of, unless it already was."""
+    await ClientReply.update(
+        {ClientReply.handled_at: datetime.now(UTC), ClientReply.handled_by: actor.employee_id}
+    ).where(
+        (ClientReply.company == actor.company_id)
+        & (ClientReply.id == reply_id)
+        & ClientReply.handled_at.is_null()
+    )
+
+
 def _out(r: dict[str, Any], zone: ZoneInfo) -> ReplyOut:
     return ReplyOut(
         id=r["id"],

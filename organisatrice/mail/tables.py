@@ -83,6 +83,10 @@ class SentEmail(Table):
     resend_of: ForeignKey[SentEmail] = ForeignKey(
         references="SentEmail", on_delete=OnDelete.set_null, null=True
     )
+    # The client's reply this email answers (sent from the reply on the order).
+    answers_reply: ForeignKey[ClientReply] = ForeignKey(
+        references="ClientReply", on_delete=OnDelete.set_null, null=True
+    )
     status = Varchar(length=20, index=True)
     queued_at = Timestamptz(default=TimestamptzNow(), index=True)
     sent_at = Timestamptz(null=True, default=None)

@@ -168,6 +168,7 @@ def _request_body(operation_id: str) -> dict[str, Any]:
         "DuplicateTemplate": {},
         "PreviewTemplate": {"json": {"kind": "general", "language": "de", "subject": "S"}},
         "CreateDraft": {"json": {"template_id": 1, "address": "a@client.example"}},
+        "AnswerReply": {"json": {}},
         "ChangeDraft": {"json": {"version": 1}},
         "PreviewDraft": {},
         "SendDraft": {},

@@ -32,11 +32,13 @@ export function person(recipient: { email: string; name?: string }): string {
   return recipient.name ? `${recipient.name} <${recipient.email}>` : recipient.email;
 }
 
-type IconKind = "work_report" | "photo_documentation" | "offer" | "general";
+type IconKind = "work_report" | "photo_documentation" | "offer" | "general" | "reply";
 
 /** The icon for an email's kind (a proof looks like a general email). */
 export function iconKind(kind: string): IconKind {
-  return kind === "work_report" || kind === "photo_documentation" || kind === "offer" ? kind : "general";
+  return kind === "work_report" || kind === "photo_documentation" || kind === "offer" || kind === "reply"
+    ? kind
+    : "general";
 }
 
 /** "im Postausgang" → "Im Postausgang", for labels that stand alone (chips, headings). */

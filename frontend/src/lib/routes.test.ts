@@ -20,6 +20,7 @@ describe("routes", () => {
       order: "2026-",
       recipient: "meier",
       author: 9,
+      unanswered: true,
       sort: "order_number_desc",
     },
     { name: "mailEntry", emailId: 45 },

@@ -10,7 +10,7 @@
  *   #/orders/12/edit                 an order's fields, buildings and responsible employees
  *   #/orders/12/compose/3            a new email from template 3: choose the recipient
  *   #/orders/12/drafts/5             the draft editor
- *   #/mail?status=&kind=&from=…      the sent mail (the archive across orders)
+ *   #/mail?status=&kind=&from=…      the sent mail (the archive across orders; unanswered=1: a reply waits)
  *   #/mail/45                        one archived email
  *   #/notifications                  failed or bounced emails
  *   #/clients?q=&inactive=1          the clients (inactive ones too with inactive=1)
@@ -51,6 +51,8 @@ export interface MailQuery {
   order: string;
   recipient: string;
   author: number | null;
+  // Only emails with a client's reply nobody took care of yet.
+  unanswered: boolean;
   sort: ArchiveSort;
 }
 
@@ -63,6 +65,7 @@ export const NO_MAIL_FILTERS: MailQuery = {
   order: "",
   recipient: "",
   author: null,
+  unanswered: false,
   sort: "newest",
 };
 
@@ -123,6 +126,7 @@ function mailQuery(query: URLSearchParams): MailQuery {
     order: (query.get("order") ?? "").slice(0, 30),
     recipient: (query.get("recipient") ?? "").slice(0, 254),
     author: id(query.get("author")),
+    unanswered: query.get("unanswered") === "1",
     sort: oneOf(ARCHIVE_SORTS, query.get("sort")) ?? "newest",
   };
 }
@@ -240,6 +244,7 @@ export function href(route: Route): string {
         order: route.order,
         recipient: route.recipient,
         author: route.author,
+        unanswered: route.unanswered ? 1 : null,
         sort: route.sort === "newest" ? null : route.sort,
       });
     case "mailEntry":

@@ -8,13 +8,14 @@ export function orderLanguages(order: OrderDetail): string[] {
 }
 
 /** Templates split into those in the order's languages (shown first) and the others.
- * When none match, every template is "suited": better than an empty list. */
+ * When none match, every template is "suited": better than an empty list. A reply template
+ * is not among them: it answers a client's reply, from the reply. */
 export function suitedTemplates(
   templates: Template[],
   order: OrderDetail,
 ): { suited: Template[]; others: Template[] } {
   const languages = orderLanguages(order);
-  const sorted = [...templates].sort(
+  const sorted = templates.filter((t) => t.kind !== "reply").sort(
     (a, b) =>
       TEMPLATE_KINDS.indexOf(a.kind) - TEMPLATE_KINDS.indexOf(b.kind) ||
       languages.indexOf(a.language) - languages.indexOf(b.language) ||

@@ -39,15 +39,22 @@ def test_demo_has_every_kind_in_every_language() -> None:
         assert kinds[language, TemplateKind.PHOTO_DOCUMENTATION] == 2
         assert kinds[language, TemplateKind.OFFER] == 1
         assert kinds[language, TemplateKind.GENERAL] == 1
+        assert kinds[language, TemplateKind.REPLY] == 1
     for t in templates:
         assert t.greeting == "{{ greeting }}"
-        assert "{{ order.number }}" in t.subject
+        if t.kind is TemplateKind.REPLY:
+            # The client's own subject, after one "Re:", and their words quoted.
+            assert t.subject == "Re: {{ reply.subject }}"
+            assert "{{ reply.quote }}" in t.motivation
+        else:
+            assert "{{ order.number }}" in t.subject
         assert "{{ employee.full_name }}" in t.signature and "{{ company.phone }}" in t.signature
         expected = {
             TemplateKind.WORK_REPORT: [AttachmentSource.WORK_REPORT],
             TemplateKind.PHOTO_DOCUMENTATION: [AttachmentSource.PHOTOS],
             TemplateKind.OFFER: [AttachmentSource.DOCUMENTS],
             TemplateKind.GENERAL: [],
+            TemplateKind.REPLY: [],
         }[t.kind]
         assert t.attachments == expected
     photo_variants = {
@@ -109,7 +116,10 @@ async def test_every_demo_template_makes_a_draft_for_a_demo_order(demo: None) ->
     assert with_photos is not None
     order = await order_detail(actor, with_photos["order"])
     contact = order.recipients[0]
-    rows = await EmailTemplate.select().where(EmailTemplate.company == actor.company_id)
+    # Answers are made from a client's reply (test_answers.py), not picked blank.
+    rows = await EmailTemplate.select().where(
+        (EmailTemplate.company == actor.company_id) & (EmailTemplate.kind != "reply")
+    )
     for row in rows:
         draft = await create_draft(
             actor, order.id, DraftIn(template_id=row["id"], contact_id=contact.contact_id)

@@ -56,6 +56,7 @@ export type RelayTest = Schemas["RelayTestOut"];
 export type RelayFinding = Schemas["RelayFindingOut"];
 export type RelayNotice = Schemas["RelayNoticeOut"];
 export type Reply = Schemas["ReplyOut"];
+export type ConversationEntry = Schemas["ConversationEntryOut"];
 export type Tracking = Schemas["TrackingOut"];
 export type Quota = Schemas["QuotaOut"];
 export type PermissionChange = Schemas["PermissionChangeOut"];
@@ -110,11 +111,12 @@ export const ARCHIVE_KINDS: readonly ArchiveKind[] = [
   "photo_documentation",
   "offer",
   "general",
+  "reply",
   "proof",
 ];
 
 /** The kinds of template, in the order the screens list them. */
-export const TEMPLATE_KINDS: readonly TemplateKind[] = ["work_report", "photo_documentation", "offer", "general"];
+export const TEMPLATE_KINDS: readonly TemplateKind[] = ["work_report", "photo_documentation", "offer", "general", "reply"];
 
 export type TemplateLanguage = TemplateIn["language"];
 export const TEMPLATE_LANGUAGES: readonly TemplateLanguage[] = ["de", "fr", "it", "en"];
@@ -429,6 +431,19 @@ export const markReplyHandled = (orderId: number, replyId: number) =>
     }),
   );
 
+/** A draft answering the client's reply: to its sender, quoting what they wrote. */
+export const answerReply = (orderId: number, replyId: number) =>
+  call(
+    client.POST("/api/orders/{order_id}/replies/{reply_id}/answer", {
+      params: { path: { order_id: orderId, reply_id: replyId } },
+      body: {},
+    }),
+  );
+
+/** Emails sent, clients' replies, hand-overs and internal notes, oldest first. */
+export const getOrderConversation = (orderId: number) =>
+  call(client.GET("/api/orders/{order_id}/conversation", { params: { path: { order_id: orderId } } }));
+
 // The archive
 
 export interface ArchiveFilters {
@@ -440,6 +455,7 @@ export interface ArchiveFilters {
   status?: EmailStatus | null;
   recipient?: string | null;
   author_id?: number | null;
+  unanswered_reply?: boolean;
 }
 
 export const listArchive = (
@@ -458,6 +474,7 @@ export const listArchive = (
           status: filters.status || undefined,
           recipient: filters.recipient || undefined,
           author_id: filters.author_id || undefined,
+          unanswered_reply: filters.unanswered_reply || undefined,
           sort: page.sort,
           cursor: page.cursor || undefined,
           limit: page.limit,

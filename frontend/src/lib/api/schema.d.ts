@@ -805,6 +805,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/orders/{order_id}/replies/{reply_id}/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Answer */
+        post: operations["AnswerReply"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/emails/{email_id}/resend": {
         parameters: {
             query?: never;
@@ -1132,6 +1149,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/orders/{order_id}/conversation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GetConversation */
+        get: operations["GetOrderConversation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/orders/{order_id}/history": {
         parameters: {
             query?: never;
@@ -1446,6 +1480,10 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AnswerIn */
+        AnswerIn: {
+            template_id?: number | null;
+        };
         /** ApiTokenCreated */
         ApiTokenCreated: {
             token: components["schemas"]["ApiTokenOut"];
@@ -1505,7 +1543,7 @@ export interface components {
          * @description What an archived email carried (the template's kind; `proof` is a test send to oneself).
          * @enum {string}
          */
-        ArchiveKind: "work_report" | "photo_documentation" | "offer" | "general" | "proof";
+        ArchiveKind: "work_report" | "photo_documentation" | "offer" | "general" | "reply" | "proof";
         /** ArchivePage */
         ArchivePage: {
             items: components["schemas"]["ArchiveRow"][];
@@ -1678,7 +1716,7 @@ export interface components {
          * Code
          * @enum {string}
          */
-        Code: "api_only" | "attachment_name_missing" | "attachment_not_found" | "building_not_found" | "caption_control_characters" | "caption_too_long" | "choice_unknown" | "client_not_found" | "company_email_off" | "company_gone" | "contact_not_found" | "contact_not_of_order" | "contact_or_address" | "content_id_invalid" | "content_type_invalid" | "csrf_failed" | "cursor_invalid" | "cursor_of_other_search" | "daily_limit_reached" | "date_out_of_range" | "document_check_too_slow" | "document_damaged" | "document_kind_unknown" | "document_not_found" | "document_not_named" | "document_removed" | "document_type_not_accepted" | "draft_changed_meanwhile" | "draft_not_found" | "duplicate_external_id" | "email_address_invalid" | "email_not_found" | "email_too_large" | "employee_email_off" | "employee_email_taken" | "employee_email_unavailable" | "employee_inactive" | "employee_not_active" | "employee_not_found" | "empty_file" | "endpoint_closed" | "expiry_in_past" | "file_not_found" | "file_too_large" | "header_name_invalid" | "header_reserved" | "host_missing" | "host_not_allowed" | "host_unresolved" | "image_too_many_pixels" | "image_unreadable" | "import_done" | "import_not_found" | "import_running" | "inline_image_not_image" | "internal_error" | "invalid_email" | "invalid_mapping" | "invalid_value" | "last_backoffice" | "link_expired" | "link_not_sent" | "logo_type_not_accepted" | "logo_unreadable" | "method_not_allowed" | "missing_column" | "missing_field" | "monthly_below_daily" | "monthly_limit_reached" | "nested_too_deeply" | "not_allowed" | "not_responsible" | "no_logo" | "no_photos" | "no_photo_selected" | "no_recipient" | "no_sender" | "no_sender_address" | "no_such_address" | "no_work_reports" | "nul_character" | "oauth_client_id_missing" | "oauth_client_refused" | "oauth_client_secret_missing" | "oauth_consent_expired" | "oauth_consent_refused" | "oauth_grant_revoked" | "oauth_mailbox_missing" | "oauth_needs_session" | "oauth_not_connected" | "oauth_not_google" | "oauth_no_refresh_token" | "oauth_refused" | "oauth_state_mismatch" | "oauth_tenant_missing" | "oauth_unreachable" | "office_file_too_big_unpacked" | "one_line" | "operator_only" | "order_not_found" | "own_roles" | "page_size_out_of_range" | "password_too_short" | "pdf_password_protected" | "period_reversed" | "photos_do_not_fit" | "photo_not_found" | "photo_type_not_accepted" | "photo_unreadable" | "port_not_allowed" | "record_created_meanwhile" | "record_not_found" | "reply_not_found" | "report_not_found" | "request_refused" | "request_too_large" | "retention_count_changed" | "retention_out_of_order" | "role_required" | "role_unknown" | "search_too_short" | "signature_blank" | "signature_changed" | "signature_empty" | "signature_not_found" | "signature_not_png" | "signature_too_large" | "signer_invalid" | "signer_missing" | "sign_in_required" | "stored_file_missing" | "style_unreadable" | "template_not_allowed" | "template_not_found" | "template_syntax" | "template_too_costly" | "template_too_long" | "template_unknown_placeholder" | "time_zone_missing" | "time_zone_unknown" | "token_cannot_email" | "token_invalid" | "token_lacks_scope" | "token_not_found" | "token_not_permitted" | "too_large" | "too_many_columns" | "too_many_responsible" | "too_many_sign_ins" | "too_many_webhooks" | "two_references" | "unknown_locale" | "unknown_reference" | "unreadable_row" | "unsafe_header" | "unsupported_type" | "url_invalid" | "url_needs_https" | "url_with_credentials" | "validation_failed" | "webhook_delivery_not_found" | "webhook_not_found" | "webhook_secret_unreadable" | "wrong_credentials" | "wrong_encoding" | "wrong_password";
+        Code: "api_only" | "attachment_name_missing" | "attachment_not_found" | "building_not_found" | "caption_control_characters" | "caption_too_long" | "choice_unknown" | "client_not_found" | "company_email_off" | "company_gone" | "contact_not_found" | "contact_not_of_order" | "contact_or_address" | "content_id_invalid" | "content_type_invalid" | "csrf_failed" | "cursor_invalid" | "cursor_of_other_search" | "daily_limit_reached" | "date_out_of_range" | "document_check_too_slow" | "document_damaged" | "document_kind_unknown" | "document_not_found" | "document_not_named" | "document_removed" | "document_type_not_accepted" | "draft_changed_meanwhile" | "draft_not_found" | "duplicate_external_id" | "email_address_invalid" | "email_not_found" | "email_too_large" | "employee_email_off" | "employee_email_taken" | "employee_email_unavailable" | "employee_inactive" | "employee_not_active" | "employee_not_found" | "empty_file" | "endpoint_closed" | "expiry_in_past" | "file_not_found" | "file_too_large" | "header_name_invalid" | "header_reserved" | "host_missing" | "host_not_allowed" | "host_unresolved" | "image_too_many_pixels" | "image_unreadable" | "import_done" | "import_not_found" | "import_running" | "inline_image_not_image" | "internal_error" | "invalid_email" | "invalid_mapping" | "invalid_value" | "last_backoffice" | "link_expired" | "link_not_sent" | "logo_type_not_accepted" | "logo_unreadable" | "method_not_allowed" | "missing_column" | "missing_field" | "monthly_below_daily" | "monthly_limit_reached" | "nested_too_deeply" | "not_allowed" | "not_responsible" | "no_logo" | "no_photos" | "no_photo_selected" | "no_recipient" | "no_sender" | "no_sender_address" | "no_such_address" | "no_work_reports" | "nul_character" | "oauth_client_id_missing" | "oauth_client_refused" | "oauth_client_secret_missing" | "oauth_consent_expired" | "oauth_consent_refused" | "oauth_grant_revoked" | "oauth_mailbox_missing" | "oauth_needs_session" | "oauth_not_connected" | "oauth_not_google" | "oauth_no_refresh_token" | "oauth_refused" | "oauth_state_mismatch" | "oauth_tenant_missing" | "oauth_unreachable" | "office_file_too_big_unpacked" | "one_line" | "operator_only" | "order_not_found" | "own_roles" | "page_size_out_of_range" | "password_too_short" | "pdf_password_protected" | "period_reversed" | "photos_do_not_fit" | "photo_not_found" | "photo_type_not_accepted" | "photo_unreadable" | "port_not_allowed" | "record_created_meanwhile" | "record_not_found" | "reply_automatic" | "reply_not_found" | "reply_template_missing" | "report_not_found" | "request_refused" | "request_too_large" | "retention_count_changed" | "retention_out_of_order" | "role_required" | "role_unknown" | "search_too_short" | "signature_blank" | "signature_changed" | "signature_empty" | "signature_not_found" | "signature_not_png" | "signature_too_large" | "signer_invalid" | "signer_missing" | "sign_in_required" | "stored_file_missing" | "style_unreadable" | "template_kind_mismatch" | "template_not_allowed" | "template_not_found" | "template_syntax" | "template_too_costly" | "template_too_long" | "template_unknown_placeholder" | "time_zone_missing" | "time_zone_unknown" | "token_cannot_email" | "token_invalid" | "token_lacks_scope" | "token_not_found" | "token_not_permitted" | "too_large" | "too_many_columns" | "too_many_responsible" | "too_many_sign_ins" | "too_many_webhooks" | "two_references" | "unknown_locale" | "unknown_reference" | "unreadable_row" | "unsafe_header" | "unsupported_type" | "url_invalid" | "url_needs_https" | "url_with_credentials" | "validation_failed" | "webhook_delivery_not_found" | "webhook_not_found" | "webhook_secret_unreadable" | "wrong_credentials" | "wrong_encoding" | "wrong_password";
         /** CompanyOut */
         CompanyOut: {
             id: number;
@@ -1745,6 +1783,20 @@ export interface components {
             external_id?: string | null;
             /** @default true */
             active: boolean;
+        };
+        /** ConversationEntryOut */
+        ConversationEntryOut: {
+            /** @enum {string} */
+            kind: "email" | "reply" | "handover" | "note";
+            /** Format: date-time */
+            at: string;
+            email?: components["schemas"]["HistoryEmailOut"] | null;
+            reply?: components["schemas"]["ReplyOut"] | null;
+            handover?: components["schemas"]["HandoverOut"] | null;
+            note?: components["schemas"]["NoteOut"] | null;
+            about_email_id?: number | null;
+            /** @default  */
+            about_subject: string;
         };
         /** Decision */
         Decision: {
@@ -1824,6 +1876,7 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+            reply_id: number | null;
         };
         /** DraftPatch */
         DraftPatch: {
@@ -1964,6 +2017,7 @@ export interface components {
             author: string;
             /** Format: date-time */
             queued_at: string;
+            answers_reply?: number | null;
         };
         /**
          * ImportAction
@@ -2630,7 +2684,7 @@ export interface components {
          * TemplateKind
          * @enum {string}
          */
-        TemplateKind: "work_report" | "photo_documentation" | "offer" | "general";
+        TemplateKind: "work_report" | "photo_documentation" | "offer" | "general" | "reply";
         /** TemplateOut */
         TemplateOut: {
             id: number;
@@ -10091,6 +10145,123 @@ export interface operations {
             };
         };
     };
+    AnswerReply: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: number;
+                reply_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnswerIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftOut"];
+                };
+            };
+            /** @description The request is malformed (a parameter or field has the wrong type or shape). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed (the detail says why), or the CSRF check failed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in your company. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This path does not accept this method. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upload or request is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The uploaded file's type is not accepted. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field's value is not acceptable (the detail and `field` say which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts; wait `retry_after` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     ResendEmail: {
         parameters: {
             query?: never;
@@ -12679,6 +12850,118 @@ export interface operations {
             };
         };
     };
+    GetOrderConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationEntryOut"][];
+                };
+            };
+            /** @description The request is malformed (a parameter or field has the wrong type or shape). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but not allowed (the detail says why), or the CSRF check failed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in your company. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This path does not accept this method. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upload or request is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The uploaded file's type is not accepted. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field's value is not acceptable (the detail and `field` say which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts; wait `retry_after` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     GetOrderHistory: {
         parameters: {
             query?: never;
@@ -13597,6 +13880,8 @@ export interface operations {
                 /** @description Part of a recipient's address, at least 3 characters, any case */
                 recipient?: string | null;
                 author_id?: number | null;
+                /** @description Only emails with a client's reply nobody took care of */
+                unanswered_reply?: boolean;
                 sort?: components["schemas"]["ArchiveSort"];
                 /** @description `next_cursor` of the previous page */
                 cursor?: string | null;
