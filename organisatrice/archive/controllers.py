@@ -162,7 +162,7 @@ class OrderHistoryController(Controller):
     ) -> Response[str]:
         """The answer's sanitised HTML, for a sandboxed frame: no script runs, and remote
         pictures load only with `images`."""
-        page = await reply_files.reply_page(actor, order_id, reply_id)
+        page = await reply_files.reply_page(actor, order_id, reply_id, images=images)
         return Response(page, media_type="text/html", headers=frame_headers(images=images))
 
     @get(

@@ -53,6 +53,10 @@ MAX_TEXT = 100_000
 MAX_HTML = 500_000
 # The methods whose results the UI shows, as the receiving MX recorded them (RFC 8601).
 AUTH_METHODS = ("spf", "dkim", "dmarc")
+# The verdicts RFC 8601 names for them; anything else is not shown.
+AUTH_RESULTS = frozenset(
+    ("pass", "fail", "softfail", "neutral", "none", "temperror", "permerror", "policy")
+)
 _AUTH_RESULT = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
 
 _AUTOMATIC_SUBJECT = re.compile(
@@ -196,7 +200,8 @@ def auth_checks(authentication: str) -> list[AuthCheck]:
     first = authentication.split("\n", 1)[0]
     found: dict[str, str] = {}
     for method, result in _AUTH_RESULT.findall(first):
-        found.setdefault(method.lower(), result.lower())
+        if result.lower() in AUTH_RESULTS:
+            found.setdefault(method.lower(), result.lower())
     return [AuthCheck(method=m, result=found[m]) for m in AUTH_METHODS if m in found]
 
 

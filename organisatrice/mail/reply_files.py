@@ -11,6 +11,8 @@ import email.policy
 import html
 from email.message import EmailMessage
 
+import nh3
+
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.bounded import OverBudget, run_bounded
 from organisatrice.core.codes import Code
@@ -69,10 +71,17 @@ async def _reply(actor: Actor, order_id: int, reply_id: int, *columns: str) -> d
     return row
 
 
-async def reply_page(actor: Actor, order_id: int, reply_id: int) -> str:
-    """The answer's sanitised HTML as a page of its own (for the sandboxed frame)."""
+def _no_picture(tag: str, attribute: str, value: str) -> str | None:
+    return None if tag == "img" and attribute == "src" else value
+
+
+async def reply_page(actor: Actor, order_id: int, reply_id: int, *, images: bool) -> str:
+    """The answer's sanitised HTML as a page of its own (for the sandboxed frame). Without
+    `images` the pictures lose their address too: none is even asked for (the policy would
+    only block it, and the browser would report each one as a violation)."""
     row = await _reply(actor, order_id, reply_id, "html", "subject")
-    return _PAGE.format(title=html.escape(row["subject"]), body=row["html"])
+    body = row["html"] if images else nh3.clean(row["html"], attribute_filter=_no_picture)
+    return _PAGE.format(title=html.escape(row["subject"]), body=body)
 
 
 def _attachment(data: bytes, index: int, max_bytes: int, max_pixels: int) -> CheckedDocument | None:

@@ -182,6 +182,9 @@ async def test_an_answers_html_is_sanitised_and_served_for_a_sandboxed_frame(
     assert blocked.status_code == 200, blocked.text
     assert "<p>Einverstanden.</p>" in blocked.text
     assert "<script" not in blocked.text and "onerror" not in blocked.text
+    # Remote pictures lose their address until the reader asks for them.
+    assert "tracker.example" not in blocked.text
+    assert '<img src="https://tracker.example/p.png">' in shown.text
     policy = blocked.headers["content-security-policy"]
     assert "default-src 'none'" in policy and "sandbox" in policy
     assert "img-src data:;" in policy
