@@ -1,6 +1,7 @@
 """A client's answer in HTML, on the tablet: shown as sent in a sandboxed frame where its script
 does not run and its remote picture (on a loopback server that counts requests) does not load
-until the reader taps "show images"; the receiving MX's SPF/DKIM/DMARC verdicts beside it."""
+until the reader taps "show images"; the receiving MX's SPF/DKIM/DMARC verdicts beside it, and
+its attachment downloads."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from tests.factories import (
     make_contact,
     make_employee,
     make_order,
+    make_pdf,
     make_relay,
     make_template,
 )
@@ -79,6 +81,7 @@ def _hostile(base: str) -> bytes:
         f'<img src="{base}/tracker.gif" alt="Plan" onload="top.replyRan = true">',
         subtype="html",
     )
+    message.add_attachment(make_pdf(), maintype="application", subtype="pdf", filename="Plan.pdf")
     return message.as_bytes()
 
 
@@ -127,3 +130,11 @@ async def test_an_html_answer_runs_nothing_and_loads_remote_images_only_when_ask
         # The picture loaded; the script still did not run.
         assert hits == ["/tracker.gif"]
         assert await page.evaluate("window.replyRan === undefined")
+
+    # The attachment downloads under its name, as it was sent.
+    async with page.expect_download() as waiting:
+        await reply.get_by_role("link", name="Plan.pdf").click()
+    download = await waiting.value
+    assert download.suggested_filename == "Plan.pdf"
+    path = await download.path()
+    assert path is not None and path.read_bytes() == make_pdf()

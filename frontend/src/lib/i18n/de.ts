@@ -624,7 +624,6 @@ export const de = {
   "replies.frameTitle": "Die Antwort wie gesendet",
   "replies.imagesBlocked": "Bilder aus dem Internet sind blockiert: Sie könnten dem Absender verraten, dass Sie die Nachricht gelesen haben.",
   "replies.showImages": "Bilder anzeigen",
-  "replies.download": "{name} herunterladen",
   "replies.forwardSent": "Kopie ins Postfach des Absenders gesendet",
   "replies.forwardFailed": "Kopie ins Postfach des Absenders konnte nicht gesendet werden",
   "replies.checksLabel": "Prüfungen des empfangenden Mailservers",

@@ -625,7 +625,6 @@ export const en: Catalogue = {
   "replies.frameTitle": "The reply as sent",
   "replies.imagesBlocked": "Pictures from the internet are blocked: they could tell the sender that you read the message.",
   "replies.showImages": "Show images",
-  "replies.download": "Download {name}",
   "replies.forwardSent": "Copy sent to the author’s mailbox",
   "replies.forwardFailed": "Copy to the author’s mailbox could not be sent",
   "replies.checksLabel": "Checks by the receiving mail server",

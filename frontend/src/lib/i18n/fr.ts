@@ -625,7 +625,6 @@ export const fr: Catalogue = {
   "replies.frameTitle": "La réponse telle qu’envoyée",
   "replies.imagesBlocked": "Les images venant d’Internet sont bloquées : elles pourraient indiquer à l’expéditeur que vous avez lu le message.",
   "replies.showImages": "Afficher les images",
-  "replies.download": "Télécharger {name}",
   "replies.forwardSent": "Copie envoyée dans la boîte de l’auteur",
   "replies.forwardFailed": "La copie n’a pas pu être envoyée dans la boîte de l’auteur",
   "replies.checksLabel": "Contrôles du serveur de réception",

@@ -625,7 +625,6 @@ export const it: Catalogue = {
   "replies.frameTitle": "La risposta come inviata",
   "replies.imagesBlocked": "Le immagini da Internet sono bloccate: potrebbero rivelare al mittente che ha letto il messaggio.",
   "replies.showImages": "Mostra immagini",
-  "replies.download": "Scarica {name}",
   "replies.forwardSent": "Copia inviata alla casella dell’autore",
   "replies.forwardFailed": "Non è stato possibile inviare la copia alla casella dell’autore",
   "replies.checksLabel": "Controlli del server di posta ricevente",
