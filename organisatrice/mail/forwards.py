@@ -133,7 +133,7 @@ async def _copy(reply_id: int) -> tuple[Relay, Envelope] | None:
     sender = await sender_address(company)
     author = row["sent_email.author.email"]
     who = row["sender_name"] or row["sender"]
-    intro, outro = _WORDS.get(row["sent_email.author.locale"], _WORDS["en"])
+    intro, outro = _WORDS.get(row["sent_email.author.locale"][:2], _WORDS["en"])
     intro = intro.format(
         who=f"{who} <{row['sender']}>" if row["sender_name"] else who,
         subject=row["sent_email.subject"],
