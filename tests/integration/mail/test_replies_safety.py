@@ -5,8 +5,10 @@ verdicts the receiving MX wrote are shown, never made up."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
+import time
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
@@ -16,6 +18,7 @@ from litestar import Litestar
 
 from organisatrice.mail.forwards import send_due_forwards
 from organisatrice.mail.tables import ClientReply, MailRelay
+from organisatrice.mail.worker import run_worker
 from tests.client import ApiClient
 from tests.factories import make_pdf
 from tests.integration.archive.helpers import Office
@@ -86,6 +89,30 @@ async def test_the_author_gets_a_copy_of_the_answer_at_the_relay_marked_against_
     )
     assert second["forward_state"] == ""
     assert await send_due_forwards() == 0
+
+
+async def test_the_running_mail_worker_forwards_an_answer_as_soon_as_it_arrives(
+    app: Litestar, receiver: int
+) -> None:
+    setup, _, message = await _sent(app)
+    stop = asyncio.Event()
+    with smtp_relay(port=await _relay_port(setup)) as (relay, _):
+        worker = asyncio.create_task(run_worker(stop, worker="forward-test"))
+        try:
+            # The worker's first round has found nothing; its next poll is POLL_SECONDS away.
+            await asyncio.sleep(0.5)
+            address = message["Reply-To"].addresses[0].addr_spec
+            await _deliver(receiver, address, _answer(message, "Ja."))
+            # Woken by the receiver, well before that poll.
+            until = time.monotonic() + 1.0
+            for _ in range(100):
+                if relay.received or time.monotonic() > until:
+                    break
+                await asyncio.sleep(0.02)
+            assert [r.rcpt_tos for r in relay.received] == [[setup.dispatcher.email]]
+        finally:
+            stop.set()
+            await worker
 
 
 async def test_an_out_of_office_answer_is_not_forwarded_and_notifies_nobody(
