@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from litestar import Litestar
@@ -86,7 +87,7 @@ def _hostile(base: str) -> bytes:
 
 
 async def test_an_html_answer_runs_nothing_and_loads_remote_images_only_when_asked(
-    page: Page, app: Litestar
+    page: Page, app: Litestar, screenshots: Path
 ) -> None:
     company = await make_company("Muster Haustechnik AG")
     await make_relay(company, 9)
@@ -127,6 +128,7 @@ async def test_an_html_answer_runs_nothing_and_loads_remote_images_only_when_ask
         await expect(frame.locator("b")).to_have_text("mit Plan")
         await expect(frame.get_by_alt_text("Plan")).to_have_js_property("naturalWidth", 1)
         await expect(reply.get_by_test_id("reply-show-images")).to_be_hidden()
+        await page.screenshot(path=str(screenshots / "order-reply-html-768.png"), full_page=True)
         # The picture loaded; the script still did not run.
         assert hits == ["/tracker.gif"]
         assert await page.evaluate("window.replyRan === undefined")
