@@ -27,8 +27,9 @@ from organisatrice.archive.schemas import (
 from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid
 from organisatrice.core.http import PathId, file_response
-from organisatrice.mail import replies
+from organisatrice.mail import replies, reply_files
 from organisatrice.mail.replies import ReplyOut
+from organisatrice.mail.reply_files import frame_headers
 from organisatrice.roles.policy import Actor, Permission
 
 _VIEW = {"needs": Permission.VIEW_ARCHIVE}
@@ -153,6 +154,41 @@ class OrderHistoryController(Controller):
     ) -> HandoverOut:
         """Record a document handed over or posted on paper."""
         return await history.record_handover(actor, order_id, data)
+
+    @get(
+        "/replies/{reply_id:int}/html",
+        opt=_VIEW,
+        operation_id="GetReplyHtml",
+        media_type="text/html",
+    )
+    async def reply_html(
+        self,
+        order_id: PathId,
+        reply_id: PathId,
+        actor: NamedDependency[Actor],
+        images: FromQuery[bool] = False,
+    ) -> Response[str]:
+        """The answer's sanitised HTML, for a sandboxed frame: no script runs, and remote
+        pictures load only with `images`."""
+        page = await reply_files.reply_page(actor, order_id, reply_id, images=images)
+        return Response(page, media_type="text/html", headers=frame_headers(images=images))
+
+    @get(
+        "/replies/{reply_id:int}/attachments/{index:int}",
+        opt=_VIEW,
+        operation_id="DownloadReplyAttachment",
+        media_type="application/octet-stream",
+    )
+    async def reply_attachment(
+        self,
+        order_id: PathId,
+        reply_id: PathId,
+        index: Annotated[int, PathParameter(ge=0, le=1000)],
+        actor: NamedDependency[Actor],
+    ) -> Response[bytes]:
+        """An attachment of the answer, checked as an upload is (type, size, metadata)."""
+        stored = await reply_files.reply_attachment(actor, order_id, reply_id, index)
+        return file_response(stored.data, stored.content_type, stored.filename)
 
 
 @get(

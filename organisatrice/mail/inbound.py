@@ -27,6 +27,7 @@ from organisatrice.core.db import transaction
 from organisatrice.core.metrics import REPORTS_RECEIVED
 from organisatrice.events.email import RecordedEvent, emit_email_events
 from organisatrice.mail.chain import seal_trails
+from organisatrice.mail.forwards import is_our_forward, wake_forwards
 from organisatrice.mail.lines import line
 from organisatrice.mail.outbox import overall_status
 from organisatrice.mail.replies import (
@@ -247,6 +248,10 @@ class _Receiver:
         session.reports = getattr(session, "reports", 0) + 1
         if session.reports > MAX_MESSAGES_PER_CONNECTION:
             return "452 4.5.3 Too many reports on one connection; send the rest on another"
+        if replies and is_our_forward(data):
+            # Our own copy of an answer, sent back to the order (a mailbox rule, a redirect):
+            # taking it would forward it again.
+            return "550 5.7.1 This is a copy the app forwarded; it is not taken back"
         for answer in replies:
             try:
                 reply_id = await self._on_app_loop(
@@ -255,6 +260,7 @@ class _Receiver:
             except TooManyReplies:
                 return "552 5.3.4 This email has had all the replies it may have"
             log.debug("reply %s recorded for token %s", reply_id, answer)
+            self.loop.call_soon_threadsafe(wake_forwards)
         for address in envelope.rcpt_tos:
             token = token_of(address)
             if token is not None:

@@ -49,6 +49,15 @@ MAX_REPLIES_PER_EMAIL = 50
 READ_BUDGET = Budget(seconds=5, memory_mb=512)
 # Kept of a reply's text: enough for any letter, not a book.
 MAX_TEXT = 100_000
+# Kept of its sanitised HTML: a long newsletter-styled answer, not a book either.
+MAX_HTML = 500_000
+# The methods whose results the UI shows, as the receiving MX recorded them (RFC 8601).
+AUTH_METHODS = ("spf", "dkim", "dmarc")
+# The verdicts RFC 8601 names for them; anything else is not shown.
+AUTH_RESULTS = frozenset(
+    ("pass", "fail", "softfail", "neutral", "none", "temperror", "permerror", "policy")
+)
+_AUTH_RESULT = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
 
 _AUTOMATIC_SUBJECT = re.compile(
     r"^\s*(automatic reply|auto(matic)?[- ]?reply|out of (the )?office|abwesenheit|"
@@ -64,6 +73,14 @@ class ReplyAttachment(msgspec.Struct, frozen=True):
     size: int
 
 
+class AuthCheck(msgspec.Struct, frozen=True):
+    """One method's verdict (spf, dkim, dmarc) as the receiving MX wrote it: pass, fail,
+    softfail, neutral, none, temperror, permerror or policy."""
+
+    method: str
+    result: str
+
+
 class ReadReply(msgspec.Struct, frozen=True, kw_only=True):
     """What one answer says, read from its bytes."""
 
@@ -77,6 +94,8 @@ class ReadReply(msgspec.Struct, frozen=True, kw_only=True):
     attachments: list[ReplyAttachment]
     automatic: bool
     authentication: str
+    # The HTML part, sanitised: no scripts, styles, frames or event handlers.
+    html: str = ""
 
 
 class ReplyOut(Out):
@@ -94,6 +113,12 @@ class ReplyOut(Out):
     unknown_sender: bool
     authentication: str
     handled_at: datetime | None
+    # SPF/DKIM/DMARC read from `authentication`; empty when the MX recorded none.
+    checks: list[AuthCheck]
+    # An HTML part to show (GetReplyHtml), in a sandboxed frame.
+    has_html: bool
+    # The copy to the author: "" (none: automatic, or the author wrote it), queued, sent, failed.
+    forward_state: str
 
 
 class TooManyReplies(Exception):
@@ -139,6 +164,10 @@ def read_reply(data: bytes) -> ReadReply:
         if body.get_content_type() == "text/html":
             content = nh3.clean(content, tags=set()).replace("&nbsp;", " ")
     content = content.replace("\r\n", "\n")[:MAX_TEXT]
+    html_body = message.get_body(preferencelist=("html",))
+    html = ""
+    if html_body is not None and html_body.get_content_type() == "text/html":
+        html = nh3.clean(str(html_body.get_content())[:MAX_HTML])
     written = EmailReplyParser(languages=["de", "fr", "it", "en"]).parse_reply(text=content)
     written = written.strip() if written else content.strip()
     quoted = content.strip()[len(written) :].strip() if content.strip().startswith(written) else ""
@@ -161,7 +190,19 @@ def read_reply(data: bytes) -> ReadReply:
         attachments=attachments,
         automatic=_automatic(message),
         authentication="\n".join(str(v) for v in message.get_all("Authentication-Results", [])),
+        html=html,
     )
+
+
+def auth_checks(authentication: str) -> list[AuthCheck]:
+    """SPF, DKIM and DMARC as the topmost Authentication-Results says: the one the receiving MX
+    added last. Those below it came with the message, and anyone can write them."""
+    first = authentication.split("\n", 1)[0]
+    found: dict[str, str] = {}
+    for method, result in _AUTH_RESULT.findall(first):
+        if result.lower() in AUTH_RESULTS:
+            found.setdefault(method.lower(), result.lower())
+    return [AuthCheck(method=m, result=found[m]) for m in AUTH_METHODS if m in found]
 
 
 def _automatic(message: EmailMessage) -> bool:
@@ -179,7 +220,9 @@ def _automatic(message: EmailMessage) -> bool:
 async def record_reply(token: str, envelope_from: str, data: bytes) -> int:
     """Keep the answer to the email whose token it came back to; its id."""
     sent = (
-        await SentEmail.select(SentEmail.id, SentEmail.company, SentEmail.order)
+        await SentEmail.select(
+            SentEmail.id, SentEmail.company, SentEmail.order, SentEmail.author.email
+        )
         .where(SentEmail.token == token)
         .first()
     )
@@ -211,6 +254,10 @@ async def record_reply(token: str, envelope_from: str, data: bytes) -> int:
         )
     }
     ref, _ = await blob_store().put(data)
+    author = (sent["author.email"] or "").lower()
+    # A person's answer goes on to the author's own mailbox, unless the author wrote it (an
+    # answer to the forwarded copy) or there is nobody to send it to.
+    forward = not read.automatic and bool(author) and read.sender != author
     row = ClientReply(
         company=sent["company"],
         sent_email=sent["id"],
@@ -228,6 +275,9 @@ async def record_reply(token: str, envelope_from: str, data: bytes) -> int:
         unknown_sender=read.sender not in recipients,
         authentication=read.authentication,
         blob_sha256=ref.sha256,
+        html=read.html,
+        forward_state="queued" if forward else "",
+        forward_next_at=datetime.now(UTC) if forward else None,
     )
     await row.save()
     return int(row.id)
@@ -321,4 +371,7 @@ def _out(r: dict[str, Any], zone: ZoneInfo) -> ReplyOut:
         unknown_sender=r["unknown_sender"],
         authentication=r["authentication"],
         handled_at=r["handled_at"].astimezone(zone) if r["handled_at"] else None,
+        checks=auth_checks(r["authentication"]),
+        has_html=bool(r["html"]),
+        forward_state=r["forward_state"],
     )

@@ -195,6 +195,13 @@ class ClientReply(Table):
     # Someone took care of it (answered, or saw nothing to do): it leaves the notifications.
     handled_at = Timestamptz(null=True, default=None)
     handled_by = ForeignKey(references=Employee, on_delete=OnDelete.set_null, null=True)
+    # The HTML part as the sanitiser (nh3) left it, shown in a sandboxed frame; "" when none.
+    html = Text(default="")
+    # The copy to the author's own mailbox (mail/forwards.py): "" none, "queued", "sent",
+    # "failed"; retried at `forward_next_at` (also the lease of the worker sending it).
+    forward_state = Varchar(length=10, default="", index=True)
+    forward_attempts = Integer(default=0)
+    forward_next_at = Timestamptz(null=True, default=None)
 
 
 class TrackingCheck(Table):

@@ -20,6 +20,7 @@ from typing import NamedTuple
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.db import transaction
 from organisatrice.core.rounds import run_rounds, worker_name
+from organisatrice.mail.forwards import forwards_wake, send_due_forwards
 from organisatrice.mail.outbox import Claimed, claim, combined, envelopes, record_all, unreachable
 from organisatrice.mail.relay import relay_of
 from organisatrice.mail.schemas import EmailStatus
@@ -250,6 +251,14 @@ async def run_worker(stop: asyncio.Event, *, worker: str | None = None) -> None:
             lambda: run_batch(name),
             stop=stop,
             wake=_wake,
+            poll_seconds=POLL_SECONDS,
+        ),
+        # Copies of clients' answers to their authors: woken when one is queued.
+        run_rounds(
+            f"reply forwards {name}",
+            send_due_forwards,
+            stop=stop,
+            wake=forwards_wake(),
             poll_seconds=POLL_SECONDS,
         ),
         # Daily tracking probes: due at most once a day per company, so looked for rarely.

@@ -300,6 +300,22 @@ export const uploadDocument = (
     onProgress,
   );
 
+/** A client's answer as sent, for a sandboxed frame; remote pictures only with `images`. */
+export const replyHtmlUrl = (reply: Reply, images: boolean) =>
+  urlOf(
+    "/api/orders/{order_id}/replies/{reply_id}/html",
+    { order_id: reply.order_id, reply_id: reply.id },
+    { images: images ? "true" : null },
+  );
+
+/** An attachment of a client's answer, checked as an upload would be. */
+export const replyAttachmentUrl = (reply: Reply, index: number) =>
+  urlOf("/api/orders/{order_id}/replies/{reply_id}/attachments/{index}", {
+    order_id: reply.order_id,
+    reply_id: reply.id,
+    index,
+  });
+
 export const changePhoto = (orderId: number, photoId: number, body: Schemas["PhotoPatch"]) =>
   call(
     client.PATCH("/api/orders/{order_id}/photos/{photo_id}", {
