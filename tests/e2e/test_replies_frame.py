@@ -109,7 +109,7 @@ async def test_an_html_answer_runs_nothing_and_loads_remote_images_only_when_ask
 
         await signed_in(page, coordinator.email, "Rita Keller")
         await page.goto(f"/#/orders/{order.id}")
-        reply = page.get_by_test_id("order-replies").get_by_test_id("reply")
+        reply = page.get_by_test_id("conversation").get_by_test_id("reply")
         checks = reply.get_by_test_id("reply-checks")
         await expect(checks).to_contain_text("SPF bestanden")
         await expect(checks).to_contain_text("DKIM fehlgeschlagen")
