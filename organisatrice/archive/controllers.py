@@ -167,7 +167,7 @@ async def list_notifications(actor: NamedDependency[Actor]) -> list[Notification
 async def list_reply_notifications(actor: NamedDependency[Actor]) -> list[ReplyOut]:
     """Clients' answers waiting for someone: to my emails, on my orders, and (coordinators)
     to work reports; back-office sees the company's."""
-    return await replies.waiting_replies(actor, notifications.LIMIT)
+    return await notifications.reply_notices(actor)
 
 
 @get(
