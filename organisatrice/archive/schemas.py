@@ -112,6 +112,14 @@ class OrderHistoryOut(Out):
     handovers: list[HandoverOut]
 
 
+class WorkReportStateOut(Out):
+    """The state of the order's newest work report email, for the order list."""
+
+    order_id: int
+    status: EmailStatus
+    queued_at: datetime
+
+
 class RetentionPreviewOut(Out):
     older_than: datetime
     count: int

@@ -97,6 +97,15 @@ async def test_a_coordinator_switches_off_one_kind_and_gets_another_by_email(
 
         await signed_in(page, coordinator.email, "Rita Sutter")
         await expect(page.get_by_test_id("notification-count")).to_have_text("1")
+        # The order list says which order's work report did not arrive, and which has none.
+        await make_order(company, number="2026-4712", status="completed")
+        await page.reload()
+        states = page.get_by_test_id("work-report-state")
+        await expect(states).to_have_text(
+            ["Arbeitsrapport noch nicht gesendet", "Arbeitsrapport nicht zugestellt"]
+        )
+        await expect(states.nth(1)).to_have_attribute("data-status", "bounced")
+        await shoot(page, screenshots, "orders-work-reports")
         await page.goto("/#/account")
         choices = page.get_by_test_id("notice-choices")
         reports = choices.locator("[data-kind=work_report]")

@@ -568,6 +568,11 @@ export const testRelay = () => call(client.POST("/api/mail/relay/test"));
 export const connectRelayAccount = () => call(client.POST("/api/mail/relay/oauth/connect"));
 
 export type RetentionPreview = Schemas["RetentionPreviewOut"];
+export type WorkReportState = Schemas["WorkReportStateOut"];
+
+/** The state of each listed order's newest work report; orders without one are left out. */
+export const listWorkReportStates = (orderIds: number[]) =>
+  call(client.GET("/api/orders/work-reports", { params: { query: { order_id: orderIds } } }));
 
 /** How many archived emails were queued before `olderThan` (an ISO instant): the number to confirm. */
 export const previewRetention = (olderThan: string) =>

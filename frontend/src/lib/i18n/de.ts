@@ -1065,4 +1065,6 @@ export const de = {
   "retention.confirmTitle": "{count} E-Mails löschen?",
   "retention.confirm": "{count} archivierte E-Mails, versandt vor dem {date}, werden mit ihren Anhängen und Notizen endgültig gelöscht. Das lässt sich nicht rückgängig machen.",
   "retention.deleted": "{count} E-Mails gelöscht.",
+  "orders.workReport": "Arbeitsrapport {state}",
+  "orders.noWorkReport": "Arbeitsrapport noch nicht gesendet",
 };

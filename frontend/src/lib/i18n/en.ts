@@ -1066,4 +1066,6 @@ export const en: Catalogue = {
   "retention.confirmTitle": "Delete {count} emails?",
   "retention.confirm": "{count} archived emails, sent before {date}, are deleted for good with their attachments and notes. This cannot be undone.",
   "retention.deleted": "{count} emails deleted.",
+  "orders.workReport": "Work report {state}",
+  "orders.noWorkReport": "Work report not sent yet",
 };

@@ -1066,4 +1066,6 @@ export const fr: Catalogue = {
   "retention.confirmTitle": "Supprimer {count} e-mails ?",
   "retention.confirm": "{count} e-mails archivés, envoyés avant le {date}, seront supprimés définitivement avec leurs pièces jointes et leurs notes. C’est irréversible.",
   "retention.deleted": "{count} e-mails supprimés.",
+  "orders.workReport": "Rapport de travail {state}",
+  "orders.noWorkReport": "Rapport de travail pas encore envoyé",
 };

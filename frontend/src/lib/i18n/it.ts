@@ -1066,4 +1066,6 @@ export const it: Catalogue = {
   "retention.confirmTitle": "Eliminare {count} e-mail?",
   "retention.confirm": "{count} e-mail archiviate, inviate prima del {date}, saranno eliminate definitivamente con allegati e note. Non si può annullare.",
   "retention.deleted": "{count} e-mail eliminate.",
+  "orders.workReport": "Rapporto di lavoro {state}",
+  "orders.noWorkReport": "Rapporto di lavoro non ancora inviato",
 };
