@@ -152,7 +152,8 @@ class DraftAttachment(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
 class DraftIn(In):
     template_id: DbId
     contact_id: DbId | None = None
-    address: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    # An address, or a name and an address: "Urs Brunner <urs@example.ch>".
+    address: Annotated[str, msgspec.Meta(max_length=460)] | None = None
 
 
 class DraftPatch(In):

@@ -192,3 +192,52 @@ async def test_back_office_deletes_old_archived_emails_after_confirming_their_nu
     await expect(page.get_by_role("status")).to_contain_text("2 E-Mails gelöscht.")
     left = await SentEmail.select(SentEmail.id).where(SentEmail.company == company)
     assert [r["id"] for r in left] == [recent["id"]]
+
+
+async def test_contacts_say_whose_they_are_and_a_typed_address_carries_a_name(
+    page: Page, screenshots: Path
+) -> None:
+    with smtp_relay() as (relay, port):
+        company = await make_company("Muster Haustechnik AG")
+        await make_relay(company, port)
+        dispatcher = await make_employee(company, first_name="Nina", last_name="Frei")
+        client = await make_client(company, "Wohnbaugenossenschaft Lindenhof")
+        order = await make_order(company, client_id=client, street="Gartenstrasse 92")
+        await make_contact(company, client_id=client, first_name="Silvia", last_name="Moser")
+        await make_contact(
+            company,
+            building_id=order.building_ids[0],
+            first_name="Marco",
+            last_name="Keller",
+            email="hauswart@lindenhof.example",
+        )
+        template = await make_template(company, attachments=[])
+
+        await signed_in(page, dispatcher.email, "Nina Frei")
+        await page.goto(f"/#/orders/{order.id}")
+        await expect(page.get_by_test_id("contact-source")).to_have_text(
+            ["Kontakt des Kunden", "Kontakt am Gebäude Gartenstrasse 92, 8001 Zürich"]
+        )
+        await page.goto(f"/#/orders/{order.id}/compose/{template}")
+        sources = page.get_by_test_id("contact-source")
+        await expect(sources).to_have_count(2)
+        await expect(sources.nth(1)).to_have_text(
+            "Kontakt am Gebäude Gartenstrasse 92, 8001 Zürich"
+        )
+        await shoot(page, screenshots, "compose-contact-sources")
+
+        # Someone who is no contact, typed with the name the email should greet.
+        await page.get_by_label("Andere E-Mail-Adresse").fill(
+            "Urs Brunner <urs.brunner@example.ch>"
+        )
+        await page.get_by_role("button", name="Weiter").tap()
+        await expect(page.get_by_test_id("recipients-to")).to_contain_text("Urs Brunner")
+        await page.get_by_role("button", name="Senden", exact=True).tap()
+        dialog = page.get_by_role("dialog", name="E-Mail jetzt senden?")
+        await dialog.get_by_role("button", name="Jetzt senden").tap()
+        await expect(page.get_by_role("status")).to_contain_text("Arbeitsrapport")
+        await drain()
+        [message] = relay.received
+    parsed = email.message_from_bytes(message.data, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    assert str(parsed["To"]) == "Urs Brunner <urs.brunner@example.ch>"

@@ -1067,4 +1067,8 @@ export const de = {
   "retention.deleted": "{count} E-Mails gelöscht.",
   "orders.workReport": "Arbeitsrapport {state}",
   "orders.noWorkReport": "Arbeitsrapport noch nicht gesendet",
+  "contacts.sourceClient": "Kontakt des Kunden",
+  "contacts.sourceBuilding": "Kontakt am Gebäude {building}",
+  "contacts.sourceBuildingUnnamed": "Kontakt an einem Gebäude",
+  "compose.typedAddressHint": "Auch mit Namen: Urs Brunner <urs@beispiel.ch>",
 };

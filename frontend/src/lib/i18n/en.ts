@@ -1068,4 +1068,8 @@ export const en: Catalogue = {
   "retention.deleted": "{count} emails deleted.",
   "orders.workReport": "Work report {state}",
   "orders.noWorkReport": "Work report not sent yet",
+  "contacts.sourceClient": "Client’s contact",
+  "contacts.sourceBuilding": "Contact at building {building}",
+  "contacts.sourceBuildingUnnamed": "Contact at a building",
+  "compose.typedAddressHint": "With a name too: Urs Brunner <urs@example.ch>",
 };

@@ -1068,4 +1068,8 @@ export const fr: Catalogue = {
   "retention.deleted": "{count} e-mails supprimés.",
   "orders.workReport": "Rapport de travail {state}",
   "orders.noWorkReport": "Rapport de travail pas encore envoyé",
+  "contacts.sourceClient": "Contact du client",
+  "contacts.sourceBuilding": "Contact de l’immeuble {building}",
+  "contacts.sourceBuildingUnnamed": "Contact d’un immeuble",
+  "compose.typedAddressHint": "Aussi avec le nom : Urs Brunner <urs@exemple.ch>",
 };

@@ -1068,4 +1068,8 @@ export const it: Catalogue = {
   "retention.deleted": "{count} e-mail eliminate.",
   "orders.workReport": "Rapporto di lavoro {state}",
   "orders.noWorkReport": "Rapporto di lavoro non ancora inviato",
+  "contacts.sourceClient": "Contatto del cliente",
+  "contacts.sourceBuilding": "Contatto dello stabile {building}",
+  "contacts.sourceBuildingUnnamed": "Contatto di uno stabile",
+  "compose.typedAddressHint": "Anche con il nome: Urs Brunner <urs@esempio.ch>",
 };
