@@ -74,7 +74,7 @@ async def test_my_signature_signs_the_next_email_and_the_send_dialog_shows_the_q
     await page.get_by_role("button", name="Senden", exact=True).tap()
     dialog = page.get_by_role("dialog", name="E-Mail jetzt senden?")
     await expect(dialog.get_by_test_id("send-quota")).to_have_text(
-        "Heute noch 40 von 40 E-Mails, diesen Monat noch 1'000 von 1'000."
+        "Heute noch 40 von 40, im Monat 1'000 von 1'000."
     )
     await shoot(page, screenshots, "send-quota")
 
@@ -216,14 +216,12 @@ async def test_contacts_say_whose_they_are_and_a_typed_address_carries_a_name(
         await signed_in(page, dispatcher.email, "Nina Frei")
         await page.goto(f"/#/orders/{order.id}")
         await expect(page.get_by_test_id("contact-source")).to_have_text(
-            ["Kontakt des Kunden", "Kontakt am Gebäude Gartenstrasse 92, 8001 Zürich"]
+            ["Kunde", "Gebäude Gartenstrasse 92, 8001 Zürich"]
         )
         await page.goto(f"/#/orders/{order.id}/compose/{template}")
         sources = page.get_by_test_id("contact-source")
         await expect(sources).to_have_count(2)
-        await expect(sources.nth(1)).to_have_text(
-            "Kontakt am Gebäude Gartenstrasse 92, 8001 Zürich"
-        )
+        await expect(sources.nth(1)).to_have_text("Gebäude Gartenstrasse 92, 8001 Zürich")
         await shoot(page, screenshots, "compose-contact-sources")
 
         # Someone who is no contact, typed with the name the email should greet.

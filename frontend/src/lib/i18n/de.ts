@@ -1066,7 +1066,7 @@ export const de = {
   "retention.confirm": "{count} E-Mails vor dem {date} werden samt Anhängen und Notizen endgültig gelöscht.",
   "retention.deleted": "{count} E-Mails gelöscht.",
   "orders.workReport": "Arbeitsrapport {state}",
-  "orders.noWorkReport": "Arbeitsrapport nicht gesendet",
+  "orders.noWorkReport": "Arbeitsrapport noch nicht gesendet",
   "contacts.sourceClient": "Kunde",
   "contacts.sourceBuilding": "Gebäude {building}",
   "contacts.sourceBuildingUnnamed": "Gebäude",

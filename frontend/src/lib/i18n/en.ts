@@ -1067,7 +1067,7 @@ export const en: Catalogue = {
   "retention.confirm": "{count} emails from before {date} are deleted for good with attachments and notes.",
   "retention.deleted": "{count} emails deleted.",
   "orders.workReport": "Work report {state}",
-  "orders.noWorkReport": "Work report not sent",
+  "orders.noWorkReport": "Work report not sent yet",
   "contacts.sourceClient": "Client",
   "contacts.sourceBuilding": "Building {building}",
   "contacts.sourceBuildingUnnamed": "Building",

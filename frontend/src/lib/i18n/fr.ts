@@ -1067,7 +1067,7 @@ export const fr: Catalogue = {
   "retention.confirm": "{count} e-mails d’avant le {date} seront supprimés définitivement avec pièces jointes et notes.",
   "retention.deleted": "{count} e-mails supprimés.",
   "orders.workReport": "Rapport de travail {state}",
-  "orders.noWorkReport": "Rapport de travail non envoyé",
+  "orders.noWorkReport": "Rapport de travail pas encore envoyé",
   "contacts.sourceClient": "Client",
   "contacts.sourceBuilding": "Immeuble {building}",
   "contacts.sourceBuildingUnnamed": "Immeuble",

@@ -1067,7 +1067,7 @@ export const it: Catalogue = {
   "retention.confirm": "{count} e-mail di prima del {date} saranno eliminate definitivamente con allegati e note.",
   "retention.deleted": "{count} e-mail eliminate.",
   "orders.workReport": "Rapporto di lavoro {state}",
-  "orders.noWorkReport": "Rapporto di lavoro non inviato",
+  "orders.noWorkReport": "Rapporto di lavoro non ancora inviato",
   "contacts.sourceClient": "Cliente",
   "contacts.sourceBuilding": "Stabile {building}",
   "contacts.sourceBuildingUnnamed": "Stabile",
