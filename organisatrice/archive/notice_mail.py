@@ -13,6 +13,8 @@ import tomllib
 from datetime import datetime
 from pathlib import Path
 
+import msgspec
+
 from organisatrice.archive.notifications import notifications, reply_notices
 from organisatrice.archive.tables import NoticeEmailed
 from organisatrice.core.rounds import run_rounds
@@ -34,9 +36,12 @@ def _texts() -> dict[str, dict[str, dict[str, str]]]:
     return tomllib.loads((Path(__file__).parent / "notice_mail.toml").read_text("utf-8"))
 
 
-class _News:
-    def __init__(self, notice: str, kind: NoticeKind, order_id: int, subject: str) -> None:
-        self.notice, self.kind, self.order_id, self.subject = notice, kind, order_id, subject
+class _News(msgspec.Struct, frozen=True):
+    # What it is about, as NoticeEmailed keeps it.
+    notice: str
+    kind: NoticeKind
+    order_id: int
+    subject: str
 
 
 async def _news(actor: Actor) -> list[_News]:
