@@ -65,10 +65,11 @@ def serve_command(workers: int) -> None:
 
 @litestar_group.command("worker")
 def worker_command() -> None:
-    """Send queued emails and webhook events, as a process of its own (set WORKER_IN_APP=0 on
-    the app then)."""
+    """Send queued emails, webhook events and notifications employees asked for by email, as a
+    process of its own (set WORKER_IN_APP=0 on the app then)."""
     import signal
 
+    from organisatrice.archive.notice_mail import run_notice_mail
     from organisatrice.core.collector import freeze_startup
     from organisatrice.core.db import prepare_engine, release_engine
     from organisatrice.core.logs import configure_logging
@@ -85,7 +86,7 @@ def worker_command() -> None:
         await prepare_engine()
         freeze_startup()
         try:
-            await asyncio.gather(run_worker(stop), run_webhooks(stop))
+            await asyncio.gather(run_worker(stop), run_webhooks(stop), run_notice_mail(stop))
         finally:
             await release_engine()
 

@@ -24,6 +24,7 @@ from litestar.types import ControllerRouterHandler
 
 from organisatrice.archive.controllers import CONTROLLERS as ARCHIVE_CONTROLLERS
 from organisatrice.archive.listing_controllers import CONTROLLERS as ARCHIVE_LISTING_CONTROLLERS
+from organisatrice.archive.notice_mail import run_notice_mail
 from organisatrice.compose.controllers import CONTROLLERS as COMPOSE_CONTROLLERS
 from organisatrice.core.bounded import close_bounded_pool
 from organisatrice.core.codes import Code, Params
@@ -178,7 +179,11 @@ async def _mail(_: Litestar) -> AsyncIterator[None]:
     )
     stop = asyncio.Event()
     workers = (
-        [asyncio.create_task(run_worker(stop)), asyncio.create_task(run_webhooks(stop))]
+        [
+            asyncio.create_task(run_worker(stop)),
+            asyncio.create_task(run_webhooks(stop)),
+            asyncio.create_task(run_notice_mail(stop)),
+        ]
         if settings.worker_in_app
         else []
     )

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, JSONBody, PathParameter
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 from litestar.types import ControllerRouterHandler
 
 from organisatrice.archive import entries, history, integrity, notifications
@@ -23,6 +23,7 @@ from organisatrice.archive.schemas import (
     OrderHistoryOut,
     RetentionIn,
     RetentionPreviewOut,
+    WorkReportStateOut,
 )
 from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid
@@ -113,6 +114,21 @@ class ArchiveEntryController(Controller):
         """Delete archived emails older than the date, if their number is the confirmed one;
         recorded, and the chain stays verifiable."""
         return await integrity.delete_older(actor, _aware(data.older_than), data.confirm_count)
+
+
+@get(
+    "/api/orders/work-reports",
+    opt=_VIEW,
+    operation_id="ListWorkReportStates",
+    tags=["Archive"],
+)
+async def list_work_report_states(
+    actor: NamedDependency[Actor],
+    order_id: Annotated[list[int], QueryParameter(max_items=history.MAX_ORDERS, min_items=1)],
+) -> list[WorkReportStateOut]:
+    """For the order list: the state of each order's newest work report (sent, delivered,
+    bounced…); orders without one are left out."""
+    return await history.work_report_states(actor, order_id)
 
 
 class OrderHistoryController(Controller):
@@ -211,7 +227,7 @@ async def list_notifications(actor: NamedDependency[Actor]) -> list[Notification
 async def list_reply_notifications(actor: NamedDependency[Actor]) -> list[ReplyOut]:
     """Clients' answers waiting for someone: to my emails, on my orders, and (coordinators)
     to work reports; back-office sees the company's."""
-    return await replies.waiting_replies(actor, notifications.LIMIT)
+    return await notifications.reply_notices(actor)
 
 
 @get(
@@ -228,6 +244,7 @@ async def list_relay_notices(actor: NamedDependency[Actor]) -> list[RelayNoticeO
 CONTROLLERS: list[ControllerRouterHandler] = [
     ArchiveEntryController,
     OrderHistoryController,
+    list_work_report_states,
     list_notifications,
     list_reply_notifications,
     list_relay_notices,

@@ -8,6 +8,9 @@ from datetime import datetime, time
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from piccolo.query import Select
+from piccolo.query.functions.aggregate import Max
+
 from organisatrice.archive.entries import ATTENTION, notes_where
 from organisatrice.archive.listing import ArchiveKind
 from organisatrice.archive.schemas import (
@@ -17,12 +20,14 @@ from organisatrice.archive.schemas import (
     HistoryEmailOut,
     OrderHistoryOut,
     WorkReportSentOut,
+    WorkReportStateOut,
 )
 from organisatrice.archive.tables import InternalNote, ManualHandover
 from organisatrice.mail.replies import order_replies
 from organisatrice.mail.schemas import EmailStatus
 from organisatrice.mail.tables import EmailRecipient, SentEmail
-from organisatrice.orders.services import visible_order
+from organisatrice.orders.services import visible_order, visible_orders
+from organisatrice.orders.tables import Order
 from organisatrice.roles.policy import Actor
 
 # A work report counts for billing once the relay took it (it has a `sent_at`); a later bounce
@@ -192,3 +197,40 @@ async def record_handover(actor: Actor, order_id: int, data: HandoverIn) -> Hand
     )
     await row.save()
     return next(h for h in await _handovers(actor, order_id) if h.id == row.id)
+
+
+# Orders in one question: a page of the order list.
+MAX_ORDERS = 100
+
+
+def work_report_states_query(actor: Actor, order_ids: list[int]) -> Select[SentEmail]:
+    """The newest work report of each of the orders the actor may see: one statement, read
+    through the index on the order (tests/integration/archive/test_query_plans.py)."""
+    visible = Order.select(Order.id).where(visible_orders(actor) & Order.id.is_in(order_ids))
+    newest = (
+        SentEmail.select(Max(SentEmail.id))
+        .where(
+            (SentEmail.company == actor.company_id)
+            & (SentEmail.kind == "work_report")
+            & SentEmail.order.is_in(visible)
+        )
+        .group_by(SentEmail.order)
+    )
+    return SentEmail.select(SentEmail.order, SentEmail.status, SentEmail.queued_at).where(
+        SentEmail.id.is_in(newest)
+    )
+
+
+async def work_report_states(actor: Actor, order_ids: list[int]) -> list[WorkReportStateOut]:
+    """The state of each order's newest work report, for the order list's page; orders
+    without one are left out."""
+    rows = await work_report_states_query(actor, order_ids)
+    zone = ZoneInfo(actor.time_zone)
+    return [
+        WorkReportStateOut(
+            order_id=r["order"],
+            status=EmailStatus(r["status"]),
+            queued_at=r["queued_at"].astimezone(zone),
+        )
+        for r in sorted(rows, key=lambda r: order_ids.index(r["order"]))
+    ]

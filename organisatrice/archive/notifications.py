@@ -15,9 +15,11 @@ import msgspec
 from organisatrice.core.codes import HistoryCode
 from organisatrice.core.structs import Out
 from organisatrice.mail.lines import read_line
+from organisatrice.mail.replies import ReplyOut, waiting_replies
 from organisatrice.mail.schemas import EmailStatus
 from organisatrice.mail.tables import EmailRecipient, MailRelay, SentEmail
 from organisatrice.mail.tracking import failing_check
+from organisatrice.roles.notices import NoticeKind, choices_of
 from organisatrice.roles.policy import Actor, Permission, Role, permissions
 
 NEEDING = (EmailStatus.FAILED.value, EmailStatus.BOUNCED.value)
@@ -34,6 +36,8 @@ class FailedRecipientOut(Out):
 
 
 class NotificationOut(Out):
+    # Which choice of the employee's it falls under (roles/notices.py).
+    kind: NoticeKind
     email_id: int
     order_id: int
     order_number: str
@@ -45,15 +49,31 @@ class NotificationOut(Out):
 
 
 async def notifications(actor: Actor) -> list[NotificationOut]:
+    """Failed or bounced emails of the kinds the actor chose to see."""
+    choices = await choices_of(actor)
     where = (SentEmail.company == actor.company_id) & SentEmail.status.is_in(list(NEEDING))
+    mine = SentEmail.author == actor.employee_id
     if Permission.MANAGE_COMPANY not in permissions(actor):
-        mine = SentEmail.author == actor.employee_id
         where = where & (
             (mine | (SentEmail.kind == "work_report")) if Role.COORDINATOR in actor.roles else mine
         )
+    # Someone else's work report is its own kind; everything else is a failed email.
+    others_report = (SentEmail.kind == "work_report") & (
+        SentEmail.author.is_null() | (SentEmail.author != actor.employee_id)
+    )
+    rest = (SentEmail.kind != "work_report") | mine
+    report_shown = NoticeKind.WORK_REPORT in choices and choices[NoticeKind.WORK_REPORT].shown
+    if not choices[NoticeKind.FAILED_EMAIL].shown:
+        if not report_shown:
+            return []
+        where = where & others_report
+    elif not report_shown:
+        where = where & rest
     rows = (
         await SentEmail.select(
             SentEmail.id,
+            SentEmail.kind,
+            SentEmail.author,
             SentEmail.order,
             SentEmail.order_number,
             SentEmail.subject,
@@ -72,8 +92,10 @@ async def notifications(actor: Actor) -> list[NotificationOut]:
         resend = (
             await SentEmail.select(SentEmail.id).where(SentEmail.resend_of == row["id"]).first()
         )
+        others = row["kind"] == "work_report" and row["author"] != actor.employee_id
         out.append(
             NotificationOut(
+                kind=NoticeKind.WORK_REPORT if others else NoticeKind.FAILED_EMAIL,
                 email_id=row["id"],
                 order_id=row["order"],
                 order_number=row["order_number"],
@@ -106,8 +128,17 @@ class RelayNoticeOut(Out):
     at: datetime
 
 
+async def reply_notices(actor: Actor) -> list[ReplyOut]:
+    """Clients' answers waiting for someone, unless the actor chose not to see them."""
+    if not (await choices_of(actor))[NoticeKind.CLIENT_REPLY].shown:
+        return []
+    return await waiting_replies(actor, LIMIT)
+
+
 async def relay_notices(actor: Actor) -> list[RelayNoticeOut]:
     if Permission.MANAGE_COMPANY not in permissions(actor):
+        return []
+    if not (await choices_of(actor))[NoticeKind.RELAY].shown:
         return []
     rows = await MailRelay.select(
         MailRelay.oauth_failure, MailRelay.oauth_failure_code, MailRelay.oauth_failed_at

@@ -6,12 +6,17 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from organisatrice.archive.tables import InternalNote, ManualHandover, RetentionCheckpoint
+from organisatrice.archive.tables import (
+    InternalNote,
+    ManualHandover,
+    NoticeEmailed,
+    RetentionCheckpoint,
+)
 
 APP_CONFIG = AppConfig(
     app_name="archive",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[InternalNote, ManualHandover, RetentionCheckpoint],
+    table_classes=[InternalNote, ManualHandover, RetentionCheckpoint, NoticeEmailed],
     migration_dependencies=["organisatrice.mail.piccolo_app"],
     commands=[],
 )

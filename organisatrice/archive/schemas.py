@@ -129,6 +129,14 @@ class ConversationEntryOut(Out):
     about_subject: str = ""
 
 
+class WorkReportStateOut(Out):
+    """The state of the order's newest work report email, for the order list."""
+
+    order_id: int
+    status: EmailStatus
+    queued_at: datetime
+
+
 class RetentionPreviewOut(Out):
     older_than: datetime
     count: int

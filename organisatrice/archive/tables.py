@@ -61,3 +61,15 @@ class RetentionCheckpoint(Table):
     last_deleted_at = Timestamptz(null=True, default=None)
     last_deleted_id = Integer(default=0)
     last_deleted_hash = Varchar(length=64, default="")
+
+
+class NoticeEmailed(Table):
+    """A notification emailed to an employee who asked for it: never twice the same."""
+
+    id = Serial(primary_key=True)
+    employee = ForeignKey(references=Employee, on_delete=OnDelete.cascade, index=True)
+    # "email:<id>:<status>" or "reply:<id>": what the notification was about.
+    notice = Varchar(length=64)
+    # "<employee id>:<notice>"; unique, so two senders cannot both send it.
+    key = Varchar(length=90, unique=True)
+    sent_at = Timestamptz(default=TimestamptzNow())

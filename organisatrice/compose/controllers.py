@@ -4,17 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, MultipartBody
 
-from organisatrice.compose import answers, assemble, drafts, sending, signatures, templates
+from organisatrice.compose import (
+    answers,
+    assemble,
+    drafts,
+    personal_signature,
+    sending,
+    signatures,
+    templates,
+)
 from organisatrice.compose.schemas import (
     AnswerIn,
     DraftIn,
     DraftOut,
     DraftPatch,
+    PersonalSignatureIn,
+    PersonalSignatureOut,
     PlaceholderOut,
     PreviewOut,
     Recipients,
@@ -221,10 +231,32 @@ class SignatureController(Controller):
         return file_response(stored.data, "image/png", stored.filename, inline=True)
 
 
+_SIGNED_IN = {"needs": Permission.SIGNED_IN}
+
+
+class PersonalSignatureController(Controller):
+    path = "/api/me/signature"
+    tags = ["Compose"]
+
+    @get("/", opt=_SIGNED_IN, operation_id="GetMySignature")
+    async def get_signature(self, actor: NamedDependency[Actor]) -> PersonalSignatureOut:
+        """Your own signature block and how a new draft shows it; empty: the template's."""
+        return await personal_signature.get_signature(actor)
+
+    @put("/", opt=_SIGNED_IN, operation_id="ChangeMySignature")
+    async def change(
+        self, actor: NamedDependency[Actor], data: JSONBody[PersonalSignatureIn]
+    ) -> PersonalSignatureOut:
+        """Set your signature block (placeholders as in templates); refused with line and
+        code when it would not render. Drafts started afterwards use it."""
+        return await personal_signature.set_signature(actor, data)
+
+
 CONTROLLERS = [
     TemplateController,
     DraftController,
     AnswerController,
     ResendController,
     SignatureController,
+    PersonalSignatureController,
 ]

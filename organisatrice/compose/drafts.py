@@ -30,7 +30,7 @@ from organisatrice.compose.schemas import (
 )
 from organisatrice.compose.tables import Draft, EmailTemplate
 from organisatrice.compose.templates import template_row
-from organisatrice.core.addresses import valid_address
+from organisatrice.core.addresses import split_named, valid_address
 from organisatrice.core.codes import Code
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import Conflict, Invalid, NotFound
@@ -319,7 +319,8 @@ async def create_draft(actor: Actor, order_id: int, data: DraftIn) -> DraftOut:
             contact_id=contact.id,
         )
     else:
-        to = Recipient(email=data.address or "")
+        name, address = split_named(data.address or "")
+        to = Recipient(email=address, name=name)
     return await new_draft(actor, order, template, to, contact)
 
 

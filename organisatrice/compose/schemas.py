@@ -32,6 +32,23 @@ class AttachmentSource(StrEnum):
     DOCUMENTS = "documents"
 
 
+# A signature block is a few lines: name, role, phone; not a letter.
+SignatureText = Annotated[str, msgspec.Meta(max_length=2_000)]
+
+
+class PersonalSignatureIn(In):
+    """The signed-in employee's own signature block: template text like a template's
+    signature, which it replaces in their new drafts; empty for the template's."""
+
+    text: SignatureText
+
+
+class PersonalSignatureOut(Out):
+    text: str
+    # The text as a new draft shows it, filled in for the sample order and its author.
+    preview: str
+
+
 class TemplateContent(In):
     """What of a template makes its email: the editor previews these fields unsaved."""
 
@@ -137,7 +154,8 @@ class DraftAttachment(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
 class DraftIn(In):
     template_id: DbId
     contact_id: DbId | None = None
-    address: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    # An address, or a name and an address: "Urs Brunner <urs@example.ch>".
+    address: Annotated[str, msgspec.Meta(max_length=460)] | None = None
 
 
 class DraftPatch(In):

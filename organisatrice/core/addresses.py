@@ -69,3 +69,18 @@ def valid_address(email: str, *, label: str, field: str) -> ValidAddress:
             field=field,
         ) from None
     return ValidAddress(local_part=valid.local_part, ascii_domain=valid.ascii_domain.lower())
+
+
+# "Urs Brunner <urs@example.ch>" or '"Brunner, Urs" <urs@example.ch>': a typed address with the
+# name to show in the header.
+_NAMED = re.compile(r'\s*(?:"(?P<quoted>[^"]*)"|(?P<name>[^<>"]*?))\s*<(?P<email>[^<>]*)>\s*')
+
+
+def split_named(text: str) -> tuple[str, str]:
+    """A typed address as (name, address): the name before "<address>", or "" for a bare
+    address. Neither is checked here: the name as a header, the address by `valid_address`."""
+    found = _NAMED.fullmatch(text)
+    if found is None:
+        return "", text.strip()
+    name = found.group("quoted") if found.group("quoted") is not None else found.group("name")
+    return name.strip(), found.group("email").strip()

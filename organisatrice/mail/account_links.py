@@ -1,22 +1,20 @@
 """The emails that carry a password link to an employee: a reset back-office asked for, or the
 invitation of a new employee. Sent at once through the company's relay (the one SMTP path),
-not archived: they belong to the account, not to an order. Texts in the employee's language
+not archived (mail/to_staff.py). Texts in the employee's language
 come from account_links.toml."""
 
 from __future__ import annotations
 
 import functools
-import html
 import tomllib
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
 from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid
-from organisatrice.mail.message import Address, MessageSpec, build_message
-from organisatrice.mail.relay import relay_of
-from organisatrice.mail.smtp import Envelope, RelaySession, RelayUnavailable
+from organisatrice.mail.message import Address
+from organisatrice.mail.smtp import RelayUnavailable
+from organisatrice.mail.to_staff import email_employee
 from organisatrice.roles.credentials import LINK_HOURS, issue_link, withdraw_link
 from organisatrice.roles.policy import Actor
 from organisatrice.roles.staff import employee_of_company, sender_address
@@ -51,35 +49,15 @@ async def send_password_link(actor: Actor, employee_id: int, purpose: str) -> No
         link=link_url(secret),
         hours=LINK_HOURS,
     )
-    built = build_message(
-        MessageSpec(
+    try:
+        result = await email_employee(
+            company_id=actor.company_id,
             sender=Address(email=sender, name=actor.company_name),
-            reply_to=None,
-            to=[Address(email=employee.email, name=f"{employee.first_name} {employee.last_name}")],
-            cc=[],
-            bcc=[],
+            to=Address(email=employee.email, name=f"{employee.first_name} {employee.last_name}"),
             subject=words["subject"],
             text=text,
-            html="<html><body>"
-            + "".join(f"<p>{html.escape(p)}</p>" for p in text.split("\n\n"))
-            + "</body></html>",
-            attachments=[],
-            inline_images=[],
-            message_id_domain=sender.rpartition("@")[2],
-            date=datetime.now(UTC),
+            envelope_id=secret[:16],
         )
-    )
-    envelope = Envelope(
-        sender=sender,
-        recipients=built.envelope_recipients,
-        data=built.data,
-        envelope_id=secret[:16],
-    )
-    try:
-        async with RelaySession(
-            await relay_of(actor.company_id), timeout=get_settings().smtp_timeout
-        ) as session:
-            result = await session.send(envelope)
     except RelayUnavailable as unavailable:
         await withdraw_link(secret)
         raise Invalid(

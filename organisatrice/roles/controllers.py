@@ -12,7 +12,8 @@ from litestar.params import JSONBody, MultipartBody, QueryParameter
 
 from organisatrice.core.http import PathId
 from organisatrice.core.structs import Page
-from organisatrice.roles import audit, auth, credentials, logo, staff, tokens
+from organisatrice.roles import audit, auth, credentials, logo, notices, staff, tokens
+from organisatrice.roles.notices import NoticeChoiceOut, NoticeChoicesIn
 from organisatrice.roles.policy import Actor, Permission
 from organisatrice.roles.schemas import (
     ApiTokenCreated,
@@ -111,6 +112,18 @@ class SessionController(Controller):
         """Change your own language (de, fr, it or en): the screens' and that of the server's
         emails to you; recorded in the change log."""
         return MeOut.of(await staff.change_own_locale(actor, data.locale))
+
+    @get("/me/notices", opt={"needs": Permission.SIGNED_IN}, operation_id="GetMyNoticeChoices")
+    async def notice_choices(self, actor: NamedDependency[Actor]) -> list[NoticeChoiceOut]:
+        """Which notifications you get, and which also by email to your own address."""
+        return await notices.notice_choices(actor)
+
+    @put("/me/notices", opt={"needs": Permission.SIGNED_IN}, operation_id="ChangeMyNoticeChoices")
+    async def change_notice_choices(
+        self, actor: NamedDependency[Actor], data: JSONBody[NoticeChoicesIn]
+    ) -> list[NoticeChoiceOut]:
+        """Choose per kind: shown, and emailed (about what happens from now on)."""
+        return await notices.change_notice_choices(actor, data)
 
     @get("/me", opt={"needs": Permission.SIGNED_IN}, operation_id="GetMe")
     async def me(self, actor: NamedDependency[Actor]) -> MeOut:

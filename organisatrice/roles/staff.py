@@ -178,6 +178,17 @@ async def change_own_locale(actor: Actor, locale: str) -> Actor:
     return msgspec.structs.replace(actor, locale=locale)
 
 
+async def own_signature(actor: Actor) -> str:
+    row = await Employee.select(Employee.signature).where(Employee.id == actor.employee_id).first()
+    return row["signature"] if row else ""
+
+
+async def change_own_signature(actor: Actor, text: str) -> None:
+    """The signed-in employee's own signature block (checked by the compose room, whose
+    renderer fills it in)."""
+    await Employee.update({Employee.signature: text}).where(Employee.id == actor.employee_id)
+
+
 async def _write_changes(
     actor: Actor, before: EmployeeOut, changes: dict[str, tuple[Any, Any]]
 ) -> None:

@@ -52,6 +52,9 @@ class Employee(Table):
     roles = Array(base_column=Varchar(length=20), default=list)
     may_email = Boolean(default=True)
     signature = Text(default="")
+    # Which notifications the employee gets and which also by email (roles/notices.py), as
+    # JSON; empty: every one shown, none emailed.
+    notice_choices = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
     # Where the employee signed in from lately (client addresses): failures from elsewhere do
     # not lock them out there.

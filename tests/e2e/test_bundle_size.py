@@ -29,8 +29,10 @@ BUDGET_ALL_SCREENS_GZIP_BYTES = 190_000
 # Every file the build emits, uncompressed, all four languages included: a ceiling against
 # a dependency or a screen that balloons. Raised from 560 KB for the problems' and history
 # lines' words (issue 19: about 20 KB a language), and to 640 KB with the signature dialog,
-# clients' replies and the language switcher (626 KB).
-BUDGET_TOTAL_BYTES = 640_000
+# clients' replies and the language switcher (626 KB), and to 650 KB with the screens of issue
+# 19's item 7 and the notification choices (644 KB: retention, signature, notices, the order
+# list's work report states, whose contact, named addresses; 18 KB with their words).
+BUDGET_TOTAL_BYTES = 650_000
 # The catalogues loaded on demand (German is built into the entry chunk).
 OTHER_LANGUAGES = re.compile(r"^(en|fr|it)-[\w-]+\.js$")
 

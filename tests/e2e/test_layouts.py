@@ -138,7 +138,8 @@ SCREENS: list[tuple[str, str, str]] = [
     ("tokens", "/#/admin/tokens", "[data-testid=no-tokens]"),
     ("imports", "/#/admin/imports", "[data-testid=no-imports]"),
     ("webhooks", "/#/admin/webhooks", "[data-testid=no-webhooks]"),
-    ("account", "/#/account", "[data-testid=change-password]"),
+    ("retention", "/#/admin/retention", "#retention-date"),
+    ("account", "/#/account", "[data-testid=notice-choices] [role=switch]"),
 ]
 
 

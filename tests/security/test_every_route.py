@@ -198,6 +198,10 @@ def _request_body(operation_id: str) -> dict[str, Any]:
             "json": {"current_password": "not the password", "new_password": "long enough 123"}
         },
         "ChangeMyLocale": {"json": {"locale": "it"}},
+        "ChangeMySignature": {"json": {"text": "{{ employee.full_name }}"}},
+        "ChangeMyNoticeChoices": {
+            "json": {"choices": [{"kind": "client_reply", "shown": True, "emailed": True}]}
+        },
         "SetPasswordWithLink": {"json": {"token": "no-such-link", "new_password": "long enough"}},
         "SendPasswordLink": {"json": {"purpose": "reset"}},
         "CreateApiToken": {"json": {"name": "ERP", "scopes": ["orders:read"]}},

@@ -19,6 +19,17 @@ export function statusLabel(status: string): string {
     : status;
 }
 
+/** Whose contact it is: the client's, or that of one of the order's buildings (by its name,
+ * else its address). */
+export function contactSource(
+  contact: { source: string; building_id?: number | null },
+  buildings: { id: number; name: string; address: string }[],
+): string {
+  if (contact.source !== "building") return t("contacts.sourceClient");
+  const building = buildings.find((b) => b.id === contact.building_id);
+  return building ? t("contacts.sourceBuilding", { building: building.name || building.address }) : t("contacts.sourceBuildingUnnamed");
+}
+
 export function roleLabel(role: string): string {
   return (ROLES as readonly string[]).includes(role) ? t(`role.${role as Role}`) : role;
 }

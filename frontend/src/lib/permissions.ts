@@ -15,6 +15,7 @@ const SECTION_NEEDS: Record<AdminSection, Permission> = {
   imports: "import_data",
   tokens: "manage_tokens",
   webhooks: "manage_webhooks",
+  retention: "manage_archive",
 };
 
 export const ADMIN_SECTIONS = Object.keys(SECTION_NEEDS) as AdminSection[];

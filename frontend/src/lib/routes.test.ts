@@ -39,6 +39,7 @@ describe("routes", () => {
     { name: "imports" },
     { name: "import", importId: 5 },
     { name: "webhooks" },
+    { name: "retention" },
     { name: "webhook", endpointId: 3 },
     { name: "account" },
     { name: "setPassword", token: "Ab-3_x.y~z+/=" },

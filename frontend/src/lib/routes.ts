@@ -21,6 +21,7 @@
  *   #/admin/company                  back-office: company, relay, limits
  *   #/admin/changes?page=            back-office: the permission change log
  *   #/admin/tokens                   back-office: API tokens
+ *   #/admin/retention                back-office: delete archived emails past their retention
  *   #/admin/imports[/5]              back-office: spreadsheet imports, one import
  *   #/admin/webhooks[/3]             back-office: webhook endpoints, one's delivery log
  *   #/account                        my account: my language, change my password, sign out everywhere
@@ -76,6 +77,7 @@ export type AdminSection =
   | "changes"
   | "imports"
   | "tokens"
+  | "retention"
   | "webhooks";
 
 export type Route =
@@ -96,6 +98,7 @@ export type Route =
   | { name: "company" }
   | { name: "changes"; page: number }
   | { name: "tokens" }
+  | { name: "retention" }
   | { name: "imports" }
   | { name: "import"; importId: number }
   | { name: "webhooks" }
@@ -189,6 +192,7 @@ export function parse(hash: string): Route {
     if (section === "company") return { name: "company" };
     if (section === "changes") return { name: "changes", page: id(query.get("page")) ?? 1 };
     if (section === "tokens") return { name: "tokens" };
+    if (section === "retention") return { name: "retention" };
     if (section === "imports") return { name: "imports" };
     if (section === "webhooks") return { name: "webhooks" };
     return { name: "notFound" };
@@ -267,6 +271,8 @@ export function href(route: Route): string {
       return withQuery("#/admin/changes", { page: route.page > 1 ? route.page : null });
     case "tokens":
       return "#/admin/tokens";
+    case "retention":
+      return "#/admin/retention";
     case "imports":
       return "#/admin/imports";
     case "import":

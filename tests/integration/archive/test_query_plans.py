@@ -22,6 +22,7 @@ from piccolo.querystring import QueryString
 
 from organisatrice.archive import listing
 from organisatrice.archive.export import billing_query, chain_query
+from organisatrice.archive.history import work_report_states, work_report_states_query
 from organisatrice.archive.listing import (
     ArchiveFilters,
     ArchiveKind,
@@ -484,3 +485,33 @@ async def test_a_page_read_in_order_keeps_its_index_in_a_generic_plan(
         n for n in nodes if n.get("Relation Name") == "sent_email" and n["Node Type"] == "Seq Scan"
     ]
     assert index in {n.get("Index Name") for n in nodes}, json.dumps(tree, indent=1)
+
+
+async def test_the_order_lists_work_report_states_are_one_statement_through_the_order_index(
+    bulk: Bulk,
+) -> None:
+    boss = msgspec.structs.replace(bulk.technician, roles=frozenset({Role.DISPATCHER}))
+    page = [o.id for o in bulk.orders[:25]]
+    query = work_report_states_query(boss, page)
+    [statement] = query.querystrings
+    plan = await explain(statement)
+    if is_sqlite():
+        whole = [line for line in plan.text.splitlines() if re.match(r"SCAN sent_email\b", line)]
+        assert not whole, plan.text
+    else:
+        assert not plan.whole_table, plan.text
+    # What it answers: one state per order with a work report, the newest.
+    states = await work_report_states(boss, page)
+    reported = await SentEmail.select(SentEmail.order).where(
+        SentEmail.order.is_in(page) & (SentEmail.kind == "work_report")
+    )
+    assert [s.order_id for s in states] == sorted({r["order"] for r in reported})
+    newest = (
+        await SentEmail.select(SentEmail.status)
+        .where((SentEmail.order == page[0]) & (SentEmail.kind == "work_report"))
+        .order_by(SentEmail.id, ascending=False)
+        .first()
+    )
+    assert newest is not None and states[0].status == newest["status"]
+    # A technician sees only the orders they worked on.
+    assert [s.order_id for s in await work_report_states(bulk.technician, page)] == []

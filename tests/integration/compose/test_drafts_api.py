@@ -3,14 +3,18 @@ pre-filled in six blocks, edited, saved with a version, reopened; it belongs to 
 
 from __future__ import annotations
 
+import email
+import email.policy
 from typing import Any
 
 import pytest
 from litestar import Litestar
 
+from organisatrice.compose.assemble import assemble
 from organisatrice.compose.schemas import AttachmentSource, TemplateKind
 from organisatrice.compose.tables import Draft
 from organisatrice.mail.tables import SentEmail
+from organisatrice.roles.auth import actor_of_employee
 from organisatrice.roles.policy import Role
 from tests.client import ApiClient
 from tests.factories import (
@@ -116,8 +120,29 @@ async def test_typed_address_gets_a_neutral_greeting(dispatcher: ApiClient, offi
     assert draft["blocks"]["greeting"] == "Sehr geehrte Damen und Herren,"
 
 
+async def test_a_typed_address_carries_its_name_into_the_to_header(
+    dispatcher: ApiClient, office: Office
+) -> None:
+    draft = await new_draft(dispatcher, office, address='"Brunner, Urs" <Urs@Example.CH>')
+    assert draft["recipients"]["to"] == [
+        {"email": "Urs@example.ch", "name": "Brunner, Urs", "contact_id": None}
+    ]
+    actor = await actor_of_employee(office.dispatcher.id)
+    assert actor is not None
+    built = await assemble(actor, office.order.id, draft["id"])
+    message = email.message_from_bytes(built.built.data, policy=email.policy.default)
+    assert str(message["To"]) == '"Brunner, Urs" <Urs@example.ch>'
+
+
 @pytest.mark.parametrize(
-    "address", ["not an address", "anna@", "anna.meier@kunde.example\r\nBcc: x@evil.example"]
+    "address",
+    [
+        "not an address",
+        "anna@",
+        "anna.meier@kunde.example\r\nBcc: x@evil.example",
+        "Urs\r\nBcc: x@evil.example <urs@example.ch>",
+        "Urs Brunner <not an address>",
+    ],
 )
 async def test_invalid_typed_address_is_refused_and_no_draft_saved(
     dispatcher: ApiClient, office: Office, address: str

@@ -8,7 +8,7 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from organisatrice.core.addresses import _plain, valid_address
+from organisatrice.core.addresses import _plain, split_named, valid_address
 from organisatrice.core.errors import Invalid
 
 ATEXT = "abcXYZ019!#$%&'*+/=?^_`{|}~-"
@@ -62,3 +62,18 @@ def test_addresses_are_normalised_the_same_way_on_either_path(
 def test_bad_addresses_are_refused_by_either_path(bad: str) -> None:
     with pytest.raises(Invalid):
         valid_address(bad, label="Email", field="email")
+
+
+@pytest.mark.parametrize(
+    ("typed", "split"),
+    [
+        ("Urs Brunner <urs@example.ch>", ("Urs Brunner", "urs@example.ch")),
+        ('"Brunner, Urs" <urs@example.ch> ', ("Brunner, Urs", "urs@example.ch")),
+        ("<urs@example.ch>", ("", "urs@example.ch")),
+        (" urs@example.ch ", ("", "urs@example.ch")),
+        # Not a name and an address: left whole, for the address check to refuse.
+        ("Urs <urs@example.ch> <x@y.ch>", ("", "Urs <urs@example.ch> <x@y.ch>")),
+    ],
+)
+def test_a_typed_address_may_carry_a_name(typed: str, split: tuple[str, str]) -> None:
+    assert split_named(typed) == split

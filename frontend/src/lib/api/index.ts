@@ -174,6 +174,19 @@ export const changePassword = (currentPassword: string, newPassword: string) =>
 /** My own language (de, fr, it, en), for the screens and the server's emails to me. */
 export const changeMyLocale = (locale: string) => call(client.PUT("/api/me/locale", { body: { locale } }));
 
+export type PersonalSignature = Schemas["PersonalSignatureOut"];
+export type NoticeChoice = Schemas["NoticeChoiceOut"];
+export type NoticeKind = Schemas["NoticeKind"];
+
+/** My own signature block (template text) and how a new draft shows it. */
+export const getMySignature = () => call(client.GET("/api/me/signature"));
+export const changeMySignature = (text: string) => call(client.PUT("/api/me/signature", { body: { text } }));
+
+/** Which notifications I get, and which also by email. */
+export const getMyNoticeChoices = () => call(client.GET("/api/me/notices"));
+export const changeMyNoticeChoices = (choices: { kind: NoticeKind; shown: boolean; emailed: boolean }[]) =>
+  call(client.PUT("/api/me/notices", { body: { choices } }));
+
 /** End every session of mine, this one too (the cookie is cleared). */
 export const signOutEverywhere = () => call(client.DELETE("/api/me/sessions"));
 
@@ -586,6 +599,21 @@ export const testRelay = () => call(client.POST("/api/mail/relay/test"));
 
 /** The provider's consent page for the relay account (Google Workspace); the browser goes there. */
 export const connectRelayAccount = () => call(client.POST("/api/mail/relay/oauth/connect"));
+
+export type RetentionPreview = Schemas["RetentionPreviewOut"];
+export type WorkReportState = Schemas["WorkReportStateOut"];
+
+/** The state of each listed order's newest work report; orders without one are left out. */
+export const listWorkReportStates = (orderIds: number[]) =>
+  call(client.GET("/api/orders/work-reports", { params: { query: { order_id: orderIds } } }));
+
+/** How many archived emails were queued before `olderThan` (an ISO instant): the number to confirm. */
+export const previewRetention = (olderThan: string) =>
+  call(client.GET("/api/archive/retention", { params: { query: { older_than: olderThan } } }));
+
+/** Delete them, if their number is still the confirmed one. */
+export const deleteOldEmails = (olderThan: string, confirmCount: number) =>
+  call(client.POST("/api/archive/retention", { body: { older_than: olderThan, confirm_count: confirmCount } }));
 
 export const getQuota = () => call(client.GET("/api/mail/quota"));
 
