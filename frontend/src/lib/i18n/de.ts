@@ -164,7 +164,7 @@ export const de = {
   "draft.preview": "Vorschau",
   "draft.send": "Senden",
   "draft.discard": "Entwurf verwerfen",
-  "draft.discardConfirm": "Diesen Entwurf wirklich verwerfen?",
+  "draft.discardConfirm": "Der Entwurf «{subject}» wird gelöscht, mit allem, was Sie darin geschrieben und gewählt haben. Das lässt sich nicht rückgängig machen.",
 
   "attachment.work_report": "Arbeitsrapport",
   "attachment.photo": "Foto",
@@ -625,6 +625,7 @@ export const de = {
   "company.saveRelay": "Relay speichern",
   "company.relaySaved": "Relay gespeichert.",
   "company.test": "Verbindung testen",
+  "company.testNeedsRelay": "Testen lässt sich eine gespeicherte Verbindung: speichern Sie zuerst die Angaben des Servers.",
   "company.testing": "Verbindung wird getestet …",
   "company.testOk": "Verbindung in Ordnung.",
   "company.testFailed": "Keine Verbindung.",

@@ -165,7 +165,7 @@ export const en: Catalogue = {
   "draft.preview": "Preview",
   "draft.send": "Send",
   "draft.discard": "Discard draft",
-  "draft.discardConfirm": "Really discard this draft?",
+  "draft.discardConfirm": "The draft “{subject}” will be deleted, with everything you wrote and chose in it. This cannot be undone.",
 
   "attachment.work_report": "Work report",
   "attachment.photo": "Photo",
@@ -626,6 +626,7 @@ export const en: Catalogue = {
   "company.saveRelay": "Save the relay",
   "company.relaySaved": "Relay saved.",
   "company.test": "Test the connection",
+  "company.testNeedsRelay": "Only a saved connection can be tested: save the server’s details first.",
   "company.testing": "Testing the connection …",
   "company.testOk": "Connection works.",
   "company.testFailed": "No connection.",

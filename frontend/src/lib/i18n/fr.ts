@@ -165,7 +165,7 @@ export const fr: Catalogue = {
   "draft.preview": "Aperçu",
   "draft.send": "Envoyer",
   "draft.discard": "Supprimer le brouillon",
-  "draft.discardConfirm": "Vraiment supprimer ce brouillon ?",
+  "draft.discardConfirm": "Le brouillon « {subject} » sera supprimé, avec tout ce que vous y avez écrit et choisi. Cette action est irréversible.",
 
   "attachment.work_report": "Rapport de travail",
   "attachment.photo": "Photo",
@@ -626,6 +626,7 @@ export const fr: Catalogue = {
   "company.saveRelay": "Enregistrer le relais",
   "company.relaySaved": "Relais enregistré.",
   "company.test": "Tester la connexion",
+  "company.testNeedsRelay": "Seule une connexion enregistrée peut être testée : enregistrez d’abord les données du serveur.",
   "company.testing": "Test de la connexion …",
   "company.testOk": "La connexion fonctionne.",
   "company.testFailed": "Pas de connexion.",

@@ -106,7 +106,7 @@ export function t(key: Key, vars?: Record<string, string | number>): string {
   if (!vars) return text;
   const count = vars.count;
   if (typeof count === "number") {
-    const [one, other = one] = text.split("|");
+    const [one = text, other = one] = text.split("|");
     text = new Intl.PluralRules(intl()).select(count) === "one" ? one : other;
     vars = { ...vars, count: formatNumber(count) };
   }

@@ -165,7 +165,7 @@ export const it: Catalogue = {
   "draft.preview": "Anteprima",
   "draft.send": "Invia",
   "draft.discard": "Elimina la bozza",
-  "draft.discardConfirm": "Eliminare davvero questa bozza?",
+  "draft.discardConfirm": "La bozza «{subject}» sarà eliminata, con tutto ciò che vi ha scritto e scelto. Non si può annullare.",
 
   "attachment.work_report": "Rapporto di lavoro",
   "attachment.photo": "Foto",
@@ -626,6 +626,7 @@ export const it: Catalogue = {
   "company.saveRelay": "Salva il relay",
   "company.relaySaved": "Relay salvato.",
   "company.test": "Prova la connessione",
+  "company.testNeedsRelay": "Si può provare solo una connessione salvata: salvi prima i dati del server.",
   "company.testing": "Prova della connessione …",
   "company.testOk": "La connessione funziona.",
   "company.testFailed": "Nessuna connessione.",
