@@ -22,7 +22,13 @@ import filetype
 import msgspec
 
 from organisatrice.compose.context import OrderContext
-from organisatrice.compose.drafts import draft_blocks, draft_of, emailable_order, name_patterns
+from organisatrice.compose.drafts import (
+    draft_blocks,
+    draft_of,
+    emailable_order,
+    name_patterns,
+    refuse_work_report_before_work,
+)
 from organisatrice.compose.layouts import render_layout
 from organisatrice.compose.order_context import order_context
 from organisatrice.compose.photo_set import (
@@ -297,6 +303,8 @@ async def assemble(
     email's reply address, so they land on the order) under the author's name."""
     order = await emailable_order(actor, order_id)
     draft = await draft_of(actor, order_id, draft_id)
+    # A draft made while the work went on, its order since set back to planned.
+    refuse_work_report_before_work(draft.kind, order)
     if only_to is not None:
         draft = msgspec.structs.replace(draft, recipients=Recipients(to=[only_to]))
     if not draft.sender.email:

@@ -175,6 +175,7 @@ class Code(StrEnum):
     WEBHOOK_DELIVERY_NOT_FOUND = "webhook_delivery_not_found"
     WEBHOOK_NOT_FOUND = "webhook_not_found"
     WEBHOOK_SECRET_UNREADABLE = "webhook_secret_unreadable"
+    WORK_REPORT_BEFORE_WORK = "work_report_before_work"
     WRONG_CREDENTIALS = "wrong_credentials"
     WRONG_ENCODING = "wrong_encoding"
     WRONG_PASSWORD = "wrong_password"
