@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from litestar import Litestar
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
 from tests.client import ApiClient
 from tests.e2e.flows import drain, send_email, signed_in
@@ -157,7 +157,7 @@ async def test_photos_upload_with_their_caption_and_progress(
 
     photo = tmp_path / "boiler.jpg"
     photo.write_bytes(make_image(size=(800, 600), colour=(90, 90, 200)))
-    await page.locator("input[type=file][accept^='image/']").set_input_files(photo)
+    await page.locator("input[type=file][accept^='image/'][multiple]").set_input_files(photo)
     item = page.get_by_test_id("upload-item")
     await expect(item).to_contain_text("boiler.jpg")
     await item.get_by_label("Bildlegende für boiler.jpg").fill("Boiler entkalkt")
@@ -172,10 +172,58 @@ async def test_photos_upload_with_their_caption_and_progress(
     # A file that is no photo is refused in the server's words and stays to be removed.
     bad = tmp_path / "notes.jpg"
     bad.write_bytes(b"not an image at all")
-    await page.locator("input[type=file][accept^='image/']").set_input_files(bad)
+    await page.locator("input[type=file][accept^='image/'][multiple]").set_input_files(bad)
     await page.get_by_role("button", name="Hochladen (1)").tap()
     await expect(page.get_by_test_id("upload-item").get_by_role("alert")).not_to_be_empty()
     await expect(grid).to_have_count(4)
+
+
+async def test_a_photo_upload_survives_a_dropped_connection_and_arrives_once(
+    page: Page, app: Litestar, screenshots: Path, tmp_path: Path
+) -> None:
+    with smtp_relay() as (_relay, port):
+        setup = await site(app, port)
+    await signed_in(page, setup.dispatcher.email, "Daniel Brunner")
+    await page.goto(f"/#/orders/{setup.order.id}")
+    grid = page.get_by_test_id("photo-grid").locator("img")
+    await expect(grid).to_have_count(3)
+
+    # The first attempt reaches the server, which adds the photo, but the connection drops
+    # before the answer is back: the tablet cannot know the photo is there.
+    attempts: list[str] = []
+
+    async def drop_the_first_answer(route: Route) -> None:
+        attempts.append(route.request.method)
+        if len(attempts) > 1:
+            await route.continue_()
+            return
+        await route.fetch()
+        await route.abort("connectionreset")
+
+    await page.route(f"**/api/orders/{setup.order.id}/photos", drop_the_first_answer)
+    # Straight from the tablet's camera (here the test hands the camera's picture over).
+    camera = page.get_by_test_id("camera-input")
+    assert await camera.get_attribute("capture") == "environment"
+    assert await camera.get_attribute("accept") == "image/*"
+    await expect(page.locator("label", has_text="Foto aufnehmen")).to_be_visible()
+    photo = tmp_path / "IMG_0815.jpg"
+    photo.write_bytes(make_image(size=(800, 600), colour=(30, 160, 90)))
+    await camera.set_input_files(photo)
+    item = page.get_by_test_id("upload-item")
+    await item.get_by_label("Bildlegende für IMG_0815.jpg").fill("Zähler nachher")
+    await page.get_by_role("button", name="Hochladen (1)").tap()
+    state = item.get_by_test_id("upload-state")
+    await expect(state).to_have_attribute("data-state", "reconnecting")
+    await expect(state).to_contain_text("Verbindung unterbrochen")
+    await page.screenshot(path=screenshots / "upload-reconnecting.png")
+    await expect(state).to_have_text("Hochgeladen", timeout=10_000)
+    assert attempts == ["POST", "POST"]
+
+    # Once on the order, not twice.
+    await expect(grid).to_have_count(4)
+    async with ApiClient.signed_in(app, setup.dispatcher.email) as api:
+        photos = (await api.get(f"/api/orders/{setup.order.id}")).json()["photos"]
+    assert [p["caption"] for p in photos].count("Zähler nachher") == 1
 
 
 async def test_a_test_to_oneself_and_the_warning_before_sending_the_same_document_again(

@@ -54,7 +54,7 @@ async def test_a_french_dispatcher_reads_the_servers_refusals_in_french(
     await expect(page.get_by_role("heading", name="Détartrage chaudière")).to_be_visible()
     bad_photo = tmp_path / "chaudiere.jpg"
     bad_photo.write_bytes(b"not an image at all")
-    await page.locator("input[type=file][accept^='image/']").set_input_files(bad_photo)
+    await page.locator("input[type=file][accept^='image/'][multiple]").set_input_files(bad_photo)
     await page.get_by_role("button", name="Téléverser (1)").tap()
     photo_item = page.get_by_test_id("upload-item").filter(has_text="chaudiere.jpg")
     await expect(photo_item.get_by_role("alert")).to_have_text(
