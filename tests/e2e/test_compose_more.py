@@ -15,6 +15,7 @@ import pytest
 from litestar import Litestar
 from playwright.async_api import Page, Route, expect
 
+from organisatrice.orders.tables import Contact, Order
 from tests.client import ApiClient
 from tests.e2e.flows import drain, send_email, signed_in
 from tests.factories import (
@@ -341,3 +342,82 @@ async def test_the_greeting_addresses_everyone_added_to_to(page: Page, app: Lite
     await page.get_by_role("button", name="Peter Huber entfernen").tap()
     await expect(page.get_by_test_id("save-state")).to_have_attribute("data-state", "saved")
     await expect(greeting).to_have_value("Liebe Frau Moser, lieber Herr Huber,")
+
+
+async def test_the_order_and_its_draft_read_right(
+    page: Page, app: Litestar, screenshots: Path
+) -> None:
+    with smtp_relay() as (relay, port):
+        setup = await site(app, port)
+        await make_template(setup.company, name="Arbeitsrapport senden")
+        client = (await Order.select(Order.client).where(Order.id == setup.order.id).first())[
+            "client"
+        ]
+        owner = await make_contact(
+            setup.company,
+            client_id=client,
+            first_name="Urs",
+            last_name="Brunner",
+            salutation="mr",
+            email="urs.brunner@lindenhof.example",
+        )
+        caretaker = await make_contact(
+            setup.company,
+            client_id=client,
+            first_name="",
+            last_name="",
+            salutation="none",
+            email="hauswart@lindenhof.example",
+        )
+        await Contact.update({Contact.function: "Eigentümer"}).where(Contact.id == owner)
+        await Contact.update({Contact.function: "Hauswartung"}).where(Contact.id == caretaker)
+        planned = await make_order(
+            setup.company, client_id=client, number="2026-4799", title="Boiler", status="planned"
+        )
+        await signed_in(page, setup.dispatcher.email, "Daniel Brunner")
+
+        # Name and function apart; a contact without a name goes by its function.
+        await page.goto(f"/#/orders/{setup.order.id}")
+        contacts = page.locator("section[aria-labelledby=contacts-title] li")
+        await expect(contacts.filter(has_text="urs.brunner")).to_contain_text(
+            "Urs Brunner · Eigentümer"
+        )
+        nameless = contacts.filter(has_text="hauswart@")
+        await expect(nameless.locator("strong")).to_have_text("Hauswartung")
+        await expect(nameless).not_to_contain_text("·")
+
+        # No work report before the work: the card says why.
+        await page.goto(f"/#/orders/{planned.id}")
+        card = page.locator(".template", has_text="Arbeitsrapport senden")
+        await expect(card).to_have_attribute("aria-disabled", "true")
+        await expect(card.get_by_test_id("template-blocked")).to_contain_text(
+            "Der Auftrag ist noch geplant"
+        )
+
+        # The preview goes straight on to sending.
+        await page.goto(f"/#/orders/{setup.order.id}")
+        await page.get_by_role("link", name=re.compile("Arbeitsrapport senden")).tap()
+        await page.get_by_role("button", name=re.compile("Silvia Moser")).tap()
+        await expect(page.get_by_test_id("save-state")).to_have_attribute("data-state", "saved")
+        await page.get_by_role("button", name="Vorschau").tap()
+        preview = page.get_by_role("dialog", name="Vorschau")
+        await expect(preview.get_by_test_id("preview-headers")).to_be_visible()
+        await preview.get_by_role("button", name="Senden", exact=True).tap()
+        await expect(preview).to_be_hidden()
+        send = page.get_by_role("dialog", name=re.compile("senden", re.IGNORECASE))
+        await expect(send).to_be_visible()
+        await send.get_by_role("button", name="Abbrechen").tap()
+
+        # Discarding asks in the app's own dialog, naming the draft; no browser box.
+        page.on("dialog", lambda d: pytest.fail(f"a browser dialog opened: {d.message}"))
+        draft = await draft_of(app, page, setup.dispatcher.email)
+        await page.get_by_role("button", name="Entwurf verwerfen").tap()
+        confirm = page.get_by_role("dialog", name="Entwurf verwerfen")
+        await expect(confirm).to_contain_text(f"«{draft['blocks']['subject']}» wird gelöscht")
+        await page.screenshot(path=screenshots / "draft-discard.png")
+        await confirm.get_by_role("button", name="Entwurf verwerfen").tap()
+        await expect(page).to_have_url(re.compile(rf"#/orders/{setup.order.id}$"))
+        async with ApiClient.signed_in(app, setup.dispatcher.email) as api:
+            drafts = (await api.get(f"/api/orders/{setup.order.id}/drafts")).json()
+        assert drafts == []
+    assert relay.received == []
