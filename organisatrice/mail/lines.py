@@ -19,6 +19,15 @@ _LINES: dict[HistoryCode, str] = {
         "Sending again; the client may receive it twice."
     ),
     HistoryCode.RELAY_ACCEPTED: "Accepted by the relay: {reply}",
+    HistoryCode.RELAY_DEFERRED: "Not accepted yet, trying again later: {reply}",
+    # `relay_code`: what failed, in the relay test's codes (connection_refused, …). Before
+    # RELAY_GAVE_UP, whose pattern would take these lines too.
+    HistoryCode.RELAY_UNREACHED: (
+        "The relay could not be reached ({relay_code}); trying again later."
+    ),
+    HistoryCode.RELAY_GAVE_UP_UNREACHED: (
+        "Given up after {hours} hours: the relay could not be reached ({relay_code})."
+    ),
     HistoryCode.RELAY_GAVE_UP: "Given up after {hours} hours: {reply}",
     HistoryCode.RELAY_REFUSED: "Refused by the relay: {reply}",
     HistoryCode.REPORT_DELIVERED: "Delivered to the recipient's mail server.",

@@ -113,7 +113,7 @@ async def _send_group(
     `results`. The next emails' bytes are read while the current ones are on the wire."""
     session = await relays.session(company_id)
     if isinstance(session, RelayUnavailable):
-        results.extend((email, unreachable(session.text)) for email in group)
+        results.extend((email, unreachable(session)) for email in group)
         return
     runs = _read_ahead(group)
     upcoming: asyncio.Future[list[bytes]] | None = _reading(runs[0])
@@ -134,7 +134,7 @@ async def _send_group(
                         "relay unavailable for company %s: %s", company_id, unavailable.text
                     )
                     relays.sessions[company_id] = unavailable
-                    lost = unreachable(unavailable.text)
+                    lost = unreachable(unavailable)
                     sent_to = {a for recipients, _ in said for a in recipients}
                     said.append(([a for a in email.recipients if a not in sent_to], lost))
                     results.append((email, combined(said)))

@@ -188,7 +188,9 @@ async def test_451_defers_then_250_sends(app: Litestar) -> None:
         await _drain()
         detail = await email_detail(sent["id"])
         assert detail.status == "deferred"
-        assert detail.recipients[0].detail == "451 4.3.0 Temporary local problem"
+        assert detail.recipients[0].detail == (
+            "Not accepted yet, trying again later: 451 4.3.0 Temporary local problem"
+        )
         row = (
             await SentEmail.select(SentEmail.next_attempt_at)
             .where(SentEmail.id == sent["id"])

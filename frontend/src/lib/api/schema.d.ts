@@ -1954,7 +1954,7 @@ export interface components {
          *         `history.<code>` in its catalogues.
          * @enum {string}
          */
-        HistoryCode: "queued" | "interrupted" | "relay_accepted" | "relay_gave_up" | "relay_refused" | "report_delivered" | "report_delayed" | "report_bounced" | "report_read";
+        HistoryCode: "queued" | "interrupted" | "relay_accepted" | "relay_deferred" | "relay_unreached" | "relay_gave_up_unreached" | "relay_gave_up" | "relay_refused" | "report_delivered" | "report_delayed" | "report_bounced" | "report_read";
         /** HistoryEmailOut */
         HistoryEmailOut: {
             id: number;
@@ -2393,6 +2393,8 @@ export interface components {
             outcome: "passed" | "warning" | "failed" | "skipped";
             code: string;
             text: string;
+            /** @default  */
+            reply: string;
         };
         /** RelayIn */
         RelayIn: {
