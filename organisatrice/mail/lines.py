@@ -5,12 +5,10 @@ ours (a relay's own reply) has no code and is shown as it is."""
 
 from __future__ import annotations
 
-import functools
-import re
-
 import msgspec
 
 from organisatrice.core.codes import HistoryCode
+from organisatrice.core.sentences import read_back
 
 _LINES: dict[HistoryCode, str] = {
     HistoryCode.QUEUED: "Queued for sending.",
@@ -49,23 +47,10 @@ def line(code: HistoryCode, **params: str | int) -> str:
     return _LINES[code].format(**params).strip()
 
 
-@functools.cache
-def _patterns() -> list[tuple[HistoryCode, re.Pattern[str]]]:
-    def pattern(text: str) -> re.Pattern[str]:
-        parts = re.split(r"\{(\w+)\}", text)
-        # Even parts are our words, odd ones the names of what fills them in.
-        return re.compile(
-            "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.*)" for i, p in enumerate(parts)),
-            re.DOTALL,
-        )
-
-    return [(code, pattern(text)) for code, text in _LINES.items()]
-
-
 def read_line(detail: str) -> Line:
     """The code and params of a line we wrote."""
-    for code, pattern in _patterns():
-        found = pattern.fullmatch(detail)
-        if found:
-            return Line(code, found.groupdict())
+    for code, text in _LINES.items():
+        params = read_back(text, detail)
+        if params is not None:
+            return Line(code, params)
     return Line()

@@ -2745,6 +2745,9 @@ export interface components {
             active: boolean;
             paused_at: string | null;
             paused_reason: string;
+            paused_params: {
+                [key: string]: string;
+            };
             consecutive_failures: number;
             /** Format: date-time */
             created_at: string;
@@ -2766,6 +2769,9 @@ export interface components {
             active: boolean;
             paused_at: string | null;
             paused_reason: string;
+            paused_params: {
+                [key: string]: string;
+            };
             consecutive_failures: number;
             /** Format: date-time */
             created_at: string;

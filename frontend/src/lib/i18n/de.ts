@@ -987,6 +987,7 @@ export const de = {
   "webhooks.onceOnly": "Kopieren Sie den Schlüssel jetzt in das andere System: Sie werden ihn nicht wieder sehen.",
   "webhooks.active": "Aktiv",
   "webhooks.paused": "Pausiert seit {time}: {reason} Wieder einschalten setzt die Zustellung fort.",
+  "webhooks.pausedReason": "Ereignis {event} kam in {attempts} Versuchen über {hours} Stunden nicht an (zuletzt: {error}). Prüfen Sie den Empfänger.",
   "webhooks.failing": "Die letzte Zustellung schlug fehl.|Die letzten {count} Zustellungen schlugen fehl.",
   "webhooks.test": "Testereignis senden",
   "webhooks.testOk": "Test zugestellt (HTTP {code}).",

@@ -988,6 +988,7 @@ export const en: Catalogue = {
   "webhooks.onceOnly": "Copy the secret into the other system now: you will not see it again.",
   "webhooks.active": "Active",
   "webhooks.paused": "Paused since {time}: {reason} Switching it on again resumes delivery.",
+  "webhooks.pausedReason": "Event {event} could not be delivered in {attempts} attempts over {hours} hours (last: {error}). Check the receiver.",
   "webhooks.failing": "The last delivery failed.|The last {count} deliveries failed.",
   "webhooks.test": "Send test event",
   "webhooks.testOk": "Test delivered (HTTP {code}).",

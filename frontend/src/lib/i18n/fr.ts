@@ -988,6 +988,7 @@ export const fr: Catalogue = {
   "webhooks.onceOnly": "Copiez la clé dans l'autre système maintenant : vous ne la reverrez plus.",
   "webhooks.active": "Actif",
   "webhooks.paused": "En pause depuis {time} : {reason} Le réactiver reprend la distribution.",
+  "webhooks.pausedReason": "L’événement {event} n’a pas pu être remis en {attempts} tentatives sur {hours} heures (dernière : {error}). Vérifiez le destinataire.",
   "webhooks.failing": "La dernière distribution a échoué.|Les {count} dernières distributions ont échoué.",
   "webhooks.test": "Envoyer un événement de test",
   "webhooks.testOk": "Test distribué (HTTP {code}).",

@@ -988,6 +988,7 @@ export const it: Catalogue = {
   "webhooks.onceOnly": "Copiate ora la chiave nell'altro sistema: non la vedrete più.",
   "webhooks.active": "Attivo",
   "webhooks.paused": "In pausa dal {time}: {reason} Riattivarlo riprende il recapito.",
+  "webhooks.pausedReason": "L’evento {event} non è stato recapitato in {attempts} tentativi in {hours} ore (ultimo: {error}). Controlli il destinatario.",
   "webhooks.failing": "L’ultimo recapito non è riuscito.|Gli ultimi {count} recapiti non sono riusciti.",
   "webhooks.test": "Invia evento di prova",
   "webhooks.testOk": "Prova recapitata (HTTP {code}).",
