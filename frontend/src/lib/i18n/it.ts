@@ -232,7 +232,7 @@ export const it: Catalogue = {
   "mail.sort.order_number": "Numero di commessa crescente",
   "mail.sort.order_number_desc": "Numero di commessa decrescente",
   "mail.none": "Nessuna e-mail trovata.",
-  "mail.shown": "{count} e-mail",
+  "mail.shown": "{count} e-mail|{count} e-mail",
   "mail.shownMore": "{count} e-mail mostrata, ce ne sono altre|{count} e-mail mostrate, ce ne sono altre",
   "mail.date": "Data",
   "mail.subject": "Oggetto",
