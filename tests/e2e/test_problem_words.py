@@ -37,6 +37,11 @@ ENGLISH = (
     "Check the receiver",
     "The probe went out",
     "Not accepted yet",
+    # A refused import row.
+    "is not a date",
+    "we know",
+    "is also in row",
+    "starts with",
 )
 
 
@@ -167,5 +172,36 @@ async def test_what_the_relay_and_the_webhooks_said_reads_in_french(
         "(dernière : HTTP 500). Vérifiez le destinataire."
     )
     await page.screenshot(path=screenshots / "problems-fr-webhook.png")
+    body = await page.locator("body").inner_text()
+    assert not [words for words in ENGLISH if words in body], body
+
+    # An import whose rows are refused: each row's reason in French.
+    await page.goto("/#/admin/imports")
+    await page.locator("#import-kind").select_option("client")
+    rows = (
+        "Référence;Raison sociale;Langue\n"
+        "C-1;Régie du Lac SA;klingon\n"
+        "C-1;Régie Bel-Air;fr\n"
+        "C-2;=SOMME(A1);fr\n"
+    )
+    await page.set_input_files(
+        "#import-file",
+        files={"name": "clients.csv", "mimeType": "text/csv", "buffer": rows.encode()},
+    )
+    for n, field in enumerate(("external_id", "name", "language")):
+        await page.locator(f"#col-{n}").select_option(field)
+    await page.get_by_role("button", name="Vérifier (essai)").tap()
+    run = page.get_by_test_id("import-run")
+    await expect(page.get_by_test_id("import-error")).to_have_count(3)
+    await expect(run).to_contain_text(
+        "« klingon » dans la colonne « Langue » n\u2019est pas une valeur connue pour « Langue »"
+    )
+    await expect(run).to_contain_text(
+        "L\u2019identifiant externe « C-1 » figure aussi à la ligne 2"
+    )
+    await expect(run).to_contain_text(
+        "La cellule de la colonne « Raison sociale » commence par « = »"
+    )
+    await page.screenshot(path=screenshots / "problems-fr-import.png", full_page=True)
     body = await page.locator("body").inner_text()
     assert not [words for words in ENGLISH if words in body], body

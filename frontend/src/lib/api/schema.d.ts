@@ -2034,6 +2034,11 @@ export interface components {
             field: string | null;
             code: string;
             message: string;
+            /** @default  */
+            reason: string;
+            params?: {
+                [key: string]: string;
+            };
         };
         /**
          * ImportStatus
@@ -2529,6 +2534,11 @@ export interface components {
             field: string | null;
             code: string;
             message: string;
+            /** @default  */
+            reason: string;
+            params?: {
+                [key: string]: string;
+            };
         };
         /**
          * RowOutcome
