@@ -371,7 +371,7 @@ class RowReader:
             refuse(
                 "external_id",
                 "duplicate_external_id",
-                "duplicate_in_file",
+                "duplicate",
                 external_id=external_id,
                 row=self.seen[external_id],
             )

@@ -13,13 +13,11 @@ ROW_REASONS: dict[str, str] = {
         "Each row of a batch needs its external_id: the key that finds it again."
     ),
     "responsible_backoffice_only": "Only back-office may choose who is responsible for an order.",
-    "duplicate_in_batch": (
-        'The external id "{external_id}" is also in row {row}; each record may appear once in '
-        "a batch."
+    "duplicate": (
+        'The external id "{external_id}" is also in row {row}; each record may appear once.'
     ),
     "external_id_taken": '{label} {holder} already has the external id "{external_id}".',
     "two_references": "Give the {field} by external id or by id.",
-    "two_building_references": "Give buildings by external id or id.",
     "unknown_id": "There is no {field} {id}.",
     "unknown_key": 'No {field} has the external id "{key}". Send the {field} first.',
     "unknown_employee": 'No employee of the company has the email address "{email}".',
@@ -34,10 +32,6 @@ ROW_REASONS: dict[str, str] = {
     "external_id_missing_in_file": (
         'The row has no external id (column "{column}"): it is the key that finds the record '
         "again on the next import."
-    ),
-    "duplicate_in_file": (
-        'The external id "{external_id}" is also in row {row}; each record may appear once in '
-        "a file."
     ),
     "word_unknown": (
         '"{text}" in column "{column}" is not a {words} we know; write one of {choices} or a '

@@ -283,7 +283,7 @@ def _refuse_repeated_keys(rows: list[_Row]) -> None:
             row.refuse(
                 "external_id",
                 Code.DUPLICATE_EXTERNAL_ID,
-                "duplicate_in_batch",
+                "duplicate",
                 {"external_id": row.external_id, "row": seen},
             )
 
@@ -420,7 +420,9 @@ async def _resolve_order_lists(company: int, rows: list[_Row]) -> None:
         if "building_ids" in row.given:
             wanted = row.given.pop("building_ids")
             if "buildings" in row.lists:
-                row.refuse("buildings", Code.TWO_REFERENCES, "two_building_references")
+                row.refuse(
+                    "buildings", Code.TWO_REFERENCES, "two_references", {"field": "buildings"}
+                )
             for building_id in wanted:
                 if building_id not in of_company:
                     row.refuse(

@@ -334,10 +334,7 @@ async def test_the_relay_test_says_why_it_waits_until_a_relay_is_saved(page: Pag
     test = page.get_by_test_id("relay-test")
     await expect(test).to_be_disabled()
     why = page.get_by_test_id("relay-test-why")
-    await expect(why).to_have_text(
-        "Testen lässt sich eine gespeicherte Verbindung: speichern Sie zuerst die Angaben des "
-        "Servers."
-    )
+    await expect(why).to_have_text("Getestet wird die gespeicherte Verbindung: zuerst speichern.")
     await expect(test).to_have_accessible_description(await why.inner_text())
 
 

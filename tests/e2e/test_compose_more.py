@@ -391,7 +391,7 @@ async def test_the_order_and_its_draft_read_right(
         card = page.locator(".template", has_text="Arbeitsrapport senden")
         await expect(card).to_have_attribute("aria-disabled", "true")
         await expect(card.get_by_test_id("template-blocked")).to_contain_text(
-            "Der Auftrag ist noch geplant"
+            "Noch geplant: noch keine Arbeit zu rapportieren."
         )
 
         # The preview goes straight on to sending.
@@ -413,7 +413,9 @@ async def test_the_order_and_its_draft_read_right(
         draft = await draft_of(app, page, setup.dispatcher.email)
         await page.get_by_role("button", name="Entwurf verwerfen").tap()
         confirm = page.get_by_role("dialog", name="Entwurf verwerfen")
-        await expect(confirm).to_contain_text(f"«{draft['blocks']['subject']}» wird gelöscht")
+        await expect(confirm).to_contain_text(
+            f"«{draft['blocks']['subject']}» wird endgültig gelöscht"
+        )
         await page.screenshot(path=screenshots / "draft-discard.png")
         await confirm.get_by_role("button", name="Entwurf verwerfen").tap()
         await expect(page).to_have_url(re.compile(rf"#/orders/{setup.order.id}$"))

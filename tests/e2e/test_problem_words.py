@@ -168,8 +168,7 @@ async def test_what_the_relay_and_the_webhooks_said_reads_in_french(
 
     await page.goto("/#/admin/webhooks")
     await expect(page.locator(".alert.warning").first).to_contain_text(
-        "L\u2019événement evt_42 n\u2019a pas pu être remis en 9 tentatives sur 48 heures "
-        "(dernière : HTTP 500). Vérifiez le destinataire."
+        "Événement evt_42 : 9 tentatives en 48 heures sans succès (dernière : HTTP 500)."
     )
     await page.screenshot(path=screenshots / "problems-fr-webhook.png")
     body = await page.locator("body").inner_text()
@@ -194,13 +193,13 @@ async def test_what_the_relay_and_the_webhooks_said_reads_in_french(
     run = page.get_by_test_id("import-run")
     await expect(page.get_by_test_id("import-error")).to_have_count(3)
     await expect(run).to_contain_text(
-        "« klingon » dans la colonne « Langue » n\u2019est pas une valeur connue pour « Langue »"
+        "« klingon » n\u2019est pas une valeur pour « Langue » ; possible : de, fr, it, en."
     )
     await expect(run).to_contain_text(
         "L\u2019identifiant externe « C-1 » figure aussi à la ligne 2"
     )
     await expect(run).to_contain_text(
-        "La cellule de la colonne « Raison sociale » commence par « = »"
+        "« Raison sociale » commence par « = » et serait exécuté comme formule"
     )
     await page.screenshot(path=screenshots / "problems-fr-import.png", full_page=True)
     body = await page.locator("body").inner_text()

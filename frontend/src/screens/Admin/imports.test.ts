@@ -12,7 +12,7 @@ describe("a refused import row", () => {
       params: { label: "Client", kind: "client", field: "name", words: "name" },
       message: "Client needs name: it is empty.",
     };
-    expect(rowReason(error)).toBe("« Nom » est vide, mais il est requis.");
+    expect(rowReason(error)).toBe("« Nom » est vide.");
   });
 
   it("with an address the server refused, in that problem's words", () => {
