@@ -17,7 +17,7 @@ from playwright.async_api import Page, Route, expect
 
 from organisatrice.orders.tables import Contact, Order
 from tests.client import ApiClient
-from tests.e2e.flows import drain, send_email, signed_in
+from tests.e2e.flows import drain, no_horizontal_scroll, send_email, signed_in
 from tests.factories import (
     MadeEmployee,
     MadeOrder,
@@ -225,6 +225,13 @@ async def test_a_photo_upload_survives_a_dropped_connection_and_arrives_once(
     async with ApiClient.signed_in(app, setup.dispatcher.email) as api:
         photos = (await api.get(f"/api/orders/{setup.order.id}")).json()["photos"]
     assert [p["caption"] for p in photos].count("Zähler nachher") == 1
+
+    # Both ways to add photos fit a phone and a tablet held across.
+    for device, size in (("phone", (390, 844)), ("landscape", (1024, 768))):
+        await page.set_viewport_size({"width": size[0], "height": size[1]})
+        await page.locator("label", has_text="Foto aufnehmen").scroll_into_view_if_needed()
+        await no_horizontal_scroll(page)
+        await page.screenshot(path=screenshots / f"upload-buttons-{device}.png")
 
 
 async def test_a_test_to_oneself_and_the_warning_before_sending_the_same_document_again(
