@@ -23,7 +23,13 @@ import msgspec
 
 from organisatrice.compose.answers import threading_headers
 from organisatrice.compose.context import OrderContext
-from organisatrice.compose.drafts import draft_blocks, draft_of, emailable_order, name_patterns
+from organisatrice.compose.drafts import (
+    draft_blocks,
+    draft_of,
+    emailable_order,
+    name_patterns,
+    refuse_work_report_before_work,
+)
 from organisatrice.compose.layouts import render_layout
 from organisatrice.compose.order_context import order_context
 from organisatrice.compose.photo_set import (
@@ -282,6 +288,17 @@ def read_receipt_header(address: str) -> dict[str, str]:
     return {"Disposition-Notification-To": address}
 
 
+# A proof is told apart from the real email in the employee's inbox, in their language.
+_PROOF_MARKS = {"de": "[Probe]", "fr": "[Essai]", "it": "[Prova]", "en": "[Proof]"}
+
+
+def proof_subject(subject: str, locale: str) -> str:
+    """ "[Probe] Arbeitsrapport 2026-4711": the subject of the proof an employee sends to
+    themselves."""
+    mark = _PROOF_MARKS.get(locale[:2].lower(), _PROOF_MARKS["de"])
+    return f"{mark} {subject}"
+
+
 async def assemble(
     actor: Actor,
     order_id: int,
@@ -298,8 +315,16 @@ async def assemble(
     email's reply address, so they land on the order) under the author's name."""
     order = await emailable_order(actor, order_id)
     draft = await draft_of(actor, order_id, draft_id)
+    # A draft made while the work went on, its order since set back to planned.
+    refuse_work_report_before_work(draft.kind, order)
     if only_to is not None:
-        draft = msgspec.structs.replace(draft, recipients=Recipients(to=[only_to]))
+        draft = msgspec.structs.replace(
+            draft,
+            recipients=Recipients(to=[only_to]),
+            blocks=msgspec.structs.replace(
+                draft.blocks, subject=proof_subject(draft.blocks.subject, actor.locale)
+            ),
+        )
     if not draft.sender.email:
         raise Invalid(
             "Your company has no sending address yet; back-office sets it in the company settings.",

@@ -37,7 +37,7 @@ from organisatrice.core.errors import Conflict, Invalid, NotFound
 from organisatrice.core.filenames import safe_filename
 from organisatrice.core.statements import Statement
 from organisatrice.mail.message import refuse_unsafe_header
-from organisatrice.orders.schemas import ContactOut, OrderDetail
+from organisatrice.orders.schemas import ContactOut, OrderDetail, OrderStatus
 from organisatrice.orders.services import contact_detail, order_detail
 from organisatrice.roles.policy import Actor, may_email_on_order
 from organisatrice.roles.staff import sender_address
@@ -64,6 +64,17 @@ async def emailable_order(actor: Actor, order_id: int) -> OrderDetail:
     if not decision.allowed:
         raise decision.refusal()
     return order
+
+
+def refuse_work_report_before_work(kind: TemplateKind | str, order: OrderDetail) -> None:
+    """A work report reports work done: on an order still planned there is none to report."""
+    if kind == TemplateKind.WORK_REPORT and order.status is OrderStatus.PLANNED:
+        raise Invalid(
+            f"Order {order.number} is still planned: a work report can be sent once the work "
+            "has started.",
+            code=Code.WORK_REPORT_BEFORE_WORK,
+            params={"number": order.number},
+        )
 
 
 async def _recipient_contact(actor: Actor, order: OrderDetail, contact_id: int) -> ContactOut:
@@ -301,6 +312,7 @@ async def create_draft(actor: Actor, order_id: int, data: DraftIn) -> DraftOut:
             params={"kind": template["kind"]},
             field="template_id",
         )
+    refuse_work_report_before_work(template["kind"], order)
     if (data.contact_id is None) == (data.address is None):
         raise Invalid(
             "Give either a contact of the order or a typed address.",

@@ -20,6 +20,7 @@ from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.querystring import QueryString
+from piccolo.table import Table
 
 from organisatrice.core.sqlite import KeptSQLiteEngine
 
@@ -49,6 +50,15 @@ def transaction() -> Any:
     if isinstance(db, SQLiteEngine):
         return db.transaction(transaction_type=TransactionType.immediate)
     return db.transaction()
+
+
+async def lock_row(table: type[Table], row_id: int) -> None:
+    """Within a transaction: hold `row_id` of `table` until it ends, so that two requests about
+    the same row take turns. SQLite's write transactions (`transaction()`) already do."""
+    db = engine()
+    if isinstance(db, PostgresEngine):
+        key = table._meta.primary_key
+        await table.select(key).where(key == row_id).lock_rows()
 
 
 async def refresh_statistics(table: str) -> None:

@@ -268,12 +268,21 @@ async def _deliver_to_endpoint(group: list[Claimed], results: Results) -> list[C
     return []
 
 
+# Stored in English; read back into its parts (core/sentences.py) for the UI to word.
+PAUSED_REASON = (
+    "Event {event} could not be delivered in {attempts} attempts over {hours} hours (last: "
+    "{error}). Check the receiver, then switch the endpoint on again; the events since then "
+    "wait for it."
+)
+
+
 def _paused_reason(delivery: Claimed, outcome: Outcome) -> str:
     hours = round(sum(RETRY_DELAYS, timedelta()).total_seconds() / 3600)
-    return (
-        f"Event {delivery.event_id} could not be delivered in {len(RETRY_DELAYS) + 1} attempts "
-        f"over {hours} hours (last: {outcome.error}). Check the receiver, then switch the "
-        "endpoint on again; the events since then wait for it."
+    return PAUSED_REASON.format(
+        event=delivery.event_id,
+        attempts=len(RETRY_DELAYS) + 1,
+        hours=hours,
+        error=outcome.error,
     )
 
 

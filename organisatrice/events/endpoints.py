@@ -14,9 +14,11 @@ import msgspec
 from organisatrice.core.codes import Code
 from organisatrice.core.db import transaction
 from organisatrice.core.errors import Conflict, NotFound
+from organisatrice.core.sentences import read_back
 from organisatrice.core.structs import Page
 from organisatrice.events.delivery import (
     LEASE,
+    PAUSED_REASON,
     claimed,
     deliver,
     endpoint_address,
@@ -60,6 +62,7 @@ def _out(row: dict[str, Any]) -> WebhookEndpointOut:
         active=row["active"],
         paused_at=row["paused_at"],
         paused_reason=row["paused_reason"],
+        paused_params=read_back(PAUSED_REASON, row["paused_reason"]) or {},
         consecutive_failures=row["consecutive_failures"],
         created_at=row["created_at"],
     )

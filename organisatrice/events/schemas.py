@@ -65,6 +65,9 @@ class WebhookEndpointOut(Out):
     # Set when the system paused the endpoint because it kept failing, with the reason.
     paused_at: datetime | None
     paused_reason: str
+    # The reason's parts (event, attempts, hours, error: the receiver's answer or what failed),
+    # to word it in the reader's language; empty when not paused.
+    paused_params: dict[str, str]
     consecutive_failures: int
     created_at: datetime
 

@@ -23,6 +23,7 @@ from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid
 from organisatrice.imports.reading import Line
 from organisatrice.imports.schemas import ImportField, ImportRowError
+from organisatrice.orders.row_reasons import row_message
 from organisatrice.orders.schemas import BuildingIn, ClientIn, ContactIn, OrderIn, RowError
 from organisatrice.orders.writes import RecordIn, RecordKind
 
@@ -330,7 +331,8 @@ class RowReader:
         key = cells[self.key_index].strip() if self.key_index is not None else ""
         external_id = key or None
 
-        def refuse(field: str | None, code: str, message: str) -> None:
+        def refuse(field: str | None, code: str, reason: str, /, **params: object) -> None:
+            words = {name: str(value) for name, value in params.items()}
             errors.append(
                 ImportRowError(
                     row=line.number,
@@ -338,7 +340,9 @@ class RowReader:
                     column=self.header_of.get(field) if field else None,
                     field=field,
                     code=code,
-                    message=message,
+                    message=row_message(reason, words),
+                    reason=reason,
+                    params=words,
                 )
             )
 
@@ -347,34 +351,29 @@ class RowReader:
             if not text:
                 continue
             if text[0] in _FORMULA_START and not _NUMBER_LIKE.fullmatch(text):
-                refuse(
-                    field,
-                    "formula",
-                    f'The cell in column "{column}" starts with "{text[0]}": a spreadsheet '
-                    "program would run it as a formula. Remove or rephrase the first "
-                    "character and upload the file again.",
-                )
+                refuse(field, "formula", "formula", column=column, char=text[0])
                 continue
             if parse is None:
                 values[field] = text
                 continue
             try:
                 values[field] = parse(text)
-            except ValueError as error:
-                refuse(field, "invalid_value", str(error))
+            except CellRefused as error:
+                refuse(field, "invalid_value", error.reason, **error.params)
         if external_id is None:
             refuse(
                 "external_id",
                 "missing_field",
-                f'The row has no external id (column "{self.header_of.get("external_id")}"): '
-                "it is the key that finds the record again on the next import.",
+                "external_id_missing_in_file",
+                column=self.header_of.get("external_id"),
             )
         elif external_id in self.seen:
             refuse(
                 "external_id",
                 "duplicate_external_id",
-                f'The external id "{external_id}" is also in row {self.seen[external_id]}; '
-                "each record may appear once in a file.",
+                "duplicate",
+                external_id=external_id,
+                row=self.seen[external_id],
             )
         else:
             self.seen[external_id] = line.number
@@ -388,7 +387,8 @@ class RowReader:
                 try:
                     msgspec.convert({field: value}, type=self.struct)
                 except msgspec.ValidationError as error:
-                    refuse(field, "invalid_value", self._plain(field, str(error)))
+                    reason, params = self._plain(field, str(error))
+                    refuse(field, "invalid_value", reason, **params)
             return None, errors
 
     def row_error(self, rows: list[int], error: RowError) -> ImportRowError:
@@ -401,6 +401,8 @@ class RowReader:
             field=error.field,
             code=error.code,
             message=error.message,
+            reason=error.reason,
+            params=error.params,
         )
 
     def _parser(self, field: str, column: str) -> Callable[[str], Any] | None:
@@ -417,33 +419,44 @@ class RowReader:
             return lambda text: [p.strip() for p in _LIST_SEPARATOR.split(text) if p.strip()]
         return None
 
-    def _plain(self, field: str, error: str) -> str:
-        """msgspec's message for a field, in words a person reads."""
-        column = f'column "{self.header_of.get(field, field)}"'
+    def _plain(self, field: str, error: str) -> tuple[str, dict[str, str]]:
+        """msgspec's message for a field as a row reason a person reads, and its params."""
+        column = {"column": self.header_of.get(field, field)}
         longest = re.search(r"length <= (\d+)", error)
         if longest and "`array`" in error:
-            return f"The {column} lists more than {longest.group(1)} entries."
+            return "too_many_entries", column | {"max": longest.group(1)}
         if longest:
-            return f"The value in {column} is longer than {longest.group(1)} characters."
+            return "too_long", column | {"max": longest.group(1)}
         if "regex" in error and FIELDS[self.kind].get(field) is Parse.LINES:
-            return f"The value in {column} holds control characters; remove them."
+            return "control_characters", column
         if "regex" in error:
-            return (
-                f"The value in {column} holds a line break or a control character; it takes "
-                "one line."
-            )
+            return "one_line", column
         if "length >= 1" in error:
-            return f"The {column} holds an empty entry."
-        return f"The value in {column} is not accepted here."
+            return "empty_entry", column
+        return "not_accepted", column
+
+
+class CellRefused(ValueError):
+    """A cell whose text is not a value of its field: a row reason and its params."""
+
+    def __init__(self, reason: str, **params: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.params = params
 
 
 def _word(field: str, text: str, column: str) -> str:
     found = _words(field).get(text) or _words(field).get(normalize(text))
     if found is None:
         examples = ", ".join(names[0] for names in _vocabulary().values[field].values())
-        raise ValueError(
-            f'"{text}" in column "{column}" is not a {_label(field)} we know; write one of '
-            f"{', '.join(_vocabulary().values[field])} or a word for it such as {examples}."
+        raise CellRefused(
+            "word_unknown",
+            text=text,
+            column=column,
+            field=field,
+            words=_label(field),
+            choices=", ".join(_vocabulary().values[field]),
+            examples=examples,
         )
     return found
 
@@ -460,6 +473,4 @@ def _date(text: str, column: str) -> date:
             return date(year, month, day)
     except ValueError:
         pass
-    raise ValueError(
-        f'"{text}" in column "{column}" is not a date; write it as 31.12.2026 or 2026-12-31.'
-    )
+    raise CellRefused("date_invalid", text=text, column=column)

@@ -48,6 +48,9 @@ class ImportRowError(Out):
     field: str | None
     code: str
     message: str
+    # The message in parts, for the screen to word (orders/row_reasons.py).
+    reason: str = ""
+    params: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class ImportCounts(Out):

@@ -5,12 +5,10 @@ ours (a relay's own reply) has no code and is shown as it is."""
 
 from __future__ import annotations
 
-import functools
-import re
-
 import msgspec
 
 from organisatrice.core.codes import HistoryCode
+from organisatrice.core.sentences import read_back
 
 _LINES: dict[HistoryCode, str] = {
     HistoryCode.QUEUED: "Queued for sending.",
@@ -19,6 +17,15 @@ _LINES: dict[HistoryCode, str] = {
         "Sending again; the client may receive it twice."
     ),
     HistoryCode.RELAY_ACCEPTED: "Accepted by the relay: {reply}",
+    HistoryCode.RELAY_DEFERRED: "Not accepted yet, trying again later: {reply}",
+    # `relay_code`: what failed, in the relay test's codes (connection_refused, …). Before
+    # RELAY_GAVE_UP, whose pattern would take these lines too.
+    HistoryCode.RELAY_UNREACHED: (
+        "The relay could not be reached ({relay_code}); trying again later."
+    ),
+    HistoryCode.RELAY_GAVE_UP_UNREACHED: (
+        "Given up after {hours} hours: the relay could not be reached ({relay_code})."
+    ),
     HistoryCode.RELAY_GAVE_UP: "Given up after {hours} hours: {reply}",
     HistoryCode.RELAY_REFUSED: "Refused by the relay: {reply}",
     HistoryCode.REPORT_DELIVERED: "Delivered to the recipient's mail server.",
@@ -40,23 +47,10 @@ def line(code: HistoryCode, **params: str | int) -> str:
     return _LINES[code].format(**params).strip()
 
 
-@functools.cache
-def _patterns() -> list[tuple[HistoryCode, re.Pattern[str]]]:
-    def pattern(text: str) -> re.Pattern[str]:
-        parts = re.split(r"\{(\w+)\}", text)
-        # Even parts are our words, odd ones the names of what fills them in.
-        return re.compile(
-            "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.*)" for i, p in enumerate(parts)),
-            re.DOTALL,
-        )
-
-    return [(code, pattern(text)) for code, text in _LINES.items()]
-
-
 def read_line(detail: str) -> Line:
     """The code and params of a line we wrote."""
-    for code, pattern in _patterns():
-        found = pattern.fullmatch(detail)
-        if found:
-            return Line(code, found.groupdict())
+    for code, text in _LINES.items():
+        params = read_back(text, detail)
+        if params is not None:
+            return Line(code, params)
     return Line()

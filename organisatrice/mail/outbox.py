@@ -41,7 +41,7 @@ from organisatrice.mail.schemas import (
     RecipientStateOut,
     SentEmailOut,
 )
-from organisatrice.mail.smtp import DeliveryResult, Envelope, Refusal
+from organisatrice.mail.smtp import DeliveryResult, Envelope, Refusal, RelayUnavailable
 from organisatrice.mail.state_log import log_email_state
 from organisatrice.mail.tables import DeliveryEvent, EmailRecipient, SentEmail
 from organisatrice.settings import get_settings
@@ -383,13 +383,19 @@ def _outcome(address: str, result: DeliveryResult, past_deadline: bool) -> tuple
     refusal = result.whole or result.refused.get(address)
     if refusal is None:
         return EmailStatus.SENT, line(HistoryCode.RELAY_ACCEPTED, reply=result.reply)
+    hours = DEFAULT_DEADLINE.days * 24
     if refusal.temporary and not past_deadline:
-        return EmailStatus.DEFERRED, refusal.text
-    if refusal.temporary:
-        return (
-            EmailStatus.FAILED,
-            line(HistoryCode.RELAY_GAVE_UP, hours=DEFAULT_DEADLINE.days * 24, reply=refusal.text),
+        if refusal.unreached:
+            return EmailStatus.DEFERRED, line(
+                HistoryCode.RELAY_UNREACHED, relay_code=refusal.unreached
+            )
+        return EmailStatus.DEFERRED, line(HistoryCode.RELAY_DEFERRED, reply=refusal.text)
+    if refusal.unreached:
+        return EmailStatus.FAILED, line(
+            HistoryCode.RELAY_GAVE_UP_UNREACHED, hours=hours, relay_code=refusal.unreached
         )
+    if refusal.temporary:
+        return EmailStatus.FAILED, line(HistoryCode.RELAY_GAVE_UP, hours=hours, reply=refusal.text)
     # Refused for good by the relay reads as what a bounce report says later: not delivered.
     return EmailStatus.BOUNCED, line(HistoryCode.RELAY_REFUSED, reply=refusal.text)
 
@@ -498,14 +504,16 @@ async def _insert_events(events: list[tuple[int, datetime, str, str, str]]) -> N
         await emit_email_events(events)
 
 
-async def release(claimed: Claimed, reason: str) -> None:
+async def release(claimed: Claimed, unavailable: RelayUnavailable) -> None:
     """The relay could not be reached: everything waits for the next try."""
-    await record(claimed, unreachable(reason))
+    await record(claimed, unreachable(unavailable))
 
 
-def unreachable(reason: str) -> DeliveryResult:
+def unreachable(unavailable: RelayUnavailable) -> DeliveryResult:
     """What a relay that could not be reached said: nothing, to nobody; try again later."""
-    return DeliveryResult(accepted=[], whole=Refusal(0, reason))
+    return DeliveryResult(
+        accepted=[], whole=Refusal(0, unavailable.text, unreached=unavailable.code)
+    )
 
 
 _ORDER = [

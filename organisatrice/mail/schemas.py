@@ -103,12 +103,14 @@ class RelayStep(StrEnum):
 
 class RelayFindingOut(Out):
     """One step of the relay test: `code` is stable (the UI words it in the reader's
-    language), `text` says it in English with what the relay answered."""
+    language), `text` says it in English with what the relay answered, and `reply` is that
+    answer alone, as the relay gave it ("550 5.7.1 Sender not allowed"), when it gave one."""
 
     step: RelayStep
     outcome: Literal["passed", "warning", "failed", "skipped"]
     code: str
     text: str
+    reply: str = ""
 
 
 class RelayTestOut(Out):

@@ -284,9 +284,12 @@ async def finish_consent(
         )
 
 
-def _finding(step: RelayStep, outcome: str, code: str, text: str) -> RelayFindingOut:
+def _finding(
+    step: RelayStep, outcome: str, code: str, text: str, reply: str = ""
+) -> RelayFindingOut:
     return msgspec.convert(
-        {"step": step, "outcome": outcome, "code": code, "text": text}, RelayFindingOut
+        {"step": step, "outcome": outcome, "code": code, "text": text, "reply": reply},
+        RelayFindingOut,
     )
 
 
@@ -312,7 +315,9 @@ def _failed_at(unavailable: RelayUnavailable, relay: Relay) -> list[RelayFinding
         elif order.index(step) < order.index(failed):
             findings.append(_finding(step, "passed", f"{step.value}_ok", ""))
         elif step is failed:
-            findings.append(_finding(step, "failed", unavailable.code, unavailable.text))
+            findings.append(
+                _finding(step, "failed", unavailable.code, unavailable.text, unavailable.reply)
+            )
         else:
             findings.append(_finding(step, "skipped", "not_tried", ""))
     return findings
@@ -378,6 +383,7 @@ async def test_relay(actor: Actor) -> RelayTestOut:
                 "sender_refused",
                 f"It refuses the sender address {sender} ({sender_refused.text}): emails "
                 "will be refused. Use an address the relay account may send from.",
+                sender_refused.text,
             )
         )
     elif sender:
@@ -402,6 +408,7 @@ async def test_relay(actor: Actor) -> RelayTestOut:
                 f"It refuses our return address at {bounce_domain} ({refused.text}): delivery "
                 "reports cannot come back, statuses will stop at 'sent'. Use a bounce domain "
                 "the relay account may send from.",
+                refused.text,
             )
         )
     else:

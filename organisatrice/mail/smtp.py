@@ -32,6 +32,9 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
 class Refusal(msgspec.Struct, frozen=True):
     code: int
     text: str
+    # When the relay was not reached at all (SMTP code 0): what failed, as a relay-test code
+    # ("connection_refused"), for the UI to word.
+    unreached: str = ""
 
     @property
     def temporary(self) -> bool:
@@ -54,64 +57,81 @@ RelayStep = Literal["connection", "tls", "authentication"]
 
 class RelayUnavailable(Exception):
     """No session with the relay: `step` is where it failed, `code` what failed there (stable,
-    for the UI to word), `text` the English sentence."""
+    for the UI to word), `text` the English sentence, `reply` the relay's own answer when it
+    gave one ("535 5.7.8 Authentication failed")."""
 
-    def __init__(self, text: str, *, step: RelayStep = "connection", code: str = "") -> None:
+    def __init__(
+        self, text: str, *, step: RelayStep = "connection", code: str = "", reply: str = ""
+    ) -> None:
         super().__init__(text)
         self.text = text
         self.step: RelayStep = step
         self.code = code or f"{step}_failed"
+        self.reply = reply
 
 
-def connection_failure(error: BaseException) -> tuple[RelayStep, str, str]:
-    """What went wrong connecting to a relay: the step, a stable code, and the words, never the
-    peer's own bytes: a peer that is no SMTP server (a web server, a database) must not be read
-    out through the relay test."""
+class Failure(msgspec.Struct, frozen=True):
+    """What went wrong connecting to a relay: the step, a stable code, the English words and
+    the relay's own SMTP reply when it gave one."""
+
+    step: RelayStep
+    code: str
+    reason: str
+    reply: str = ""
+
+
+def connection_failure(error: BaseException) -> Failure:
+    """What went wrong connecting to a relay, never the peer's own bytes unless it spoke SMTP: a
+    peer that is no SMTP server (a web server, a database) must not be read out through the
+    relay test."""
     if isinstance(error, aiosmtplib.SMTPAuthenticationError):
-        return (
-            "authentication",
-            "auth_refused",
-            f"it refused the sign-in ({_reply_text(error.code, error.message)}).",
+        reply = _reply_text(error.code, error.message)
+        return Failure(
+            "authentication", "auth_refused", f"it refused the sign-in ({reply}).", reply
         )
     if isinstance(error, aiosmtplib.SMTPTimeoutError | TimeoutError):
-        return "connection", "connection_timeout", "it did not answer in time."
+        return Failure("connection", "connection_timeout", "it did not answer in time.")
     if isinstance(error, ssl.SSLError) or isinstance(error.__cause__, ssl.SSLError):
-        return (
+        return Failure(
             "tls",
             "tls_handshake",
             "the TLS handshake failed (wrong TLS mode for this port, or a bad certificate).",
         )
     if isinstance(error, aiosmtplib.SMTPConnectResponseError | aiosmtplib.SMTPServerDisconnected):
-        return (
+        return Failure(
             "connection",
             "connection_not_smtp",
             "what answers there is not an SMTP server, or it closed the connection at once.",
         )
     if isinstance(error, aiosmtplib.SMTPNotSupported):
-        return (
+        return Failure(
             "tls",
             "tls_not_offered",
             "it does not offer what the TLS mode asks for (STARTTLS, say).",
         )
     if isinstance(error, aiosmtplib.SMTPResponseException):
         if 200 <= error.code < 600:
-            return (
+            reply = _reply_text(error.code, error.message)
+            return Failure(
                 "connection",
                 "connection_refused_by_relay",
-                f"it answered SMTP {error.code}: {_reply_text(error.code, error.message)}",
+                f"it answered SMTP {error.code}: {reply}",
+                reply,
             )
-        return "connection", "connection_not_smtp", "what answers there is not an SMTP server."
+        return Failure(
+            "connection", "connection_not_smtp", "what answers there is not an SMTP server."
+        )
     if isinstance(error, ConnectionRefusedError) or isinstance(
         error.__cause__, ConnectionRefusedError
     ):
-        return "connection", "connection_refused", "nothing answers on that port."
+        return Failure("connection", "connection_refused", "nothing answers on that port.")
     if isinstance(error, aiosmtplib.SMTPConnectError | OSError):
-        return (
+        return Failure(
             "connection",
             "connection_unreachable",
             "it cannot be reached (no route, no such host, or the connection failed).",
         )
-    return "connection", "connection_failed", "the connection failed."
+    return Failure("connection", "connection_failed", "the connection failed.")
 
 
 def _reply_text(code: int, message: str) -> str:
@@ -180,15 +200,17 @@ class RelaySession:
             raise
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             client.close()
-            step, code, reason = connection_failure(error)
-            if step == "authentication":
+            failure = connection_failure(error)
+            if failure.step == "authentication":
                 if relay.oauth is not None:
                     # The relay refused the token: the next connection asks for a new one.
                     forget(relay.oauth.company_id)
-                text = f"{where} refused the sign-in as {relay.username}: {reason}"
+                text = f"{where} refused the sign-in as {relay.username}: {failure.reason}"
             else:
-                text = f"{where} could not be reached or refused the connection: {reason}"
-            raise RelayUnavailable(text, step=step, code=code) from error
+                text = f"{where} could not be reached or refused the connection: {failure.reason}"
+            raise RelayUnavailable(
+                text, step=failure.step, code=failure.code, reply=failure.reply
+            ) from error
         self.client = client
 
     async def _sign_in(self, client: aiosmtplib.SMTP) -> None:
@@ -258,8 +280,12 @@ class RelaySession:
             )
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             client.close()
+            failure = connection_failure(error)
             return DeliveryResult(
-                accepted=[], whole=Refusal(0, f"The connection to the relay failed: {error}")
+                accepted=[],
+                whole=Refusal(
+                    0, f"The connection to the relay failed: {error}", unreached=failure.code
+                ),
             )
         refused_map = {
             address: Refusal(response.code, _reply_text(response.code, response.message))

@@ -136,7 +136,7 @@ async def _send(relays: _Relays, runs: list[_Run], first: Reading | None, result
             upcoming = _reading(runs[n + 1 :])
             session = await relays.session(company_id)
             if isinstance(session, RelayUnavailable):
-                results.extend((email, unreachable(session.text)) for email in emails)
+                results.extend((email, unreachable(session)) for email in emails)
                 continue
             for index, (email, data) in enumerate(zip(emails, datas, strict=True)):
                 said: list[tuple[list[str], DeliveryResult]] = []
@@ -151,7 +151,7 @@ async def _send(relays: _Relays, runs: list[_Run], first: Reading | None, result
                         "relay unavailable for company %s: %s", company_id, unavailable.text
                     )
                     relays.sessions[company_id] = unavailable
-                    lost = unreachable(unavailable.text)
+                    lost = unreachable(unavailable)
                     sent_to = {a for recipients, _ in said for a in recipients}
                     said.append(([a for a in email.recipients if a not in sent_to], lost))
                     results.append((email, combined(said)))

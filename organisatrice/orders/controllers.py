@@ -50,12 +50,17 @@ _WRITE_ORDERS = {"needs": Permission.WRITE_ORDERS}
 class PhotoUpload:
     file: UploadFile
     caption: str = ""
+    # Any key the device gives this file (a UUID): the upload sent again with the same key,
+    # after a dropped connection, is answered with the photo already added.
+    upload_key: str = ""
 
 
 @dataclass
 class DocumentUpload:
     file: UploadFile
     kind: str = "other"
+    # As a photo's.
+    upload_key: str = ""
 
 
 class OrderController(Controller):
@@ -137,7 +142,12 @@ class PhotoController(Controller):
         """Add a photo (JPEG, PNG, WebP, HEIC); it is stored upright, with a thumbnail."""
         content = await data.file.read()
         return await files.add_photo(
-            actor, order_id, data=content, filename=data.file.filename, caption=data.caption
+            actor,
+            order_id,
+            data=content,
+            filename=data.file.filename,
+            caption=data.caption,
+            upload_key=data.upload_key,
         )
 
     @patch("/{photo_id:int}", opt=_ADD_FILES, operation_id="ChangePhoto")
@@ -187,7 +197,12 @@ class DocumentController(Controller):
         """Add a document (PDF, image, office file) to the order."""
         content = await data.file.read()
         return await files.add_document(
-            actor, order_id, data=content, filename=data.file.filename, kind=data.kind
+            actor,
+            order_id,
+            data=content,
+            filename=data.file.filename,
+            kind=data.kind,
+            upload_key=data.upload_key,
         )
 
     @get(

@@ -4,6 +4,7 @@ changed afterwards."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import anyio.to_thread
@@ -12,13 +13,14 @@ import msgspec
 from organisatrice.core.blobs import blob_store, store_then_record
 from organisatrice.core.bounded import Budget, OverBudget, run_bounded
 from organisatrice.core.codes import Code
+from organisatrice.core.db import lock_row
 from organisatrice.core.errors import Invalid, NotFound, UnsupportedType
 from organisatrice.core.http import refuse_nul_text
 from organisatrice.orders.documents import inspect_document
 from organisatrice.orders.photos import ingest_photo, photo_filename
 from organisatrice.orders.schemas import MAX_CAPTION, DocumentOut, PhotoOut
 from organisatrice.orders.services import order_documents, order_photos, visible_order
-from organisatrice.orders.tables import Document, Photo
+from organisatrice.orders.tables import Document, Order, Photo
 from organisatrice.roles.policy import Actor
 from organisatrice.settings import get_settings
 
@@ -55,8 +57,37 @@ def checked_caption(caption: str) -> str:
     return caption.strip()
 
 
+def stored_upload_key(upload_key: str) -> str | None:
+    """What is kept of the key a device gives an upload: its SHA-256 (any key fits the column
+    and none is kept as sent); no key, no retry to recognise."""
+    return hashlib.sha256(upload_key.encode()).hexdigest() if upload_key else None
+
+
+async def _uploaded_before(
+    table: type[Photo] | type[Document], order_id: int, key: str | None
+) -> int | None:
+    """The file an earlier attempt of this upload added to the order, if it got through (its
+    answer may have been lost with the connection). The order is held first, so that an
+    attempt still running on the server is waited for rather than missed."""
+    if key is None:
+        return None
+    await lock_row(Order, order_id)
+    row = (
+        await table.select(table.id)
+        .where((table.order == order_id) & (table.upload_key == key))
+        .first()
+    )
+    return int(row["id"]) if row else None
+
+
 async def add_photo(
-    actor: Actor, order_id: int, *, data: bytes, filename: str, caption: str
+    actor: Actor,
+    order_id: int,
+    *,
+    data: bytes,
+    filename: str,
+    caption: str,
+    upload_key: str = "",
 ) -> PhotoOut:
     await visible_order(actor, order_id)
     caption = checked_caption(caption)
@@ -70,7 +101,11 @@ async def add_photo(
         )
     )
 
+    key = stored_upload_key(upload_key)
+
     async def record(shas: list[str]) -> int:
+        if (before := await _uploaded_before(Photo, order_id, key)) is not None:
+            return before
         row = Photo(
             company=actor.company_id,
             order=order_id,
@@ -84,6 +119,7 @@ async def add_photo(
             original_filename=photo_filename(filename, photo.content_type),
             taken_at=photo.taken_at,
             taken_by=actor.employee_id,
+            upload_key=key,
         )
         await row.save()
         return int(row.id)
@@ -108,7 +144,13 @@ async def change_caption(actor: Actor, order_id: int, photo_id: int, caption: st
 
 
 async def add_document(
-    actor: Actor, order_id: int, *, data: bytes, filename: str, kind: str
+    actor: Actor,
+    order_id: int,
+    *,
+    data: bytes,
+    filename: str,
+    kind: str,
+    upload_key: str = "",
 ) -> DocumentOut:
     await visible_order(actor, order_id)
     if kind not in DOCUMENT_KINDS:
@@ -135,7 +177,11 @@ async def add_document(
             field="file",
         ) from None
 
+    key = stored_upload_key(upload_key)
+
     async def record(shas: list[str]) -> int:
+        if (before := await _uploaded_before(Document, order_id, key)) is not None:
+            return before
         row = Document(
             company=actor.company_id,
             order=order_id,
@@ -145,6 +191,7 @@ async def add_document(
             size=len(checked.data),
             kind=kind,
             uploaded_by=actor.employee_id,
+            upload_key=key,
         )
         await row.save()
         return int(row.id)

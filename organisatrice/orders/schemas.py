@@ -324,13 +324,16 @@ class RowOutcome(StrEnum):
 
 class RowError(Out):
     """Why one row was refused: its place in the batch (from 0), its key, the field and a
-    stable code with a message a person can act on."""
+    stable code with a message a person can act on; `reason` and `params` say the message in
+    parts, for a screen to word it in its reader's language (orders/row_reasons.py)."""
 
     row: int
     external_id: str | None
     field: str | None
     code: str
     message: str
+    reason: str = ""
+    params: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class RowResult(Out):

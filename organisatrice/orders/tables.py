@@ -137,6 +137,9 @@ class Photo(Table):
     taken_at = Timestamptz(null=True, default=None)
     taken_by = ForeignKey(references=Employee, on_delete=OnDelete.set_null, null=True)
     uploaded_at = Timestamptz(default=TimestamptzNow())
+    # SHA-256 of the key the uploading device gave the file: its retry after a dropped
+    # connection is answered with this row instead of adding the photo twice.
+    upload_key = Varchar(length=64, null=True, default=None)
 
 
 class Document(Table):
@@ -150,6 +153,8 @@ class Document(Table):
     kind = Varchar(length=20, default="other")
     uploaded_by = ForeignKey(references=Employee, on_delete=OnDelete.set_null, null=True)
     uploaded_at = Timestamptz(default=TimestamptzNow())
+    # As the photo's: a retried upload finds the document it already added.
+    upload_key = Varchar(length=64, null=True, default=None)
 
 
 class RecordChange(Table):

@@ -13,7 +13,7 @@ and the archive keeps its frozen facts whatever happens to the order later.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, TypeAlias
@@ -28,6 +28,7 @@ from organisatrice.core.codes import Code
 from organisatrice.core.db import is_sqlite, transaction
 from organisatrice.core.errors import Conflict, Invalid, NotFound
 from organisatrice.core.reads import long_reads
+from organisatrice.orders.row_reasons import row_message
 from organisatrice.orders.schemas import (
     BatchMode,
     BatchResult,
@@ -163,14 +164,26 @@ class _Row(msgspec.Struct, kw_only=True):
     changes: dict[str, list[Any]] = msgspec.field(default_factory=dict)
     id: int | None = None
 
-    def refuse(self, field: str | None, code: Code, message: str) -> None:
+    def refuse(
+        self,
+        field: str | None,
+        code: Code,
+        reason: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        message: str = "",
+    ) -> None:
+        """`reason`: one of ROW_REASONS, or a problem code with its own `message`."""
+        words = {name: str(value) for name, value in (params or {}).items()}
         self.errors.append(
             RowError(
                 row=self.index,
                 external_id=self.external_id,
                 field=field,
                 code=code,
-                message=message,
+                message=message or row_message(reason, words),
+                reason=reason,
+                params=words,
             )
         )
 
@@ -204,11 +217,7 @@ def _read(index: int, record: RecordIn, *, batch: bool) -> _Row:
     external_id = given.get("external_id")
     row = _Row(index=index, external_id=external_id, given=given)
     if batch and external_id is None:
-        row.refuse(
-            "external_id",
-            Code.MISSING_FIELD,
-            "Each row of a batch needs its external_id: the key that finds it again.",
-        )
+        row.refuse("external_id", Code.MISSING_FIELD, "external_id_missing")
     for list_name in _ORDER_LISTS:
         if list_name in given:
             row.lists[list_name] = given.pop(list_name)
@@ -216,7 +225,7 @@ def _read(index: int, record: RecordIn, *, batch: bool) -> _Row:
         try:
             given["email"] = valid_address(given["email"], label="Email", field="email").email
         except Invalid as error:
-            row.refuse("email", Code.INVALID_EMAIL, error.detail)
+            row.refuse("email", Code.INVALID_EMAIL, error.code, error.params, message=error.detail)
     return row
 
 
@@ -243,11 +252,7 @@ async def upsert(
     if Permission.ASSIGN_RESPONSIBLE not in permissions(actor):
         for row in rows:
             if "responsible" in row.lists:
-                row.refuse(
-                    "responsible",
-                    Code.NOT_ALLOWED,
-                    "Only back-office may choose who is responsible for an order.",
-                )
+                row.refuse("responsible", Code.NOT_ALLOWED, "responsible_backoffice_only")
     with long_reads():
         await _find_targets(actor, spec, rows, ids)
         await _resolve_references(actor, kind, rows)
@@ -278,8 +283,8 @@ def _refuse_repeated_keys(rows: list[_Row]) -> None:
             row.refuse(
                 "external_id",
                 Code.DUPLICATE_EXTERNAL_ID,
-                f'The external id "{row.external_id}" is also in row {seen}; '
-                "each record may appear once in a batch.",
+                "duplicate",
+                {"external_id": row.external_id, "row": seen},
             )
 
 
@@ -311,7 +316,13 @@ async def _find_targets(
             row.refuse(
                 "external_id",
                 Code.DUPLICATE_EXTERNAL_ID,
-                f'{spec.label} {holder} already has the external id "{row.external_id}".',
+                "external_id_taken",
+                {
+                    "label": spec.label,
+                    "kind": spec.label.lower(),
+                    "holder": holder,
+                    "external_id": row.external_id,
+                },
             )
 
 
@@ -371,7 +382,7 @@ async def _resolve_references(actor: Actor, kind: RecordKind, rows: list[_Row]) 
         by_id = await _ids_of_company(table, company, by_id_wanted) if by_id_wanted else set()
         for row in live:
             if name in row.given and f"{name}_id" in row.given:
-                row.refuse(name, Code.TWO_REFERENCES, f"Give the {name} by external id or by id.")
+                row.refuse(name, Code.TWO_REFERENCES, "two_references", {"field": name})
                 continue
             if f"{name}_id" in row.given:
                 wanted_id = row.given.pop(f"{name}_id")
@@ -379,7 +390,10 @@ async def _resolve_references(actor: Actor, kind: RecordKind, rows: list[_Row]) 
                     row.given[name] = wanted_id
                 else:
                     row.refuse(
-                        f"{name}_id", Code.UNKNOWN_REFERENCE, f"There is no {name} {wanted_id}."
+                        f"{name}_id",
+                        Code.UNKNOWN_REFERENCE,
+                        "unknown_id",
+                        {"field": name, "id": wanted_id},
                     )
             elif name in row.given:
                 key = row.given[name]
@@ -387,9 +401,7 @@ async def _resolve_references(actor: Actor, kind: RecordKind, rows: list[_Row]) 
                     row.given[name] = by_key[key]
                 else:
                     row.refuse(
-                        name,
-                        Code.UNKNOWN_REFERENCE,
-                        f'No {name} has the external id "{key}". Send the {name} first.',
+                        name, Code.UNKNOWN_REFERENCE, "unknown_key", {"field": name, "key": key}
                     )
     if kind is RecordKind.ORDER:
         await _resolve_order_lists(company, [r for r in rows if not r.errors])
@@ -408,13 +420,16 @@ async def _resolve_order_lists(company: int, rows: list[_Row]) -> None:
         if "building_ids" in row.given:
             wanted = row.given.pop("building_ids")
             if "buildings" in row.lists:
-                row.refuse("buildings", Code.TWO_REFERENCES, "Give buildings by external id or id.")
+                row.refuse(
+                    "buildings", Code.TWO_REFERENCES, "two_references", {"field": "buildings"}
+                )
             for building_id in wanted:
                 if building_id not in of_company:
                     row.refuse(
                         "building_ids",
                         Code.UNKNOWN_REFERENCE,
-                        f"There is no building {building_id}.",
+                        "unknown_id",
+                        {"field": "building", "id": building_id},
                     )
             row.lists["buildings"] = list(dict.fromkeys(wanted))
         elif "buildings" in row.lists:
@@ -426,7 +441,8 @@ async def _resolve_order_lists(company: int, rows: list[_Row]) -> None:
                     row.refuse(
                         "buildings",
                         Code.UNKNOWN_REFERENCE,
-                        f'No building has the external id "{key}". Send the building first.',
+                        "unknown_key",
+                        {"field": "building", "key": key},
                     )
             row.lists["buildings"] = list(dict.fromkeys(resolved))
         if "responsible" in row.lists:
@@ -434,9 +450,7 @@ async def _resolve_order_lists(company: int, rows: list[_Row]) -> None:
             for email in row.lists["responsible"]:
                 if email.lower() not in employees:
                     row.refuse(
-                        "responsible",
-                        Code.UNKNOWN_REFERENCE,
-                        f'No employee of the company has the email address "{email}".',
+                        "responsible", Code.UNKNOWN_REFERENCE, "unknown_employee", {"email": email}
                     )
                 else:
                     people.append(employees[email.lower()])
@@ -449,7 +463,8 @@ async def _resolve_order_lists(company: int, rows: list[_Row]) -> None:
                     row.refuse(
                         f"work_items[{n}].technician",
                         Code.UNKNOWN_REFERENCE,
-                        f'No employee of the company has the email address "{item.technician}".',
+                        "unknown_employee",
+                        {"email": item.technician},
                     )
                     continue
                 items.append([item.date, technician, float(item.hours), item.description.strip()])
@@ -524,9 +539,7 @@ def _plan(
     if kind is RecordKind.CONTACT:
         # A contact belongs to a client or to a building: naming one lets go of the other.
         if "client" in given and "building" in given:
-            row.refuse(
-                "client", Code.TWO_REFERENCES, "A contact belongs to a client or a building."
-            )
+            row.refuse("client", Code.TWO_REFERENCES, "contact_owner")
             return
         if "client" in given:
             given["building"] = None
@@ -542,14 +555,20 @@ def _plan(
             row.refuse(
                 name,
                 Code.MISSING_FIELD,
-                f"{spec.label} needs {name.replace('_', ' ')}: it is empty.",
+                "required_empty",
+                {
+                    "label": spec.label,
+                    "kind": spec.label.lower(),
+                    "field": name,
+                    "words": name.replace("_", " "),
+                },
             )
     if kind is RecordKind.CONTACT and after("client") is None and after("building") is None:
-        row.refuse("client", Code.MISSING_FIELD, "A contact belongs to a client or a building.")
+        row.refuse("client", Code.MISSING_FIELD, "contact_owner")
     if kind is RecordKind.ORDER:
         start, end = after("start_date"), after("end_date")
         if isinstance(start, date) and isinstance(end, date) and end < start:
-            row.refuse("end_date", Code.INVALID_VALUE, "The order cannot end before it starts.")
+            row.refuse("end_date", Code.INVALID_VALUE, "end_before_start")
     if row.errors:
         return
     if stored is None:

@@ -327,6 +327,17 @@ async def test_back_office_switches_an_employee_and_reads_the_change_log(
     await page.screenshot(path=screenshots / "changes.png")
 
 
+async def test_the_relay_test_says_why_it_waits_until_a_relay_is_saved(page: Page) -> None:
+    setup = await office()
+    await signed_in(page, setup.boss.email, "Lea Keller")
+    await page.goto("/#/admin/company")
+    test = page.get_by_test_id("relay-test")
+    await expect(test).to_be_disabled()
+    why = page.get_by_test_id("relay-test-why")
+    await expect(why).to_have_text("Getestet wird die gespeicherte Verbindung: zuerst speichern.")
+    await expect(test).to_have_accessible_description(await why.inner_text())
+
+
 async def test_back_office_tests_the_relay_and_sets_the_limits(
     page: Page, screenshots: Path
 ) -> None:

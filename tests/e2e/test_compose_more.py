@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 from litestar import Litestar
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
+from organisatrice.orders.tables import Contact, Order
 from tests.client import ApiClient
-from tests.e2e.flows import drain, send_email, signed_in
+from tests.e2e.flows import drain, no_horizontal_scroll, send_email, signed_in
 from tests.factories import (
     MadeEmployee,
     MadeOrder,
@@ -157,7 +158,7 @@ async def test_photos_upload_with_their_caption_and_progress(
 
     photo = tmp_path / "boiler.jpg"
     photo.write_bytes(make_image(size=(800, 600), colour=(90, 90, 200)))
-    await page.locator("input[type=file][accept^='image/']").set_input_files(photo)
+    await page.locator("input[type=file][accept^='image/'][multiple]").set_input_files(photo)
     item = page.get_by_test_id("upload-item")
     await expect(item).to_contain_text("boiler.jpg")
     await item.get_by_label("Bildlegende für boiler.jpg").fill("Boiler entkalkt")
@@ -172,10 +173,65 @@ async def test_photos_upload_with_their_caption_and_progress(
     # A file that is no photo is refused in the server's words and stays to be removed.
     bad = tmp_path / "notes.jpg"
     bad.write_bytes(b"not an image at all")
-    await page.locator("input[type=file][accept^='image/']").set_input_files(bad)
+    await page.locator("input[type=file][accept^='image/'][multiple]").set_input_files(bad)
     await page.get_by_role("button", name="Hochladen (1)").tap()
     await expect(page.get_by_test_id("upload-item").get_by_role("alert")).not_to_be_empty()
     await expect(grid).to_have_count(4)
+
+
+async def test_a_photo_upload_survives_a_dropped_connection_and_arrives_once(
+    page: Page, app: Litestar, screenshots: Path, tmp_path: Path
+) -> None:
+    with smtp_relay() as (_relay, port):
+        setup = await site(app, port)
+    await signed_in(page, setup.dispatcher.email, "Daniel Brunner")
+    await page.goto(f"/#/orders/{setup.order.id}")
+    grid = page.get_by_test_id("photo-grid").locator("img")
+    await expect(grid).to_have_count(3)
+
+    # The first attempt reaches the server, which adds the photo, but the connection drops
+    # before the answer is back: the tablet cannot know the photo is there.
+    attempts: list[str] = []
+
+    async def drop_the_first_answer(route: Route) -> None:
+        attempts.append(route.request.method)
+        if len(attempts) > 1:
+            await route.continue_()
+            return
+        await route.fetch()
+        await route.abort("connectionreset")
+
+    await page.route(f"**/api/orders/{setup.order.id}/photos", drop_the_first_answer)
+    # Straight from the tablet's camera (here the test hands the camera's picture over).
+    camera = page.get_by_test_id("camera-input")
+    assert await camera.get_attribute("capture") == "environment"
+    assert await camera.get_attribute("accept") == "image/*"
+    await expect(page.locator("label", has_text="Foto aufnehmen")).to_be_visible()
+    photo = tmp_path / "IMG_0815.jpg"
+    photo.write_bytes(make_image(size=(800, 600), colour=(30, 160, 90)))
+    await camera.set_input_files(photo)
+    item = page.get_by_test_id("upload-item")
+    await item.get_by_label("Bildlegende für IMG_0815.jpg").fill("Zähler nachher")
+    await page.get_by_role("button", name="Hochladen (1)").tap()
+    state = item.get_by_test_id("upload-state")
+    await expect(state).to_have_attribute("data-state", "reconnecting")
+    await expect(state).to_contain_text("Verbindung unterbrochen")
+    await page.screenshot(path=screenshots / "upload-reconnecting.png")
+    await expect(state).to_have_text("Hochgeladen", timeout=10_000)
+    assert attempts == ["POST", "POST"]
+
+    # Once on the order, not twice.
+    await expect(grid).to_have_count(4)
+    async with ApiClient.signed_in(app, setup.dispatcher.email) as api:
+        photos = (await api.get(f"/api/orders/{setup.order.id}")).json()["photos"]
+    assert [p["caption"] for p in photos].count("Zähler nachher") == 1
+
+    # Both ways to add photos fit a phone and a tablet held across.
+    for device, size in (("phone", (390, 844)), ("landscape", (1024, 768))):
+        await page.set_viewport_size({"width": size[0], "height": size[1]})
+        await page.locator("label", has_text="Foto aufnehmen").scroll_into_view_if_needed()
+        await no_horizontal_scroll(page)
+        await page.screenshot(path=screenshots / f"upload-buttons-{device}.png")
 
 
 async def test_a_test_to_oneself_and_the_warning_before_sending_the_same_document_again(
@@ -293,3 +349,84 @@ async def test_the_greeting_addresses_everyone_added_to_to(page: Page, app: Lite
     await page.get_by_role("button", name="Peter Huber entfernen").tap()
     await expect(page.get_by_test_id("save-state")).to_have_attribute("data-state", "saved")
     await expect(greeting).to_have_value("Liebe Frau Moser, lieber Herr Huber,")
+
+
+async def test_the_order_and_its_draft_read_right(
+    page: Page, app: Litestar, screenshots: Path
+) -> None:
+    with smtp_relay() as (relay, port):
+        setup = await site(app, port)
+        await make_template(setup.company, name="Arbeitsrapport senden")
+        client = (await Order.select(Order.client).where(Order.id == setup.order.id).first())[
+            "client"
+        ]
+        owner = await make_contact(
+            setup.company,
+            client_id=client,
+            first_name="Urs",
+            last_name="Brunner",
+            salutation="mr",
+            email="urs.brunner@lindenhof.example",
+        )
+        caretaker = await make_contact(
+            setup.company,
+            client_id=client,
+            first_name="",
+            last_name="",
+            salutation="none",
+            email="hauswart@lindenhof.example",
+        )
+        await Contact.update({Contact.function: "Eigentümer"}).where(Contact.id == owner)
+        await Contact.update({Contact.function: "Hauswartung"}).where(Contact.id == caretaker)
+        planned = await make_order(
+            setup.company, client_id=client, number="2026-4799", title="Boiler", status="planned"
+        )
+        await signed_in(page, setup.dispatcher.email, "Daniel Brunner")
+
+        # Name and function apart; a contact without a name goes by its function.
+        await page.goto(f"/#/orders/{setup.order.id}")
+        contacts = page.locator("section[aria-labelledby=contacts-title] li")
+        await expect(contacts.filter(has_text="urs.brunner")).to_contain_text(
+            "Urs Brunner · Eigentümer"
+        )
+        nameless = contacts.filter(has_text="hauswart@")
+        await expect(nameless.locator("strong")).to_have_text("Hauswartung")
+        await expect(nameless).not_to_contain_text("·")
+
+        # No work report before the work: the card says why.
+        await page.goto(f"/#/orders/{planned.id}")
+        card = page.locator(".template", has_text="Arbeitsrapport senden")
+        await expect(card).to_have_attribute("aria-disabled", "true")
+        await expect(card.get_by_test_id("template-blocked")).to_contain_text(
+            "Noch geplant: noch keine Arbeit zu rapportieren."
+        )
+
+        # The preview goes straight on to sending.
+        await page.goto(f"/#/orders/{setup.order.id}")
+        await page.get_by_role("link", name=re.compile("Arbeitsrapport senden")).tap()
+        await page.get_by_role("button", name=re.compile("Silvia Moser")).tap()
+        await expect(page.get_by_test_id("save-state")).to_have_attribute("data-state", "saved")
+        await page.get_by_role("button", name="Vorschau").tap()
+        preview = page.get_by_role("dialog", name="Vorschau")
+        await expect(preview.get_by_test_id("preview-headers")).to_be_visible()
+        await preview.get_by_role("button", name="Senden", exact=True).tap()
+        await expect(preview).to_be_hidden()
+        send = page.get_by_role("dialog", name=re.compile("senden", re.IGNORECASE))
+        await expect(send).to_be_visible()
+        await send.get_by_role("button", name="Abbrechen").tap()
+
+        # Discarding asks in the app's own dialog, naming the draft; no browser box.
+        page.on("dialog", lambda d: pytest.fail(f"a browser dialog opened: {d.message}"))
+        draft = await draft_of(app, page, setup.dispatcher.email)
+        await page.get_by_role("button", name="Entwurf verwerfen").tap()
+        confirm = page.get_by_role("dialog", name="Entwurf verwerfen")
+        await expect(confirm).to_contain_text(
+            f"«{draft['blocks']['subject']}» wird endgültig gelöscht"
+        )
+        await page.screenshot(path=screenshots / "draft-discard.png")
+        await confirm.get_by_role("button", name="Entwurf verwerfen").tap()
+        await expect(page).to_have_url(re.compile(rf"#/orders/{setup.order.id}$"))
+        async with ApiClient.signed_in(app, setup.dispatcher.email) as api:
+            drafts = (await api.get(f"/api/orders/{setup.order.id}/drafts")).json()
+        assert drafts == []
+    assert relay.received == []

@@ -74,6 +74,10 @@ async def test_back_office_imports_clients_after_a_dry_run_that_finds_three_bad_
     await expect(errors.nth(0)).to_contain_text("Kontakt-Mail")
     await expect(errors.nth(1)).to_contain_text("5")
     await expect(errors.nth(2)).to_contain_text("6")
+    # Each reason in the reader's words, naming the column as the file does.
+    await expect(errors.nth(2)).to_contain_text(
+        "«klingonisch» ist kein Wert für «Sprache»; möglich: de, fr, it, en."
+    )
     await expect(page.get_by_role("button", name="Importieren", exact=True)).to_be_disabled()
     async with ApiClient.signed_in(app, boss.email) as api:
         assert (await api.get("/api/clients")).json() == []

@@ -109,6 +109,8 @@ async def test_dispatcher_creates_an_order_for_a_new_client_and_sends_its_work_r
         await expect(create).to_be_disabled()
         await page.get_by_label("Ende").fill("2026-12-08")
         await page.get_by_label("Beschreibung").fill("Abluft der Öfen zieht nicht mehr.")
+        # Entered after the work: a planned order has no work report yet.
+        await page.get_by_label("Status").select_option("completed")
         await shoot(page, screenshots, "order-new")
         await create.tap()
 
@@ -145,12 +147,12 @@ async def test_dispatcher_creates_an_order_for_a_new_client_and_sends_its_work_r
         ).to_be_visible()
         await expect(page.get_by_label("Titel")).to_have_value("Lüftung Backstube reparieren")
         await expect(page.get_by_test_id("responsible")).to_contain_text("Backoffice")
-        await page.get_by_label("Status").select_option("completed")
+        await page.get_by_label("Status").select_option("invoiced")
         await shoot(page, screenshots, "order-edit")
         await page.get_by_role("button", name="Speichern").tap()
         await expect(page.get_by_role("status")).to_contain_text("Auftrag gespeichert.")
         await expect(page.locator(".order-head [data-status]")).to_have_attribute(
-            "data-status", "completed"
+            "data-status", "invoiced"
         )
 
         # The client's page: its building with the contact there, clearly labelled.

@@ -16,6 +16,17 @@ describe("an email's history lines", () => {
     expect(historyLine({ code: "queued", params: {}, detail: "Queued for sending." })).toBe("In coda per l’invio.");
   });
 
+  it("say why the relay was out of reach in the relay test's words", () => {
+    const line = {
+      code: "relay_unreached",
+      params: { relay_code: "connection_refused" },
+      detail: "The relay could not be reached (connection_refused); trying again later.",
+    };
+    expect(historyLine(line)).toBe(
+      "Il relay non era raggiungibile, nuovo tentativo più tardi. Nulla risponde su questa porta.",
+    );
+  });
+
   it("not in our words are shown as they came", () => {
     expect(historyLine({ code: null, params: {}, detail: "5.1.1 User unknown" })).toBe("5.1.1 User unknown");
   });

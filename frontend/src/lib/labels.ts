@@ -61,5 +61,8 @@ export function capitalize(text: string): string {
  * reader's language; a relay's or a report's own words as they came. */
 export function historyLine(said: { code?: string | null; params?: Record<string, string>; detail: string }): string {
   const key = `history.${said.code ?? ""}`;
-  return said.code && isKey(key) ? t(key, said.params) : said.detail;
+  if (!said.code || !isKey(key)) return said.detail;
+  // What kept the relay out of reach comes as a relay-test code, worded as the test words it.
+  const relay = said.params?.relay_code ? `relayCode.${said.params.relay_code}` : "";
+  return t(key, isKey(relay) ? { ...said.params, relay_code: t(relay) } : said.params);
 }

@@ -14,6 +14,7 @@ from organisatrice.compose.assemble import assemble
 from organisatrice.compose.schemas import AttachmentSource, TemplateKind
 from organisatrice.compose.tables import Draft
 from organisatrice.mail.tables import SentEmail
+from organisatrice.orders.tables import Order
 from organisatrice.roles.auth import actor_of_employee
 from organisatrice.roles.policy import Role
 from tests.client import ApiClient
@@ -263,6 +264,26 @@ async def test_a_photo_documentation_without_photos_is_refused_and_nothing_is_qu
         assert "at least one photo" in answer.json()["detail"]
     assert await SentEmail.count().where(SentEmail.order == office.order.id) == 0
     assert await draft_row(draft["id"])  # kept, to be sent once photos are attached
+
+
+async def test_a_work_report_on_a_planned_order_is_refused_and_nothing_is_queued(
+    dispatcher: ApiClient, office: Office
+) -> None:
+    # A draft made while the work went on, the order set back to planned since.
+    draft = await new_draft(dispatcher, office)
+    await Order.update({Order.status: "planned"}).where(Order.id == office.order.id)
+    for action in ("send", "proof", "preview"):
+        answer = await dispatcher.post(f"{office.draft_url(draft['id'])}/{action}")
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["code"] == "work_report_before_work"
+        assert answer.json()["params"] == {"number": office.order.number}
+    answer = await dispatcher.post(
+        office.drafts_url,
+        json={"template_id": office.templates["de"], "contact_id": office.contacts["anna"]},
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["code"] == "work_report_before_work"
+    assert await SentEmail.count().where(SentEmail.order == office.order.id) == 0
 
 
 async def test_offer_template_proposes_the_orders_offers(

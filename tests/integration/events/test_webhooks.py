@@ -235,6 +235,10 @@ async def test_an_endpoint_that_keeps_failing_is_paused_and_back_office_sees_it(
         [given_up] = await _deliveries(endpoint)
         assert given_up["event_id"] in paused["paused_reason"]
         assert "HTTP 500" in paused["paused_reason"]
+        # Its parts, for the screen to word it in the reader's language.
+        assert paused["paused_params"]["event"] == given_up["event_id"]
+        assert paused["paused_params"]["attempts"] == "9"
+        assert paused["paused_params"]["error"].startswith("HTTP 500")
 
         # Paused: new events wait instead of being sent.
         await _sent_email(app, setup)

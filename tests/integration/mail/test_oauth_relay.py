@@ -282,6 +282,7 @@ async def test_the_relay_test_names_each_step(app: Litestar) -> None:
         "outcome": "failed",
         "code": "connection_refused",
         "text": down["detail"],
+        "reply": "",
     }
 
 

@@ -4,6 +4,8 @@ per-recipient refusals, limits."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email import message_from_bytes
+from email.policy import default
 from typing import Any
 
 import pytest
@@ -186,7 +188,9 @@ async def test_451_defers_then_250_sends(app: Litestar) -> None:
         await _drain()
         detail = await email_detail(sent["id"])
         assert detail.status == "deferred"
-        assert detail.recipients[0].detail == "451 4.3.0 Temporary local problem"
+        assert detail.recipients[0].detail == (
+            "Not accepted yet, trying again later: 451 4.3.0 Temporary local problem"
+        )
         row = (
             await SentEmail.select(SentEmail.next_attempt_at)
             .where(SentEmail.id == sent["id"])
@@ -376,3 +380,7 @@ async def test_send_me_a_test_goes_to_me_only_and_keeps_the_draft(app: Litestar)
         [received] = relay.received
     assert received.rcpt_tos == [setup.dispatcher.email]
     assert b"client@client.example" not in received.data
+    # Told apart from the real email in the inbox and in the archive, in the employee's words.
+    subject = message_from_bytes(received.data, policy=default)["Subject"]
+    assert subject == f"[Probe] {draft.json()['blocks']['subject']}"
+    assert proof.json()["subject"] == subject

@@ -157,3 +157,13 @@ async def test_a_pdf_that_does_not_open_is_refused_and_nothing_is_kept(site: Set
     assert answer.status_code == 415
     assert "cannot be opened" in answer.json()["detail"]
     assert await site.document_count() == 0
+
+
+async def test_a_document_sent_again_with_its_key_is_added_once(site: Setting) -> None:
+    files = {"file": ("Offerte 4711.pdf", make_pdf("Offerte 4711"), "application/pdf")}
+    form = {"kind": "offer", "upload_key": "a7d0-offer"}
+    first = await site.client.post(site.url, files=files, data=form)
+    again = await site.client.post(site.url, files=files, data=form)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert await site.document_count() == 1

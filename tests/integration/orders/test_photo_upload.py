@@ -226,6 +226,24 @@ async def test_same_photo_twice_is_two_photos_sharing_one_file(site: Setting) ->
     assert await site.photo_count() == 2
 
 
+async def test_an_upload_sent_again_with_its_key_is_the_photo_already_added(
+    site: Setting,
+) -> None:
+    # The tablet lost the answer with the connection and sends the same upload again.
+    data = make_image("JPEG", colour=(19, 129, 19))
+    form = {"caption": "Zähler", "upload_key": "5f1c9a3e-upload-1"}
+    files = {"file": ("photo.jpg", data, "image/jpeg")}
+    first = await site.client.post(site.url, files=files, data=form)
+    again = await site.client.post(site.url, files=files, data=form)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json() == first.json()
+    assert await site.photo_count() == 1
+    # Another file, or the same picture chosen again (another key), is another photo.
+    other = await site.client.post(site.url, files=files, data={"upload_key": "5f1c9a3e-upload-2"})
+    assert other.json()["id"] != first.json()["id"]
+    assert await site.photo_count() == 2
+
+
 async def test_photo_whose_row_cannot_be_written_leaves_no_file(
     site: Setting, monkeypatch: pytest.MonkeyPatch
 ) -> None:

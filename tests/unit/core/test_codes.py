@@ -12,6 +12,7 @@ import pytest
 
 from organisatrice.core import errors
 from organisatrice.core.codes import Code, HistoryCode
+from organisatrice.orders.row_reasons import ROW_REASONS
 
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGE = ROOT / "organisatrice"
@@ -102,3 +103,10 @@ def test_every_registered_code_is_raised_somewhere() -> None:
 def test_a_refusal_cannot_be_made_without_a_code() -> None:
     with pytest.raises(TypeError):
         errors.Invalid("No code.")  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_row_reason_has_its_words_in_each_catalogue(language: str) -> None:
+    # A refused import row is worded on the screen from its reason (orders/row_reasons.py).
+    worded = _keys(language, "rowReason")
+    assert sorted(set(ROW_REASONS) - worded) == [], f"{language}.ts lacks rowReason texts"

@@ -8,7 +8,11 @@ from organisatrice.mail.lines import Line, line, read_line
 
 
 def test_each_line_we_write_reads_back_as_its_code_and_params() -> None:
-    params = {"reply": "250 2.0.0 Ok: queued as 4XyZ", "hours": "48"}
+    params = {
+        "reply": "250 2.0.0 Ok: queued as 4XyZ",
+        "hours": "48",
+        "relay_code": "connection_refused",
+    }
     for code in HistoryCode:
         written = line(code, **params)
         read = read_line(written)

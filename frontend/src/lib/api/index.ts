@@ -288,16 +288,18 @@ export const changeContact = (contactId: number, body: ContactIn) =>
     }),
   );
 
-/** Upload a photo (with its caption) to the order; `onProgress` follows the bytes sent. */
+/** Upload a photo (with its caption) to the order; `onProgress` follows the bytes sent. The
+ * same `uploadKey` sent again (a retry) is answered with the photo the first attempt added. */
 export const uploadPhoto = (
   orderId: number,
   file: File,
   caption: string,
+  uploadKey: string,
   onProgress?: (sent: number, total: number) => void,
 ) =>
   upload<Schemas["PhotoOut"]>(
     urlOf("/api/orders/{order_id}/photos", { order_id: orderId }),
-    { file, caption },
+    { file, caption, upload_key: uploadKey },
     onProgress,
   );
 
@@ -305,11 +307,12 @@ export const uploadDocument = (
   orderId: number,
   file: File,
   kind: string,
+  uploadKey: string,
   onProgress?: (sent: number, total: number) => void,
 ) =>
   upload<Schemas["DocumentOut"]>(
     urlOf("/api/orders/{order_id}/documents", { order_id: orderId }),
-    { file, kind },
+    { file, kind, upload_key: uploadKey },
     onProgress,
   );
 

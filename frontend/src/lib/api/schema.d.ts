@@ -1808,7 +1808,7 @@ export interface components {
          * Code
          * @enum {string}
          */
-        Code: "api_only" | "attachment_name_missing" | "attachment_not_found" | "building_not_found" | "caption_control_characters" | "caption_too_long" | "choice_unknown" | "client_not_found" | "company_email_off" | "company_gone" | "contact_not_found" | "contact_not_of_order" | "contact_or_address" | "content_id_invalid" | "content_type_invalid" | "csrf_failed" | "cursor_invalid" | "cursor_of_other_search" | "daily_limit_reached" | "date_out_of_range" | "document_check_too_slow" | "document_damaged" | "document_kind_unknown" | "document_not_found" | "document_not_named" | "document_removed" | "document_type_not_accepted" | "draft_changed_meanwhile" | "draft_not_found" | "duplicate_external_id" | "email_address_invalid" | "email_not_found" | "email_too_large" | "employee_email_off" | "employee_email_taken" | "employee_email_unavailable" | "employee_inactive" | "employee_not_active" | "employee_not_found" | "empty_file" | "endpoint_closed" | "expiry_in_past" | "file_not_found" | "file_too_large" | "header_name_invalid" | "header_reserved" | "host_missing" | "host_not_allowed" | "host_unresolved" | "image_too_many_pixels" | "image_unreadable" | "import_done" | "import_not_found" | "import_running" | "inline_image_not_image" | "internal_error" | "invalid_email" | "invalid_mapping" | "invalid_value" | "last_backoffice" | "link_expired" | "link_not_sent" | "logo_type_not_accepted" | "logo_unreadable" | "method_not_allowed" | "missing_column" | "missing_field" | "monthly_below_daily" | "monthly_limit_reached" | "nested_too_deeply" | "not_allowed" | "not_responsible" | "no_logo" | "no_photos" | "no_photo_selected" | "no_recipient" | "no_sender" | "no_sender_address" | "no_such_address" | "no_work_reports" | "nul_character" | "oauth_client_id_missing" | "oauth_client_refused" | "oauth_client_secret_missing" | "oauth_consent_expired" | "oauth_consent_refused" | "oauth_grant_revoked" | "oauth_mailbox_missing" | "oauth_needs_session" | "oauth_not_connected" | "oauth_not_google" | "oauth_no_refresh_token" | "oauth_refused" | "oauth_state_mismatch" | "oauth_tenant_missing" | "oauth_unreachable" | "office_file_too_big_unpacked" | "one_line" | "operator_only" | "order_not_found" | "own_roles" | "page_size_out_of_range" | "password_too_short" | "pdf_password_protected" | "period_reversed" | "photos_do_not_fit" | "photo_not_found" | "photo_type_not_accepted" | "photo_unreadable" | "port_not_allowed" | "record_created_meanwhile" | "record_not_found" | "reply_automatic" | "reply_not_found" | "reply_template_missing" | "report_not_found" | "request_refused" | "request_too_large" | "retention_count_changed" | "retention_out_of_order" | "role_required" | "role_unknown" | "search_too_short" | "signature_blank" | "signature_changed" | "signature_empty" | "signature_not_found" | "signature_not_png" | "signature_too_large" | "signer_invalid" | "signer_missing" | "sign_in_required" | "stored_file_missing" | "style_unreadable" | "template_kind_mismatch" | "template_not_allowed" | "template_not_found" | "template_syntax" | "template_too_costly" | "template_too_long" | "template_unknown_placeholder" | "time_zone_missing" | "time_zone_unknown" | "token_cannot_email" | "token_invalid" | "token_lacks_scope" | "token_not_found" | "token_not_permitted" | "too_large" | "too_many_columns" | "too_many_responsible" | "too_many_sign_ins" | "too_many_webhooks" | "two_references" | "unknown_locale" | "unknown_reference" | "unreadable_row" | "unsafe_header" | "unsupported_type" | "url_invalid" | "url_needs_https" | "url_with_credentials" | "validation_failed" | "webhook_delivery_not_found" | "webhook_not_found" | "webhook_secret_unreadable" | "wrong_credentials" | "wrong_encoding" | "wrong_password";
+        Code: "api_only" | "attachment_name_missing" | "attachment_not_found" | "building_not_found" | "caption_control_characters" | "caption_too_long" | "choice_unknown" | "client_not_found" | "company_email_off" | "company_gone" | "contact_not_found" | "contact_not_of_order" | "contact_or_address" | "content_id_invalid" | "content_type_invalid" | "csrf_failed" | "cursor_invalid" | "cursor_of_other_search" | "daily_limit_reached" | "date_out_of_range" | "document_check_too_slow" | "document_damaged" | "document_kind_unknown" | "document_not_found" | "document_not_named" | "document_removed" | "document_type_not_accepted" | "draft_changed_meanwhile" | "draft_not_found" | "duplicate_external_id" | "email_address_invalid" | "email_not_found" | "email_too_large" | "employee_email_off" | "employee_email_taken" | "employee_email_unavailable" | "employee_inactive" | "employee_not_active" | "employee_not_found" | "empty_file" | "endpoint_closed" | "expiry_in_past" | "file_not_found" | "file_too_large" | "header_name_invalid" | "header_reserved" | "host_missing" | "host_not_allowed" | "host_unresolved" | "image_too_many_pixels" | "image_unreadable" | "import_done" | "import_not_found" | "import_running" | "inline_image_not_image" | "internal_error" | "invalid_email" | "invalid_mapping" | "invalid_value" | "last_backoffice" | "link_expired" | "link_not_sent" | "logo_type_not_accepted" | "logo_unreadable" | "method_not_allowed" | "missing_column" | "missing_field" | "monthly_below_daily" | "monthly_limit_reached" | "nested_too_deeply" | "not_allowed" | "not_responsible" | "no_logo" | "no_photos" | "no_photo_selected" | "no_recipient" | "no_sender" | "no_sender_address" | "no_such_address" | "no_work_reports" | "nul_character" | "oauth_client_id_missing" | "oauth_client_refused" | "oauth_client_secret_missing" | "oauth_consent_expired" | "oauth_consent_refused" | "oauth_grant_revoked" | "oauth_mailbox_missing" | "oauth_needs_session" | "oauth_not_connected" | "oauth_not_google" | "oauth_no_refresh_token" | "oauth_refused" | "oauth_state_mismatch" | "oauth_tenant_missing" | "oauth_unreachable" | "office_file_too_big_unpacked" | "one_line" | "operator_only" | "order_not_found" | "own_roles" | "page_size_out_of_range" | "password_too_short" | "pdf_password_protected" | "period_reversed" | "photos_do_not_fit" | "photo_not_found" | "photo_type_not_accepted" | "photo_unreadable" | "port_not_allowed" | "record_created_meanwhile" | "record_not_found" | "reply_automatic" | "reply_not_found" | "reply_template_missing" | "report_not_found" | "request_refused" | "request_too_large" | "retention_count_changed" | "retention_out_of_order" | "role_required" | "role_unknown" | "search_too_short" | "signature_blank" | "signature_changed" | "signature_empty" | "signature_not_found" | "signature_not_png" | "signature_too_large" | "signer_invalid" | "signer_missing" | "sign_in_required" | "stored_file_missing" | "style_unreadable" | "template_kind_mismatch" | "template_not_allowed" | "template_not_found" | "template_syntax" | "template_too_costly" | "template_too_long" | "template_unknown_placeholder" | "time_zone_missing" | "time_zone_unknown" | "token_cannot_email" | "token_invalid" | "token_lacks_scope" | "token_not_found" | "token_not_permitted" | "too_large" | "too_many_columns" | "too_many_responsible" | "too_many_sign_ins" | "too_many_webhooks" | "two_references" | "unknown_locale" | "unknown_reference" | "unreadable_row" | "unsafe_header" | "unsupported_type" | "url_invalid" | "url_needs_https" | "url_with_credentials" | "validation_failed" | "webhook_delivery_not_found" | "webhook_not_found" | "webhook_secret_unreadable" | "work_report_before_work" | "wrong_credentials" | "wrong_encoding" | "wrong_password";
         /** CompanyOut */
         CompanyOut: {
             id: number;
@@ -1935,6 +1935,8 @@ export interface components {
             file: string;
             /** @default other */
             kind: string;
+            /** @default  */
+            upload_key: string;
         };
         /** DraftAttachment */
         DraftAttachment: {
@@ -2097,7 +2099,7 @@ export interface components {
          *         `history.<code>` in its catalogues.
          * @enum {string}
          */
-        HistoryCode: "queued" | "interrupted" | "relay_accepted" | "relay_gave_up" | "relay_refused" | "report_delivered" | "report_delayed" | "report_bounced" | "report_read";
+        HistoryCode: "queued" | "interrupted" | "relay_accepted" | "relay_deferred" | "relay_unreached" | "relay_gave_up_unreached" | "relay_gave_up" | "relay_refused" | "report_delivered" | "report_delayed" | "report_bounced" | "report_read";
         /** HistoryEmailOut */
         HistoryEmailOut: {
             id: number;
@@ -2178,6 +2180,11 @@ export interface components {
             field: string | null;
             code: string;
             message: string;
+            /** @default  */
+            reason: string;
+            params?: {
+                [key: string]: string;
+            };
         };
         /**
          * ImportStatus
@@ -2483,6 +2490,8 @@ export interface components {
             file: string;
             /** @default  */
             caption: string;
+            /** @default  */
+            upload_key: string;
         };
         /** PlaceholderOut */
         PlaceholderOut: {
@@ -2567,6 +2576,8 @@ export interface components {
             outcome: "passed" | "warning" | "failed" | "skipped";
             code: string;
             text: string;
+            /** @default  */
+            reply: string;
         };
         /** RelayIn */
         RelayIn: {
@@ -2704,6 +2715,11 @@ export interface components {
             field: string | null;
             code: string;
             message: string;
+            /** @default  */
+            reason: string;
+            params?: {
+                [key: string]: string;
+            };
         };
         /**
          * RowOutcome
@@ -2920,6 +2936,9 @@ export interface components {
             active: boolean;
             paused_at: string | null;
             paused_reason: string;
+            paused_params: {
+                [key: string]: string;
+            };
             consecutive_failures: number;
             /** Format: date-time */
             created_at: string;
@@ -2941,6 +2960,9 @@ export interface components {
             active: boolean;
             paused_at: string | null;
             paused_reason: string;
+            paused_params: {
+                [key: string]: string;
+            };
             consecutive_failures: number;
             /** Format: date-time */
             created_at: string;

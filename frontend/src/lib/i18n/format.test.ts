@@ -61,3 +61,20 @@ describe("texts", () => {
     expect(t("templates.delete")).toBe("Supprimer");
   });
 });
+
+describe("counts", () => {
+  it("say one email, not 1 emails, in every language", async () => {
+    await setLocale("de");
+    expect(t("mail.shown", { count: 1 })).toBe("1 E-Mail");
+    expect(t("mail.shown", { count: 1234 })).toBe(`${formatNumber(1234)} E-Mails`);
+    await setLocale("fr");
+    expect(t("mail.shown", { count: 1 })).toBe("1 e-mail");
+    expect(t("mail.shown", { count: 2 })).toBe("2 e-mails");
+    await setLocale("it");
+    expect(t("clients.count", { count: 1 })).toBe("1 cliente");
+    expect(t("clients.count", { count: 3 })).toBe("3 clienti");
+    await setLocale("en");
+    expect(t("webhooks.attempts", { count: 1 })).toBe("1 delivery attempt");
+    expect(t("webhooks.attempts", { count: 0 })).toBe("0 delivery attempts");
+  });
+});

@@ -98,12 +98,21 @@ export async function chooseDeviceLanguage(chosen: Language): Promise<void> {
   await setLocale(chosen);
 }
 
-/** The text for `key`, with `{name}` replaced by `vars.name`. */
+/** The text for `key`, with `{name}` replaced by `vars.name`. A text with a singular and a
+ * plural ("{count} E-Mail|{count} E-Mails") is chosen by a numeric `vars.count` by the
+ * language's rules, and the count is written in its number format. */
 export function t(key: Key, vars?: Record<string, string | number>): string {
-  const text = catalogues[state.language]?.[key] ?? de[key];
+  let text = catalogues[state.language]?.[key] ?? de[key];
   if (!vars) return text;
+  const count = vars.count;
+  if (typeof count === "number") {
+    const [one = text, other = one] = text.split("|");
+    text = new Intl.PluralRules(intl()).select(count) === "one" ? one : other;
+    vars = { ...vars, count: formatNumber(count) };
+  }
+  const values = vars;
   return text.replace(/\{(\w+)\}/g, (whole, name: string) =>
-    name in vars ? String(vars[name]) : whole,
+    name in values ? String(values[name]) : whole,
   );
 }
 

@@ -1,6 +1,7 @@
 /** Words for the import screens: kinds of records, statuses, the fields a column can fill. */
 import type { ImportStatus, RecordKind } from "../../lib/api";
 import { t, type Key } from "../../lib/i18n/index.svelte";
+import { isKey } from "../../lib/labels";
 
 export function kindName(kind: RecordKind): string {
   return t(`imports.kind.${kind}`);
@@ -24,4 +25,16 @@ const FIELDS = new Set([
 /** A field's name for people; one this version does not know is shown as the API names it. */
 export function fieldName(field: string): string {
   return FIELDS.has(field) ? t(`importField.${field}` as Key) : field;
+}
+
+/** Why a row was refused, in the reader's language: from its reason and params (a field
+ * worded as the columns are), or a problem code's words (an email address); the server's
+ * English message only for a reason this version does not know. */
+export function rowReason(error: { reason?: string; params?: Record<string, string>; message: string }): string {
+  const params = { ...error.params };
+  if (params.field) params.field = fieldName(params.field);
+  const key = `rowReason.${error.reason ?? ""}`;
+  if (isKey(key)) return t(key, params);
+  const problem = `problem.${error.reason ?? ""}`;
+  return isKey(problem) ? t(problem, params) : error.message;
 }
