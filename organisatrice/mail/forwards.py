@@ -206,7 +206,7 @@ async def _forward(reply_id: int, attempts: int, received_at: datetime) -> None:
         async with RelaySession(relay, timeout=get_settings().smtp_timeout) as session:
             result = await session.send(envelope)
     except RelayUnavailable as unavailable:
-        result = unreachable(unavailable.text)
+        result = unreachable(unavailable)
     refusal = result.whole or next(iter(result.refused.values()), None)
     now = datetime.now(UTC)
     if refusal is None:
