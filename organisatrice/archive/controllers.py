@@ -28,6 +28,7 @@ from organisatrice.archive.schemas import (
 from organisatrice.core.codes import Code
 from organisatrice.core.errors import Invalid
 from organisatrice.core.http import PathId, file_response
+from organisatrice.core.structs import DbId
 from organisatrice.mail import replies, reply_files
 from organisatrice.mail.replies import ReplyOut
 from organisatrice.mail.reply_files import frame_headers
@@ -124,7 +125,7 @@ class ArchiveEntryController(Controller):
 )
 async def list_work_report_states(
     actor: NamedDependency[Actor],
-    order_id: Annotated[list[int], QueryParameter(max_items=history.MAX_ORDERS, min_items=1)],
+    order_id: Annotated[list[DbId], QueryParameter(max_items=history.MAX_ORDERS, min_items=1)],
 ) -> list[WorkReportStateOut]:
     """For the order list: the state of each order's newest work report (sent, delivered,
     bounced…); orders without one are left out."""
