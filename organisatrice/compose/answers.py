@@ -22,6 +22,7 @@ from organisatrice.compose.work_report import format_date
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.codes import Code
 from organisatrice.core.errors import Conflict, Invalid, NotFound
+from organisatrice.mail.replies import reply_on_order
 from organisatrice.mail.tables import ClientReply
 from organisatrice.orders.services import contact_detail
 from organisatrice.roles.policy import Actor
@@ -95,29 +96,6 @@ async def threading_headers(company_id: int, reply_id: int) -> dict[str, str]:
     }
 
 
-async def _reply_row(actor: Actor, order_id: int, reply_id: int) -> dict[str, Any]:
-    row = (
-        await ClientReply.select(
-            *ClientReply.all_columns(),
-            ClientReply.sent_email.subject,
-            ClientReply.sent_email.template_id,
-        )
-        .where(
-            (ClientReply.company == actor.company_id)
-            & (ClientReply.order == order_id)
-            & (ClientReply.id == reply_id)
-        )
-        .first()
-    )
-    if row is None:
-        raise NotFound(
-            f"Reply {reply_id} does not exist.",
-            code=Code.REPLY_NOT_FOUND,
-            params={"id": reply_id},
-        )
-    return dict(row)
-
-
 async def _reply_template(
     actor: Actor, template_id: int | None, languages: list[str]
 ) -> dict[str, Any]:
@@ -147,7 +125,14 @@ async def _reply_template(
 async def answer_reply(actor: Actor, order_id: int, reply_id: int, data: AnswerIn) -> DraftOut:
     """A draft answering the client's reply, addressed to its sender."""
     order = await emailable_order(actor, order_id)
-    reply = await _reply_row(actor, order_id, reply_id)
+    reply = await reply_on_order(
+        actor,
+        order_id,
+        reply_id,
+        *ClientReply.all_columns(),
+        ClientReply.sent_email.subject,
+        ClientReply.sent_email.template_id,
+    )
     if reply["automatic"]:
         raise Conflict(
             "This is an automatic answer (such as an out-of-office note): nobody wrote it, so "

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 import nh3
 from mailparser_reply import EmailReplyParser
+from piccolo.columns import Column
 
 from organisatrice.core.blobs import blob_store
 from organisatrice.core.bounded import Budget, OverBudget, run_bounded
@@ -323,24 +324,41 @@ async def waiting_replies(actor: Actor, limit: int) -> list[ReplyOut]:
     return [_out(r, zone) for r in rows]
 
 
-async def mark_handled(actor: Actor, order_id: int, reply_id: int) -> ReplyOut:
-    """Someone took care of the answer: it leaves everyone's notifications."""
-    await visible_order(actor, order_id)
-    mine = (
-        (ClientReply.company == actor.company_id)
-        & (ClientReply.order == order_id)
-        & (ClientReply.id == reply_id)
+async def reply_on_order(
+    actor: Actor, order_id: int, reply_id: int, *columns: Column
+) -> dict[str, Any]:
+    """The reply `reply_id` on the company's order (`columns`, all by default); NotFound when
+    there is no such reply there. The caller checks that the actor may see the order."""
+    row = (
+        await ClientReply.select(*columns)
+        .where(
+            (ClientReply.company == actor.company_id)
+            & (ClientReply.order == order_id)
+            & (ClientReply.id == reply_id)
+        )
+        .first()
     )
-    await ClientReply.update(
-        {ClientReply.handled_at: datetime.now(UTC), ClientReply.handled_by: actor.employee_id}
-    ).where(mine & ClientReply.handled_at.is_null())
-    row = await ClientReply.select().where(mine).first()
     if row is None:
         raise NotFound(
             f"Reply {reply_id} does not exist.",
             code=Code.REPLY_NOT_FOUND,
             params={"id": reply_id},
         )
+    return dict(row)
+
+
+async def mark_handled(actor: Actor, order_id: int, reply_id: int) -> ReplyOut:
+    """Someone took care of the answer: it leaves everyone's notifications."""
+    await visible_order(actor, order_id)
+    await ClientReply.update(
+        {ClientReply.handled_at: datetime.now(UTC), ClientReply.handled_by: actor.employee_id}
+    ).where(
+        (ClientReply.company == actor.company_id)
+        & (ClientReply.order == order_id)
+        & (ClientReply.id == reply_id)
+        & ClientReply.handled_at.is_null()
+    )
+    row = await reply_on_order(actor, order_id, reply_id)
     return _out(row, ZoneInfo(actor.time_zone))
 
 

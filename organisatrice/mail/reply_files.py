@@ -10,6 +10,7 @@ import email
 import email.policy
 import html
 from email.message import EmailMessage
+from typing import Any
 
 import nh3
 
@@ -17,6 +18,7 @@ from organisatrice.core.blobs import blob_store
 from organisatrice.core.bounded import OverBudget, run_bounded
 from organisatrice.core.codes import Code
 from organisatrice.core.errors import NotFound, UnsupportedType
+from organisatrice.mail.replies import reply_on_order
 from organisatrice.mail.tables import ClientReply
 from organisatrice.orders.documents import CheckedDocument, inspect_document
 from organisatrice.orders.files import DOCUMENT_BUDGET, StoredFile
@@ -51,24 +53,11 @@ def frame_headers(*, images: bool) -> dict[str, str]:
     }
 
 
-async def _reply(actor: Actor, order_id: int, reply_id: int, *columns: str) -> dict[str, str]:
+async def _reply(actor: Actor, order_id: int, reply_id: int, *columns: str) -> dict[str, Any]:
     await visible_order(actor, order_id)
-    row = (
-        await ClientReply.select(*(getattr(ClientReply, c) for c in columns))
-        .where(
-            (ClientReply.company == actor.company_id)
-            & (ClientReply.order == order_id)
-            & (ClientReply.id == reply_id)
-        )
-        .first()
+    return await reply_on_order(
+        actor, order_id, reply_id, *(getattr(ClientReply, c) for c in columns)
     )
-    if row is None:
-        raise NotFound(
-            f"Reply {reply_id} does not exist.",
-            code=Code.REPLY_NOT_FOUND,
-            params={"id": reply_id},
-        )
-    return row
 
 
 def _no_picture(tag: str, attribute: str, value: str) -> str | None:
